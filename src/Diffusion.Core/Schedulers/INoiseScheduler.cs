@@ -22,6 +22,9 @@ public interface INoiseScheduler
     /// <summary>Standard deviation of the initial noise (1 for DDPM/DDIM, the largest sigma for Euler).</summary>
     double InitNoiseSigma { get; }
 
+    /// <summary>What the model is trained to predict; training targets and <see cref="Step"/> follow it.</summary>
+    PredictionType PredictionType { get; }
+
     /// <summary>How many model evaluations one step uses the history of (1 for single-step solvers).</summary>
     int Order { get; }
 
