@@ -45,7 +45,8 @@ public sealed class WarmupCosineSchedule
             return BaseLearningRate * step / Math.Max(1, WarmupSteps);
         }
 
-        double progress = (double)(step - WarmupSteps) / Math.Max(1, TotalSteps - WarmupSteps);
+        // diffusers lets the cosine rise again past the end; we hold it at 0 there.
+        double progress = Math.Min(1.0, (double)(step - WarmupSteps) / Math.Max(1, TotalSteps - WarmupSteps));
         return BaseLearningRate * Math.Max(0.0, 0.5 * (1.0 + Math.Cos(Math.PI * progress)));
     }
 }
