@@ -1,0 +1,218 @@
+using System.Buffers.Binary;
+using System.Text;
+using System.Text.Json;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Diffusion.IO;
+
+/// <summary>
+/// Reads and writes the safetensors format: an 8-byte little-endian header length, a JSON header
+/// naming each tensor's dtype, shape and byte range, then the raw little-endian data.
+/// </summary>
+/// <remarks>
+/// The reader validates the whole header before allocating any tensor (offsets inside the file,
+/// no overlaps or holes, known dtypes, shape × element size equal to the byte range) and reports
+/// anything malformed as an <see cref="InvalidDataException"/> naming the file.
+/// </remarks>
+public static class SafeTensors
+{
+    /// <summary>Largest header accepted, as in the reference implementation.</summary>
+    public const int MaxHeaderBytes = 100 * 1024 * 1024;
+
+    /// <summary>Reads and validates the header of a safetensors file without reading tensor data.</summary>
+    /// <param name="path">The file.</param>
+    /// <returns>The validated header.</returns>
+    /// <exception cref="InvalidDataException">The file is not a valid safetensors file.</exception>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    public static SafeTensorsHeader ReadHeader(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        using FileStream stream = File.OpenRead(path);
+        return ReadHeader(stream, path);
+    }
+
+    /// <summary>Reads every tensor of a safetensors file onto the CPU.</summary>
+    /// <param name="path">The file.</param>
+    /// <returns>The tensors by name, in file order. The caller owns them and disposes them.</returns>
+    /// <exception cref="InvalidDataException">The file is not a valid safetensors file.</exception>
+    public static Dictionary<string, Tensor> Load(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        using FileStream stream = File.OpenRead(path);
+        SafeTensorsHeader header = ReadHeader(stream, path);
+        var result = new Dictionary<string, Tensor>(header.Entries.Count, StringComparer.Ordinal);
+        try
+        {
+            foreach (SafeTensorsEntry entry in header.Entries)
+            {
+                result.Add(entry.Name, ReadTensor(stream, header, entry, path));
+            }
+        }
+        catch
+        {
+            foreach (Tensor t in result.Values)
+            {
+                t.Dispose();
+            }
+
+            throw;
+        }
+
+        return result;
+    }
+
+    /// <summary>Writes tensors to a safetensors file, atomically: a temporary file renamed over <paramref name="path"/>.</summary>
+    /// <param name="tensors">The tensors by name; any device and layout (they are copied to contiguous CPU memory).</param>
+    /// <param name="path">The destination; an existing file is replaced only once the new one is complete.</param>
+    /// <param name="metadata">Optional string metadata stored under <c>__metadata__</c>.</param>
+    /// <exception cref="ArgumentException">A name is empty or <c>__metadata__</c>, or a dtype has no safetensors code.</exception>
+    public static void Save(IReadOnlyDictionary<string, Tensor> tensors, string path, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        ArgumentNullException.ThrowIfNull(tensors);
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var header = new Dictionary<string, object>(StringComparer.Ordinal);
+        if (metadata is { Count: > 0 })
+        {
+            header["__metadata__"] = metadata;
+        }
+
+        long offset = 0;
+        foreach ((string name, Tensor tensor) in tensors)
+        {
+            if (string.IsNullOrEmpty(name) || name == "__metadata__")
+            {
+                throw new ArgumentException($"tensor names must be non-empty and not '__metadata__'; got '{name}'.", nameof(tensors));
+            }
+
+            string code = SafeTensorsDType.ToCode(tensor.dtype, name);
+            long bytes = tensor.numel() * SafeTensorsDType.ElementSize(tensor.dtype);
+            header[name] = new { dtype = code, shape = tensor.shape, data_offsets = new[] { offset, offset + bytes } };
+            offset += bytes;
+        }
+
+        byte[] json = JsonSerializer.SerializeToUtf8Bytes(header);
+        int padded = (json.Length + 7) / 8 * 8; // align the data section to 8 bytes, padding with spaces
+        AtomicFile.Write(path, stream =>
+        {
+            Span<byte> length = stackalloc byte[8];
+            BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)padded);
+            stream.Write(length);
+            stream.Write(json);
+            for (int i = json.Length; i < padded; i++)
+            {
+                stream.WriteByte((byte)' ');
+            }
+
+            foreach (Tensor tensor in tensors.Values)
+            {
+                using var scope = NewDisposeScope();
+                Tensor cpu = tensor.detach().cpu().contiguous();
+                stream.Write(cpu.bytes);
+            }
+        });
+    }
+
+    /// <summary>Copies a safetensors file's tensors into a module's parameters and buffers, by state-dict key.</summary>
+    /// <param name="module">The module; its parameters keep their device and dtype (values are converted).</param>
+    /// <param name="path">The file.</param>
+    /// <param name="strict">When true, any missing or unexpected key, as well as a shape mismatch, is an error.</param>
+    /// <returns>The keys that were missing from the file or unexpected in it (both empty after a strict load).</returns>
+    /// <exception cref="InvalidDataException">The file is malformed, a shape differs, or (strict) keys do not match.</exception>
+    public static SafeTensorsLoadResult LoadSafeTensors(this nn.Module module, string path, bool strict = true)
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        using FileStream stream = File.OpenRead(path);
+        SafeTensorsHeader header = ReadHeader(stream, path);
+        Dictionary<string, Tensor> targets = module.state_dict();
+        var entries = header.Entries.ToDictionary(e => e.Name, StringComparer.Ordinal);
+        string[] missing = [.. targets.Keys.Where(k => !entries.ContainsKey(k))];
+        string[] unexpected = [.. entries.Keys.Where(k => !targets.ContainsKey(k))];
+        if (strict && (missing.Length > 0 || unexpected.Length > 0))
+        {
+            throw new InvalidDataException(
+                $"{path}: the file's tensors do not match the module's state dict. " +
+                $"Missing from the file ({missing.Length}): {Preview(missing)}. Unexpected in the file ({unexpected.Length}): {Preview(unexpected)}.");
+        }
+
+        var shapeErrors = new List<string>();
+        foreach ((string name, Tensor target) in targets)
+        {
+            if (entries.TryGetValue(name, out SafeTensorsEntry? entry) && !entry.Shape.SequenceEqual(target.shape))
+            {
+                shapeErrors.Add($"{name}: file [{string.Join(',', entry.Shape)}], module [{string.Join(',', target.shape)}]");
+            }
+        }
+
+        if (shapeErrors.Count > 0)
+        {
+            throw new InvalidDataException($"{path}: tensor shapes differ from the module's: {string.Join("; ", shapeErrors)}.");
+        }
+
+        using (no_grad())
+        {
+            foreach ((string name, Tensor target) in targets)
+            {
+                if (entries.TryGetValue(name, out SafeTensorsEntry? entry))
+                {
+                    using var scope = NewDisposeScope();
+                    target.copy_(ReadTensor(stream, header, entry, path));
+                }
+            }
+        }
+
+        return new SafeTensorsLoadResult(missing, unexpected);
+    }
+
+    /// <summary>Writes a module's state dict (parameters and buffers) to a safetensors file, atomically.</summary>
+    /// <param name="module">The module.</param>
+    /// <param name="path">The destination.</param>
+    /// <param name="metadata">Optional string metadata.</param>
+    public static void SaveSafeTensors(this nn.Module module, string path, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        Save(module.state_dict(), path, metadata);
+    }
+
+    private static string Preview(string[] keys) =>
+        keys.Length == 0 ? "none" : string.Join(", ", keys.Take(8)) + (keys.Length > 8 ? ", …" : string.Empty);
+
+    private static Tensor ReadTensor(FileStream stream, SafeTensorsHeader header, SafeTensorsEntry entry, string path)
+    {
+        Tensor tensor = empty([.. entry.Shape], entry.DType);
+        try
+        {
+            stream.Seek(header.DataStart + entry.Begin, SeekOrigin.Begin);
+            stream.ReadExactly(tensor.bytes);
+            return tensor;
+        }
+        catch (EndOfStreamException e)
+        {
+            tensor.Dispose();
+            throw new InvalidDataException($"{path}: the file ends inside tensor '{entry.Name}'.", e);
+        }
+    }
+
+    private static SafeTensorsHeader ReadHeader(FileStream stream, string path)
+    {
+        long fileLength = stream.Length;
+        if (fileLength < 8)
+        {
+            throw new InvalidDataException($"{path}: not a safetensors file: {fileLength} bytes, fewer than the 8-byte header length.");
+        }
+
+        Span<byte> lengthBytes = stackalloc byte[8];
+        stream.ReadExactly(lengthBytes);
+        ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(lengthBytes);
+        if (headerLength > MaxHeaderBytes || (long)headerLength > fileLength - 8)
+        {
+            throw new InvalidDataException(
+                $"{path}: header length {headerLength} is larger than the file allows ({fileLength - 8} bytes after the length, at most {MaxHeaderBytes}).");
+        }
+
+        byte[] json = new byte[(int)headerLength];
+        stream.ReadExactly(json);
+        return SafeTensorsHeaderParser.Parse(json, path, dataStart: 8 + (long)headerLength, dataLength: fileLength - 8 - (long)headerLength);
+    }
+}
