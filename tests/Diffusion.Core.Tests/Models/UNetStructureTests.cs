@@ -57,6 +57,38 @@ public sealed class UNetStructureTests
     }
 
     [Fact]
+    public void FreshWeightsFollowPyTorchsDefaultInitialisation()
+    {
+        using var scope = NewDisposeScope();
+        using var unet = new UNet(new UNetOptions { HiddenDims = [8, 16, 24], ImageSize = 8 });
+        foreach ((string name, Tensor p) in unet.named_parameters())
+        {
+            Assert.True(p.isfinite().all().item<bool>(), $"{name} has non-finite values");
+            if (name.Contains(".norm", StringComparison.Ordinal) && name.EndsWith(".weight", StringComparison.Ordinal))
+            {
+                Assert.True(p.eq(1).all().item<bool>(), $"{name} should start at 1");
+            }
+            else if (name.Contains(".norm", StringComparison.Ordinal) && name.EndsWith(".bias", StringComparison.Ordinal))
+            {
+                Assert.True(p.eq(0).all().item<bool>(), $"{name} should start at 0");
+            }
+            else if (name.EndsWith(".g", StringComparison.Ordinal))
+            {
+                Assert.True(p.eq(1).all().item<bool>(), $"{name} should start at 1");
+            }
+            else
+            {
+                // Linear and Conv2d: kaiming_uniform(a = sqrt(5)) and the bias both lie in ±1/sqrt(fan_in).
+                string weightName = name.EndsWith(".bias", StringComparison.Ordinal) ? name[..^4] + "weight" : name;
+                Tensor weight = unet.state_dict()[weightName];
+                double bound = 1 / Math.Sqrt(weight.numel() / weight.shape[0]);
+                double max = p.abs().max().item<float>();
+                Assert.True(max <= bound && max > bound / 4, $"{name}: max |value| {max} for bound {bound}");
+            }
+        }
+    }
+
+    [Fact]
     public void OptionsAreExposedAndOutChannelsSetsConvOut()
     {
         var options = new UNetOptions { InChannels = 1, OutChannels = 2, HiddenDims = [8, 16], ImageSize = 8 };
