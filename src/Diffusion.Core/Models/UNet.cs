@@ -49,7 +49,9 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
     public UNet(UNetOptions? options = null, Device? device = null, ScalarType? dtype = null)
         : base(Prepare(options, dtype))
     {
-        Options = options ?? new UNetOptions();
+        // A private copy of the widths: the caller's list may change later, the network's shape cannot.
+        UNetOptions given = options ?? new UNetOptions();
+        Options = given with { HiddenDims = [.. given.HiddenDims] };
         IReadOnlyList<int> d = Options.HiddenDims;
         int levels = d.Count;
         int tembDim = Options.TimeEmbeddingDim;
@@ -106,7 +108,7 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
         }
     }
 
-    /// <summary>The options this network was built with.</summary>
+    /// <summary>The options this network was built with (a copy: later changes to the caller's HiddenDims list do not show here).</summary>
     public UNetOptions Options { get; }
 
     /// <summary>The weights' element type (float32 unless the module was cast).</summary>

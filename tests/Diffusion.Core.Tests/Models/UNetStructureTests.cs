@@ -89,11 +89,21 @@ public sealed class UNetStructureTests
     }
 
     [Fact]
+    public void ConstructorCastsToBFloat16AndRejectsOtherDtypes()
+    {
+        using var unet = new UNet(new UNetOptions { HiddenDims = [8, 16], ImageSize = 8 }, dtype: ScalarType.BFloat16);
+        Assert.Equal(ScalarType.BFloat16, unet.DType);
+        Assert.All(unet.parameters(), p => Assert.Equal(ScalarType.BFloat16, p.dtype));
+        var e = Assert.Throws<ArgumentException>(() => new UNet(dtype: ScalarType.Float16));
+        Assert.Equal("dtype must be Float32 or BFloat16; got Float16. (Parameter 'dtype')", e.Message);
+    }
+
+    [Fact]
     public void OptionsAreExposedAndOutChannelsSetsConvOut()
     {
         var options = new UNetOptions { InChannels = 1, OutChannels = 2, HiddenDims = [8, 16], ImageSize = 8 };
         using var unet = new UNet(options);
-        Assert.Same(options, unet.Options);
+        Assert.Equal(options, unet.Options);
         Assert.Equal([2L, 8, 1, 1], unet.state_dict()["conv_out.weight"].shape);
         Assert.Equal([8L, 1, 3, 3], unet.state_dict()["init_conv.weight"].shape);
         Assert.Equal(ScalarType.Float32, unet.DType);
