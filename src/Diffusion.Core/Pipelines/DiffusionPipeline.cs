@@ -1,3 +1,4 @@
+using Diffusion.Models;
 using Diffusion.Runtime;
 using Diffusion.Schedulers;
 using TorchSharp;
@@ -18,6 +19,14 @@ namespace Diffusion.Pipelines;
 public sealed class DiffusionPipeline
 {
     private readonly nn.Module<Tensor, Tensor, Tensor> model;
+
+    /// <summary>Creates a pipeline for the book's U-Net; sample shape from its options.</summary>
+    /// <param name="unet">The trained U-Net.</param>
+    /// <param name="scheduler">The sampler.</param>
+    public DiffusionPipeline(UNet unet, INoiseScheduler scheduler)
+        : this(unet, scheduler, (unet ?? throw new ArgumentNullException(nameof(unet))).Options.InChannels, unet.Options.ImageSize)
+    {
+    }
 
     /// <summary>Creates a pipeline for a denoiser whose samples are [channels, imageSize, imageSize].</summary>
     /// <param name="model">forward(sample, timestep) → the scheduler's prediction type (noise, v or x0).</param>
