@@ -10,7 +10,7 @@ libm's sin/cos, then round to float32), so only the inputs of single steps and t
 be stored:
   pseudo(shape, seed)[i] = float32(1.5 * sin(12.9898 * (i + 1) + 78.233 * seed)), i in row-major order
   model(x, t)            = x * (0.1 * cos(t / 100)) + 0.05 * sin(t / 50)         (a stand-in for a U-Net)
-  learned(x, t)          = cat([model(x, t), clamp(x, -1, 1) * (0.5 * cos(t / 70))], dim=1)
+  learned(x, t)          = cat([model(x, t), clamp(x, -1, 1) * (0.2 * cos(t / 70)) + 0.25], dim=1)
   loop start sample      = pseudo(shape, 7) * init_noise_sigma
   loop noise of step k   = pseudo(shape, 1000 + k)                                 (k counts from 0)
 """
@@ -46,7 +46,7 @@ def model(x, t):
 
 
 def learned(x, t):
-    return torch.cat([model(x, t), x.clamp(-1.0, 1.0) * (0.5 * math.cos(t / 70.0))], dim=1)
+    return torch.cat([model(x, t), x.clamp(-1.0, 1.0) * (0.2 * math.cos(t / 70.0)) + 0.25], dim=1)
 
 
 def f32(values):
@@ -184,7 +184,6 @@ STEP_CONFIGS = [
       "clip_sample": False}, {}),
     ({"_class_name": "DDPMScheduler", "variance_type": "learned_range"}, {}),
     ({"_class_name": "DDPMScheduler", "variance_type": "learned"}, {}),
-    ({"_class_name": "DDPMScheduler", "variance_type": "fixed_large_log"}, {}),
     ({"_class_name": "DDPMScheduler", "thresholding": True, "sample_max_value": 1.5}, {}),
     ({"_class_name": "DDIMScheduler"}, {}),
     ({"_class_name": "DDIMScheduler", "prediction_type": "v_prediction", "set_alpha_to_one": False},
