@@ -209,8 +209,7 @@ public sealed class EulerDiscreteScheduler : INoiseScheduler, IDisposable
     /// <summary>Each timestep's index in the schedule (diffusers' index_for_timestep: second match if repeated).</summary>
     private int[] ScheduleIndices(Tensor timesteps)
     {
-        using Tensor values = timesteps.detach().cpu().to_type(ScalarType.Float64).reshape(-1);
-        return values.data<double>().ToArray().Select(t =>
+        return SchedulerGuard.Values(timesteps).Select(t =>
         {
             int[] matches = Enumerable.Range(0, _timesteps.Length).Where(i => _timesteps[i] == (float)t).Take(2).ToArray();
             return matches.Length switch

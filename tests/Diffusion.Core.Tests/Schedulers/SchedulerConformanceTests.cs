@@ -137,6 +137,71 @@ public sealed class SchedulerConformanceTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Schedulers))]
+    public void StepWithoutADisposeScopeLeavesOnlyItsOutputs(string name)
+    {
+        INoiseScheduler scheduler = Create(name);
+        using var owned = (IDisposable)scheduler;
+        scheduler.SetTimesteps(10);
+        using Tensor x = randn(1, 3, 4, 4);
+        using Tensor noise = randn(1, 3, 4, 4);
+        using Tensor modelOutput = x * 0.1;
+
+        // The first steps may allocate lasting state (DPM-Solver's history of up to 3 outputs); the next must not add to it.
+        for (long i = 0; i < 3; i++)
+        {
+            using Tensor t = scheduler.Timesteps[i];
+            SchedulerOutput warmUp = scheduler.Step(modelOutput, t, x, varianceNoise: noise);
+            warmUp.PrevSample.Dispose();
+            warmUp.PredOriginalSample?.Dispose();
+        }
+
+        using Tensor t1 = scheduler.Timesteps[3];
+        long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        using (Tensor scaled = scheduler.ScaleModelInput(x, t1))
+        {
+            SchedulerOutput second = scheduler.Step(modelOutput, t1, x, varianceNoise: noise);
+            second.PrevSample.Dispose();
+            second.PredOriginalSample?.Dispose();
+        }
+
+        using (Tensor timesteps = t1.reshape(1))
+        using (Tensor noisy = scheduler.AddNoise(x, noise, timesteps))
+        {
+        }
+
+        long after = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        Assert.True(after == before, $"{name}: {after - before} tensors left behind");
+    }
+
+    [Theory]
+    [InlineData("euler-leading")]
+    [InlineData("dpm++3")]
+    [InlineData("dpm-sde++")]
+    public void RestartingTheLoopWithoutSetTimestepsRepeatsIt(string name)
+    {
+        using var scope = NewDisposeScope();
+        INoiseScheduler scheduler = Create(name);
+        using var owned = (IDisposable)scheduler;
+        scheduler.SetTimesteps(12);
+        Tensor Run()
+        {
+            Tensor x = SchedulerReference.Pseudo([1, 3, 4, 4], 7) * scheduler.InitNoiseSigma;
+            for (long i = 0; i < scheduler.Timesteps.shape[0]; i++)
+            {
+                Tensor t = scheduler.Timesteps[i];
+                x = scheduler.Step(SchedulerReference.Model(scheduler.ScaleModelInput(x, t), t.to_type(ScalarType.Float64).item<double>()), t, x, varianceNoise: SchedulerReference.Pseudo([1, 3, 4, 4], (int)i)).PrevSample;
+            }
+
+            return x;
+        }
+
+        Tensor first = Run();
+        Tensor second = Run();
+        Assert.True(first.eq(second).all().item<bool>(), $"{name}: a second loop without SetTimesteps differs from the first");
+    }
+
     /// <summary>The schedulers of the conformance tests by name.</summary>
     internal static INoiseScheduler Create(string name) => name switch
     {

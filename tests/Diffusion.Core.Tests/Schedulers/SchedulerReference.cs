@@ -118,6 +118,13 @@ internal static class SchedulerReference
         return max;
     }
 
+    /// <summary>The largest absolute error (for reporting what was measured).</summary>
+    public static double MaxAbsoluteError(float[] expected, Tensor actual)
+    {
+        float[] got = actual.detach().cpu().to_type(ScalarType.Float32).contiguous().data<float>().ToArray();
+        return expected.Zip(got).Max(p => Math.Abs((double)p.First - p.Second));
+    }
+
     /// <summary>A short label for a reference case.</summary>
     public static string Label(JsonElement config, JsonElement? extras = null) =>
         config.GetRawText() + (extras is { ValueKind: JsonValueKind.Object } e && e.EnumerateObject().Any() ? " + " + e.GetRawText() : string.Empty);

@@ -16,9 +16,14 @@ internal static class SchedulerGuard
             throw new ArgumentException($"{paramName} must be a scalar tensor (one element); got shape {Shape(timestep)}.", paramName);
         }
 
-        using Tensor onCpu = timestep.detach().cpu();
-        using Tensor asDouble = onCpu.to_type(ScalarType.Float64);
-        return asDouble.reshape(1)[0].item<double>();
+        return Values(timestep)[0];
+    }
+
+    /// <summary>The values of a tensor as float64 (copied to the CPU; no tensor is left behind).</summary>
+    public static double[] Values(Tensor t)
+    {
+        using var scope = NewDisposeScope();
+        return t.detach().cpu().to_type(ScalarType.Float64).reshape(-1).data<double>().ToArray();
     }
 
     /// <summary>A scalar timestep that must be a whole training timestep (DDPM, DDIM).</summary>
