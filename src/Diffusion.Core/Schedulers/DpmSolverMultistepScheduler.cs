@@ -193,7 +193,7 @@ public sealed class DpmSolverMultistepScheduler : INoiseScheduler, IDisposable
         SchedulerGuard.SameShape(originalSamples, nameof(originalSamples), noise, nameof(noise));
         SchedulerGuard.CheckBatch(timesteps, originalSamples, nameof(timesteps));
         using var scope = NewDisposeScope();
-        float[] sigma = ScheduleIndices(timesteps).Select(i => _sigmas[i]).ToArray();
+        float[] sigma = StepCursor.ScheduleIndices(timesteps, _timesteps).Select(i => _sigmas[i]).ToArray();
         Tensor sigmaT = tensor(sigma, dtype: ScalarType.Float32).to(originalSamples.dtype, originalSamples.device)
             .reshape(TrainingSchedule.BroadcastShape(sigma.Length, originalSamples.dim()));
 
@@ -299,20 +299,6 @@ public sealed class DpmSolverMultistepScheduler : INoiseScheduler, IDisposable
         }
 
         return index;
-    }
-
-    private int[] ScheduleIndices(Tensor timesteps)
-    {
-        return SchedulerGuard.Values(timesteps).Select(t =>
-        {
-            int[] matches = Enumerable.Range(0, _timesteps.Length).Where(i => _timesteps[i] == (float)t).Take(2).ToArray();
-            return matches.Length switch
-            {
-                0 => throw SchedulerGuard.NotInSchedule(t, _timesteps.Length, nameof(timesteps)),
-                1 => matches[0],
-                _ => matches[1],
-            };
-        }).ToArray();
     }
 
     private void CheckModelOutput(Tensor modelOutput, Tensor sample)

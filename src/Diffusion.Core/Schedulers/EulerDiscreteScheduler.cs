@@ -164,7 +164,7 @@ public sealed class EulerDiscreteScheduler : INoiseScheduler, IDisposable
         SchedulerGuard.SameShape(originalSamples, nameof(originalSamples), noise, nameof(noise));
         SchedulerGuard.CheckBatch(timesteps, originalSamples, nameof(timesteps));
         using var scope = NewDisposeScope();
-        float[] sigma = ScheduleIndices(timesteps).Select(i => _sigmas[i]).ToArray();
+        float[] sigma = StepCursor.ScheduleIndices(timesteps, _timesteps).Select(i => _sigmas[i]).ToArray();
         Tensor sigmaT = tensor(sigma, dtype: ScalarType.Float32).to(originalSamples.dtype, originalSamples.device)
             .reshape(TrainingSchedule.BroadcastShape(sigma.Length, originalSamples.dim()));
         return (originalSamples + (noise * sigmaT)).MoveToOuterDisposeScope();
@@ -205,21 +205,5 @@ public sealed class EulerDiscreteScheduler : INoiseScheduler, IDisposable
         using Tensor logs = linspace(MathF.Log(trainingSigmas[^1]), MathF.Log(trainingSigmas[0]), n + 1, dtype: ScalarType.Float32).exp();
         return logs.data<float>().ToArray().Select(s => (double)s).ToArray();
     }
-
-    /// <summary>Each timestep's index in the schedule (diffusers' index_for_timestep: second match if repeated).</summary>
-    private int[] ScheduleIndices(Tensor timesteps)
-    {
-        return SchedulerGuard.Values(timesteps).Select(t =>
-        {
-            int[] matches = Enumerable.Range(0, _timesteps.Length).Where(i => _timesteps[i] == (float)t).Take(2).ToArray();
-            return matches.Length switch
-            {
-                0 => throw SchedulerGuard.NotInSchedule(t, _timesteps.Length, nameof(timesteps)),
-                1 => matches[0],
-                _ => matches[1],
-            };
-        }).ToArray();
-    }
-
     private static Tensor CreateTimesteps(float[] values) => tensor(values, dtype: ScalarType.Float32).DetachFromDisposeScope();
 }

@@ -1,3 +1,5 @@
+using static TorchSharp.torch;
+
 namespace Diffusion.Schedulers.Internal;
 
 /// <summary>
@@ -50,5 +52,21 @@ internal sealed class StepCursor
         jumped = Index is not null;
         Index = matches.Count > 1 && !jumped ? matches[1] : matches[0];
         return Index.Value;
+    }
+
+    /// <summary>Each of <paramref name="timesteps"/>' index in <paramref name="schedule"/> (diffusers' index_for_timestep: the second match if repeated).</summary>
+    /// <exception cref="ArgumentException">A timestep is not in the schedule.</exception>
+    public static int[] ScheduleIndices(Tensor timesteps, float[] schedule)
+    {
+        return SchedulerGuard.Values(timesteps).Select(t =>
+        {
+            int[] matches = Enumerable.Range(0, schedule.Length).Where(i => schedule[i] == (float)t).Take(2).ToArray();
+            return matches.Length switch
+            {
+                0 => throw SchedulerGuard.NotInSchedule(t, schedule.Length, nameof(timesteps)),
+                1 => matches[0],
+                _ => matches[1],
+            };
+        }).ToArray();
     }
 }
