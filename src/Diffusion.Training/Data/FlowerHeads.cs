@@ -11,6 +11,9 @@ internal static class FlowerHeads
     private static readonly SKColor Yellow = FlowerParameters.Hsv(47, 0.9, 0.96);
     private static readonly SKColor DeepOrange = FlowerParameters.Hsv(30, 0.9, 0.78);
 
+    /// <summary>Rings with this many petals or fewer are drawn petal by petal.</summary>
+    private const int SeparateRingLimit = 6;
+
     /// <summary>Paints the head of <paramref name="p"/>; <paramref name="rng"/> jitters single petals.</summary>
     public static void Paint(SKCanvas canvas, FlowerParameters p, DeterministicRandom rng, SKPaint fill, SKPaint stroke)
     {
@@ -92,24 +95,67 @@ internal static class FlowerHeads
         canvas.Restore();
     }
 
+    /// <summary>
+    /// Draws <paramref name="count"/> copies of <paramref name="petal"/> evenly around the centre. Rings of
+    /// up to <see cref="SeparateRingLimit"/> petals draw each petal with its own shade and outline, in
+    /// order, so each overlaps the one before (poppies, roses, lilies). Larger rings draw their petals
+    /// in three shade groups, one path each, and all outlines as one path: the same look at a tenth of
+    /// the draw calls (the petals barely overlap).
+    /// </summary>
     private static void Ring(SKCanvas canvas, SKPath petal, int count, double start, SKColor colour, double jitter, DeterministicRandom rng, SKPaint fill, SKPaint? stroke)
     {
-        for (int i = 0; i < count; i++)
+        if (count <= SeparateRingLimit)
         {
-            double angle = start + (2 * Math.PI * i / count) + rng.NextDouble(-0.06, 0.06);
-            SKColor shade = FlowerParameters.Shade(colour, 1 + rng.NextDouble(-jitter, jitter));
-            canvas.Save();
-            SKMatrix turn = FlowerPainter.Placement(0, 0, angle);
-            canvas.Concat(in turn);
-            fill.Color = shade;
-            canvas.DrawPath(petal, fill);
-            if (stroke is not null)
+            for (int i = 0; i < count; i++)
             {
-                stroke.Color = FlowerParameters.Shade(shade, 0.72);
-                canvas.DrawPath(petal, stroke);
+                double angle = start + (2 * Math.PI * i / count) + rng.NextDouble(-0.06, 0.06);
+                SKColor shade = FlowerParameters.Shade(colour, 1 + rng.NextDouble(-jitter, jitter));
+                canvas.Save();
+                SKMatrix turn = FlowerPainter.Placement(0, 0, angle);
+                canvas.Concat(in turn);
+                fill.Color = shade;
+                canvas.DrawPath(petal, fill);
+                if (stroke is not null)
+                {
+                    stroke.Color = FlowerParameters.Shade(shade, 0.72);
+                    canvas.DrawPath(petal, stroke);
+                }
+
+                canvas.Restore();
             }
 
-            canvas.Restore();
+            return;
+        }
+
+        const int Groups = 3;
+        using var all = new SKPathBuilder();
+        Span<SKColor> shades = stackalloc SKColor[Groups];
+        for (int g = 0; g < Groups; g++)
+        {
+            shades[g] = FlowerParameters.Shade(colour, 1 + rng.NextDouble(-jitter, jitter));
+        }
+
+        for (int g = 0; g < Groups; g++)
+        {
+            using var group = new SKPathBuilder();
+            for (int i = g; i < count; i += Groups)
+            {
+                double angle = start + (2 * Math.PI * i / count) + rng.NextDouble(-0.06, 0.06);
+                SKMatrix turn = FlowerPainter.Placement(0, 0, angle);
+                group.AddPath(petal, in turn, SKPathAddMode.Append);
+            }
+
+            using SKPath groupPath = group.Detach();
+            fill.Color = shades[g];
+            canvas.DrawPath(groupPath, fill);
+            all.AddPath(groupPath, SKPathAddMode.Append);
+        }
+
+        if (stroke is not null)
+        {
+            using SKPath outline = all.Detach();
+            stroke.Color = FlowerParameters.Shade(colour, 0.72);
+            canvas.DrawPath(outline, stroke);
         }
     }
 

@@ -10,10 +10,17 @@ namespace Diffusion.Data;
 internal static class FlowerPainter
 {
     /// <summary>Paints <paramref name="p"/> over the whole unit square of <paramref name="canvas"/>.</summary>
-    public static void Paint(SKCanvas canvas, FlowerParameters p)
+    /// <param name="canvas">The canvas, scaled so that (0, 0)–(1, 1) is the image.</param>
+    /// <param name="p">The flower.</param>
+    /// <param name="antialias">
+    /// Whether Skia should antialias edges itself. Not needed when the caller draws at 4× and averages
+    /// 4×4 blocks: that already gives 16 coverage levels per pixel, and Skia's aliased fills are 2–3×
+    /// faster (and have no coverage rounding that could vary with the CPU's SIMD path).
+    /// </param>
+    public static void Paint(SKCanvas canvas, FlowerParameters p, bool antialias)
     {
-        using var fill = new SKPaint { IsAntialias = true, Style = SKPaintStyle.Fill };
-        using var stroke = new SKPaint { IsAntialias = true, Style = SKPaintStyle.Stroke, StrokeCap = SKStrokeCap.Round };
+        using var fill = new SKPaint { IsAntialias = antialias, Style = SKPaintStyle.Fill };
+        using var stroke = new SKPaint { IsAntialias = antialias, Style = SKPaintStyle.Stroke, StrokeCap = SKStrokeCap.Round };
         PaintBackground(canvas, p, fill);
         var stemTop = new SKPoint((float)p.HeadX, (float)p.HeadY);
         var stemBottom = new SKPoint((float)p.StemEndX, 1.05f);

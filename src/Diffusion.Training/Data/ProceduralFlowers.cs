@@ -128,7 +128,7 @@ public sealed class ProceduralFlowers : IImageDataset
         using (var canvas = new SKCanvas(bitmap))
         {
             canvas.Scale(side, side);
-            FlowerPainter.Paint(canvas, p);
+            FlowerPainter.Paint(canvas, p, antialias: supersampling < 4);
             canvas.Flush();
         }
 
