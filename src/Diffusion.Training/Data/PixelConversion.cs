@@ -3,8 +3,6 @@ namespace Diffusion.Data;
 /// <summary>8-bit RGBA pixels to float32 CHW planes in [0, 1] (what <see cref="ImageItem.Image"/> holds).</summary>
 internal static class PixelConversion
 {
-    private const float Inverse255 = 1f / 255f;
-
     /// <summary>
     /// Averages each <paramref name="factor"/>×<paramref name="factor"/> block of an opaque RGBA square
     /// of side <paramref name="sourceSide"/> into one pixel (a box filter: antialiased downsampling).
@@ -17,7 +15,7 @@ internal static class PixelConversion
     {
         int side = sourceSide / factor;
         int plane = side * side;
-        float scale = Inverse255 / (factor * factor);
+        float scale = 1f / (255f * factor * factor);
         Span<int> sums = stackalloc int[3 * 1024];
         for (int y = 0; y < side; y++)
         {
@@ -69,9 +67,10 @@ internal static class PixelConversion
             int o = y * size;
             for (int x = 0; x < size; x++)
             {
-                chw[o + x] = line[4 * x] * Inverse255;
-                chw[plane + o + x] = line[(4 * x) + 1] * Inverse255;
-                chw[(2 * plane) + o + x] = line[(4 * x) + 2] * Inverse255;
+                // A division, not a multiplication by 1/255: bit-equal to torchvision's ToTensor (div(255)).
+                chw[o + x] = line[4 * x] / 255f;
+                chw[plane + o + x] = line[(4 * x) + 1] / 255f;
+                chw[(2 * plane) + o + x] = line[(4 * x) + 2] / 255f;
             }
         }
     }
