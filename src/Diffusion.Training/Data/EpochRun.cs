@@ -59,6 +59,7 @@ internal sealed class EpochRun : IDisposable
         long started = Stopwatch.GetTimestamp();
         try
         {
+            ObjectDisposedException.ThrowIf(Volatile.Read(ref disposed) != 0, this);
             if (threads.Length == 0)
             {
                 external.ThrowIfCancellationRequested();
