@@ -95,7 +95,8 @@ public sealed class DeterministicRandom
             throw new ArgumentOutOfRangeException(nameof(maxExclusive), maxExclusive, $"maxExclusive must be greater than min ({min}); got {maxExclusive}.");
         }
 
-        return min + NextInt(maxExclusive - min);
+        ulong range = (ulong)((long)maxExclusive - min);
+        return (int)(min + (long)Math.BigMul(NextUInt64(), range, out _));
     }
 
     /// <summary>True with probability <paramref name="probability"/>; always draws exactly one number.</summary>

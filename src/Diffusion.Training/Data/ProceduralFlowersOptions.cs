@@ -17,7 +17,8 @@ public sealed record ProceduralFlowersOptions
 
     /// <summary>
     /// How many times larger each side is drawn before it is averaged down to <see cref="ImageSize"/>
-    /// (a box filter over factor × factor pixels: antialiasing). 1 to 8.
+    /// (a box filter over factor × factor pixels: antialiasing). 1 to 8, and ImageSize × Supersampling
+    /// at most 4096. Below 4, Skia's own edge antialiasing is switched on.
     /// </summary>
     /// <value>The default value is 4.</value>
     public int Supersampling { get; init; } = 4;
@@ -44,6 +45,11 @@ public sealed record ProceduralFlowersOptions
         if (Supersampling is < 1 or > 8)
         {
             errors.Add($"Supersampling must be in [1, 8]; got {Supersampling}.");
+        }
+
+        if (ImageSize * Supersampling > 4096)
+        {
+            errors.Add($"ImageSize × Supersampling must be at most 4096 (the drawing canvas side); got {ImageSize} × {Supersampling} = {ImageSize * Supersampling}.");
         }
 
         if (!Enum.IsDefined(Labels))

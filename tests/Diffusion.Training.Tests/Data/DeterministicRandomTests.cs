@@ -37,6 +37,7 @@ public sealed class DeterministicRandomTests
             Assert.InRange(d, -2, 3);
             Assert.True(d < 3);
             Assert.InRange(random.NextInt(-5, 5), -5, 4);
+            Assert.InRange(random.NextInt(int.MinValue, int.MaxValue), int.MinValue, int.MaxValue - 1);
         }
 
         Assert.All(seen, count => Assert.InRange(count, 850, 1150));
