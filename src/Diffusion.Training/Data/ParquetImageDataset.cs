@@ -22,7 +22,7 @@ namespace Diffusion.Data;
 /// </remarks>
 public sealed class ParquetImageDataset : IImageDataset
 {
-    private readonly ParquetShardIndex index;
+    private readonly ParquetShardIndex shardIndex;
     private readonly string?[]? captions;
     private readonly int?[]? labels;
     private readonly RowGroupCache cache;
@@ -31,7 +31,7 @@ public sealed class ParquetImageDataset : IImageDataset
     private ParquetImageDataset(int imageSize, ParquetShardIndex index, string?[]? captions, int?[]? labels, IReadOnlyList<string> labelNames, ParquetImageOptions options, ILogger logger)
     {
         ImageSize = imageSize;
-        this.index = index;
+        shardIndex = index;
         this.captions = captions;
         this.labels = labels;
         LabelNames = labelNames;
@@ -40,7 +40,7 @@ public sealed class ParquetImageDataset : IImageDataset
     }
 
     /// <inheritdoc/>
-    public int Count => index.Count;
+    public int Count => shardIndex.Count;
 
     /// <inheritdoc/>
     public int ImageSize { get; }
@@ -49,7 +49,7 @@ public sealed class ParquetImageDataset : IImageDataset
     public IReadOnlyList<string> LabelNames { get; }
 
     /// <summary>The shards, as full paths, in item order.</summary>
-    public IReadOnlyList<string> Shards => index.Shards;
+    public IReadOnlyList<string> Shards => shardIndex.Shards;
 
     /// <summary>Opens one parquet shard or every shard under a folder.</summary>
     /// <param name="pathOrFolder">A <c>.parquet</c> file, or a folder searched recursively for them.</param>
@@ -92,7 +92,7 @@ public sealed class ParquetImageDataset : IImageDataset
             throw new ArgumentOutOfRangeException(nameof(index), index, $"index must be in [0, {Count - 1}]; got {index}.");
         }
 
-        (int group, int row, long rowInShard) = this.index.Locate(index);
+        (int group, int row, long rowInShard) = shardIndex.Locate(index);
         RowGroupImages images = cache.Get(group);
         string source = $"{images.Shard} row {rowInShard}" + (images.Paths[row] is { Length: > 0 } p ? $" ({p})" : "");
         byte[]? encoded = images.Encoded[row];
