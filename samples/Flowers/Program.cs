@@ -1,65 +1,124 @@
-// Placeholder main job until the sampling pipeline lands: trains a tiny denoiser on coloured discs
-// for a few seconds, then writes what it produces from noise to output/samples.png.
+// The main job: train a small U-Net on flowers for a bounded time (resuming from the last checkpoint),
+// then sample a grid with the book's DDIM sampler and draw the forward-diffusion figure and the loss curve.
+using System.Globalization;
+using Diffusion.Data;
+using Diffusion.IO;
+using Diffusion.Models;
+using Diffusion.Pipelines;
 using Diffusion.Runtime;
-using SkiaSharp;
+using Diffusion.Samples.Flowers;
+using Diffusion.Schedulers;
+using Diffusion.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
+FlowersOptions? options;
+try
+{
+    options = FlowersOptions.Parse(args);
+}
+catch (ArgumentException e)
+{
+    Console.Error.WriteLine($"error: {e.Message}");
+    Console.Error.WriteLine(FlowersOptions.Usage);
+    return 2;
+}
+
+if (options is null)
+{
+    Console.WriteLine(FlowersOptions.Usage);
+    return 0;
+}
+
+GlibcAllocator.KeepFreedMemory(); // before the first tensor: about 1.75x faster CPU steps (docs/performance.md)
 TorchRuntime.EnsureAvailable();
-string outputDir = args.Length > 0 ? args[0] : "output";
-Directory.CreateDirectory(outputDir);
-manual_seed(0);
-
-const int Size = 16;
-var model = nn.Sequential(
-    nn.Conv2d(3, 16, 3, padding: 1), nn.SiLU(),
-    nn.Conv2d(16, 16, 3, padding: 1), nn.SiLU(),
-    nn.Conv2d(16, 3, 3, padding: 1));
-var optimizer = optim.AdamW(model.parameters(), lr: 3e-3);
-
-Tensor MakeDiscs(int n)
+torch.set_num_threads(Environment.ProcessorCount);
+Device device = options.Device == "cuda" ? CUDA : CPU;
+if (options.Device == "cuda" && !cuda.is_available())
 {
-    Tensor yy = arange(Size).view(1, 1, Size, 1).to(float32);
-    Tensor xx = arange(Size).view(1, 1, 1, Size).to(float32);
-    Tensor centre = rand(n, 2, 1, 1) * 8 + 4;
-    Tensor inside = ((yy - centre[.., 0..1]).square() + (xx - centre[.., 1..2]).square()).lt(16).to(float32);
-    Tensor colour = rand(n, 3, 1, 1);
-    return inside * colour * 2 - 1;
+    Console.Error.WriteLine("error: --device cuda was asked for, but TorchSharp finds no CUDA device (this build references the CPU libtorch).");
+    return 2;
 }
 
-for (int step = 1; step <= 300; step++)
+string output = Path.GetFullPath(options.Output);
+string checkpoints = Path.Combine(output, "checkpoints");
+Directory.CreateDirectory(checkpoints);
+
+IImageDataset dataset = options.Data switch
 {
-    using var scope = NewDisposeScope();
-    Tensor clean = MakeDiscs(32);
-    Tensor noisy = clean + 0.5f * randn_like(clean);
-    Tensor loss = nn.functional.l1_loss(model.forward(noisy), clean);
-    optimizer.zero_grad();
-    loss.backward();
-    optimizer.step();
-    if (step % 100 == 0)
+    null => new ProceduralFlowers(options.DatasetSize, options.ImageSize, (int)options.Seed),
+    string p when p.EndsWith(".parquet", StringComparison.OrdinalIgnoreCase) => ParquetImageDataset.Open(p, options.ImageSize),
+    string p => ImageFolderDataset.Open(p, options.ImageSize),
+};
+
+var unet = new UNet(new UNetOptions { HiddenDims = options.ModelDims, ImageSize = options.ImageSize });
+var scheduler = new DdimScheduler(DdimSchedulerOptions.Book);
+StartingCheckpoint.CopyIfUseful(options, checkpoints);
+string? resumeFrom = TrainingCheckpoint.FindLatest(checkpoints);
+Console.WriteLine($"Diffusion.Net flowers: {dataset.Count} images at {options.ImageSize}px, U-Net [{string.Join(',', options.ModelDims)}] " +
+                  $"({unet.parameters().Sum(p => p.numel()) / 1e6:F2}M parameters), batch {options.BatchSize}, {torch.get_num_threads()} threads on {device.type}.");
+Console.WriteLine(resumeFrom is null ? "Starting fresh." : $"Resuming from {Path.GetFileName(resumeFrom)}.");
+Console.WriteLine(options.Steps is { } s ? $"Training to step {s}; Ctrl+C saves and stops." : $"Training for {options.Minutes:0.#} minutes; Ctrl+C saves and stops.");
+
+using var cancel = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    if (!cancel.IsCancellationRequested)
     {
-        Console.WriteLine($"step {step}, loss {loss.item<float>():F4}");
+        e.Cancel = true; // a second Ctrl+C ends the process at once
+        cancel.Cancel();
+        Console.WriteLine();
+        Console.WriteLine("Stopping after this step and saving a checkpoint…");
     }
-}
+};
 
-using (no_grad())
-using (var scope = NewDisposeScope())
+var trainer = new Trainer(unet, scheduler, new TrainerOptions
 {
-    Tensor images = ((model.forward(MakeDiscs(8) + 0.5f * randn(8, 3, Size, Size)).clamp(-1, 1) + 1) * 127.5).to(uint8);
-    using var bitmap = new SKBitmap(8 * Size, Size);
-    for (int i = 0; i < 8; i++)
-    {
-        for (int y = 0; y < Size; y++)
-        {
-            for (int x = 0; x < Size; x++)
-            {
-                bitmap.SetPixel(i * Size + x, y, new SKColor(images[i, 0, y, x].item<byte>(), images[i, 1, y, x].item<byte>(), images[i, 2, y, x].item<byte>()));
-            }
-        }
-    }
+    Epochs = 1_000_000,
+    MaxSteps = options.Steps,
+    MaxDuration = options.Steps is null ? TimeSpan.FromMinutes(options.Minutes) : null,
+    BatchSize = options.BatchSize,
+    LearningRate = options.LearningRate,
+    WarmupSteps = 100,
+    LearningRateSchedule = LearningRateSchedule.Constant,
+    EmaDecay = 0.999,
+    CheckpointDirectory = checkpoints,
+    CheckpointEverySteps = 100,
+    KeepCheckpoints = 2,
+    Seed = options.Seed,
+    Device = device,
+});
 
-    string path = Path.Combine(outputDir, "samples.png");
-    using var data = bitmap.Encode(SKEncodedImageFormat.Png, 100);
-    File.WriteAllBytes(path, data.ToArray());
-    Console.WriteLine($"wrote {path}");
+var bar = new ConsoleProgressBar(options.Steps is null ? TimeSpan.FromMinutes(options.Minutes) : null, options.Steps, 0);
+TrainingResult result = trainer.Fit(dataset, bar, cancel.Token);
+bar.Finish();
+LossHistory.Append(Path.Combine(output, "loss-history.csv"), result);
+Console.WriteLine($"Trained {result.StepsThisRun} steps in {result.Elapsed:mm\\:ss} (now at step {result.Steps}), " +
+                  $"average loss {result.FinalLoss:F4}, waited {result.DataWait.TotalSeconds:F1} s for data.");
+if (result.Cancelled)
+{
+    Console.WriteLine($"Saved {result.LastCheckpoint}. Run again to continue.");
+    return 0;
 }
+
+unet.SaveSafeTensors(Path.Combine(output, "unet-ema.safetensors"), new Dictionary<string, string>
+{
+    ["hidden_dims"] = string.Join(',', options.ModelDims),
+    ["image_size"] = options.ImageSize.ToString(CultureInfo.InvariantCulture),
+});
+
+var pipeline = new DiffusionPipeline(unet, scheduler);
+using (var images = pipeline.Generate(options.Samples, inferenceSteps: 50, seed: options.Seed))
+{
+    ImageGrid.Save(images, Path.Combine(output, "samples.png"), columns: (int)Math.Ceiling(Math.Sqrt(options.Samples)));
+}
+
+using (var item = dataset.GetItem(0))
+using (var row = ForwardDiffusion.Sample(item.Image, scheduler, seed: options.Seed))
+{
+    ImageGrid.Save(row, Path.Combine(output, "forward-diffusion.png"), columns: row.shape[0] > 0 ? (int)row.shape[0] : 1);
+}
+
+LossChart.Save(LossHistory.Read(Path.Combine(output, "loss-history.csv")), Path.Combine(output, "loss.png"));
+Console.WriteLine($"Wrote {Path.Combine(output, "samples.png")}, forward-diffusion.png and loss.png.");
+return 0;

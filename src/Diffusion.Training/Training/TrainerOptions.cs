@@ -1,0 +1,130 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using static TorchSharp.torch;
+
+namespace Diffusion.Training;
+
+/// <summary>Options for <see cref="Trainer"/>. Defaults are the book's (chapter 15) where it sets one.</summary>
+public sealed record TrainerOptions
+{
+    /// <summary>Passes over the dataset. <value>The default value is 1.</value></summary>
+    public int Epochs { get; init; } = 1;
+
+    /// <summary>Stop after this many optimizer steps in total (resumed steps included), whatever <see cref="Epochs"/> says. <value>The default value is null (no limit).</value></summary>
+    public long? MaxSteps { get; init; }
+
+    /// <summary>Stop this call after this much wall time, saving a checkpoint. <value>The default value is null (no limit).</value></summary>
+    public TimeSpan? MaxDuration { get; init; }
+
+    /// <summary>Images per batch. <value>The default value is 16.</value></summary>
+    public int BatchSize { get; init; } = 16;
+
+    /// <summary>Micro-batches whose gradients are summed before each optimizer step. <value>The default value is 1.</value></summary>
+    public int GradientAccumulationSteps { get; init; } = 1;
+
+    /// <summary>Peak learning rate of AdamW. <value>The default value is 1e-4 (the book's).</value></summary>
+    public double LearningRate { get; init; } = 1e-4;
+
+    /// <summary>AdamW β1. <value>The default value is 0.95 (the book's).</value></summary>
+    public double Beta1 { get; init; } = 0.95;
+
+    /// <summary>AdamW β2. <value>The default value is 0.999.</value></summary>
+    public double Beta2 { get; init; } = 0.999;
+
+    /// <summary>AdamW decoupled weight decay. <value>The default value is 1e-5 (the book's).</value></summary>
+    public double WeightDecay { get; init; } = 1e-5;
+
+    /// <summary>AdamW ε. <value>The default value is 1e-8.</value></summary>
+    public double AdamEpsilon { get; init; } = 1e-8;
+
+    /// <summary>Optimizer steps of linear learning-rate warm-up. <value>The default value is 300 (the book's).</value></summary>
+    public int WarmupSteps { get; init; } = 300;
+
+    /// <summary>The learning rate after warm-up. <value>The default value is <see cref="LearningRateSchedule.Cosine"/>.</value></summary>
+    public LearningRateSchedule LearningRateSchedule { get; init; } = LearningRateSchedule.Cosine;
+
+    /// <summary>The loss. <value>The default value is <see cref="LossType.L1"/> (the book's).</value></summary>
+    public LossType Loss { get; init; } = LossType.L1;
+
+    /// <summary>Min-SNR-γ loss weighting (Hang et al. 2023), e.g. 5; null turns it off. <value>The default value is null.</value></summary>
+    public double? MinSnrGamma { get; init; }
+
+    /// <summary>Clip the gradients' global L2 norm to this value; null turns clipping off. <value>The default value is 1.0.</value></summary>
+    public double? MaxGradNorm { get; init; } = 1.0;
+
+    /// <summary>Keep an exponential moving average of the weights. <value>The default value is true.</value></summary>
+    public bool UseEma { get; init; } = true;
+
+    /// <summary>Largest EMA decay; the decay warms up as min(EmaDecay, (1 + step) / (10 + step)). <value>The default value is 0.9999.</value></summary>
+    public double EmaDecay { get; init; } = 0.9999;
+
+    /// <summary>Run the model in bfloat16 with float32 master weights in the optimizer. <value>The default value is false.</value></summary>
+    public bool BFloat16 { get; init; }
+
+    /// <summary>Seed of the noise and timestep generator and of the loader's shuffling and augmentation. <value>The default value is 0.</value></summary>
+    public long Seed { get; init; }
+
+    /// <summary>Loader worker threads; null picks min(4, processor count). <value>The default value is null.</value></summary>
+    public int? LoaderWorkers { get; init; }
+
+    /// <summary>Randomly flip images horizontally (the book's augmentation). <value>The default value is true.</value></summary>
+    public bool RandomHorizontalFlip { get; init; } = true;
+
+    /// <summary>Folder for checkpoints; <see cref="Trainer.Fit"/> resumes from the newest one there. Null: no checkpoints. <value>The default value is null.</value></summary>
+    public string? CheckpointDirectory { get; init; }
+
+    /// <summary>Write a checkpoint every this many optimizer steps (and always at the end). <value>The default value is 500.</value></summary>
+    public int CheckpointEverySteps { get; init; } = 500;
+
+    /// <summary>How many checkpoints to keep; older ones are deleted once a newer one is complete. <value>The default value is 3.</value></summary>
+    public int KeepCheckpoints { get; init; } = 3;
+
+    /// <summary>What to do on a NaN or infinite loss. <value>The default value is <see cref="NonFiniteLossPolicy.Stop"/>.</value></summary>
+    public NonFiniteLossPolicy OnNonFiniteLoss { get; init; } = NonFiniteLossPolicy.Stop;
+
+    /// <summary>Write a log line ("step 100, average loss …") every this many steps. <value>The default value is 100.</value></summary>
+    public int LogEverySteps { get; init; } = 100;
+
+    /// <summary>Device to train on; null uses the model's current device. <value>The default value is null.</value></summary>
+    public Device? Device { get; init; }
+
+    /// <summary>Logging. <value>The default value is <see cref="NullLoggerFactory.Instance"/>.</value></summary>
+    public ILoggerFactory LoggerFactory { get; init; } = NullLoggerFactory.Instance;
+
+    /// <summary>Checks every option and throws one exception listing every violation.</summary>
+    /// <exception cref="ArgumentException">One or more options are out of range.</exception>
+    public void Validate()
+    {
+        var errors = new List<string>();
+        void Check(bool ok, string message)
+        {
+            if (!ok)
+            {
+                errors.Add(message);
+            }
+        }
+
+        Check(Epochs >= 1, $"Epochs must be at least 1; got {Epochs}.");
+        Check(MaxSteps is null or >= 1, $"MaxSteps must be at least 1 or null; got {MaxSteps}.");
+        Check(MaxDuration is null || MaxDuration > TimeSpan.Zero, $"MaxDuration must be positive or null; got {MaxDuration}.");
+        Check(BatchSize >= 1, $"BatchSize must be at least 1; got {BatchSize}.");
+        Check(GradientAccumulationSteps >= 1, $"GradientAccumulationSteps must be at least 1; got {GradientAccumulationSteps}.");
+        Check(LearningRate > 0 && double.IsFinite(LearningRate), $"LearningRate must be positive and finite; got {LearningRate}.");
+        Check(Beta1 is >= 0 and < 1, $"Beta1 must be in [0, 1); got {Beta1}.");
+        Check(Beta2 is >= 0 and < 1, $"Beta2 must be in [0, 1); got {Beta2}.");
+        Check(WeightDecay >= 0, $"WeightDecay must be 0 or more; got {WeightDecay}.");
+        Check(AdamEpsilon > 0, $"AdamEpsilon must be positive; got {AdamEpsilon}.");
+        Check(WarmupSteps >= 0, $"WarmupSteps must be 0 or more; got {WarmupSteps}.");
+        Check(MinSnrGamma is null or > 0, $"MinSnrGamma must be positive or null; got {MinSnrGamma}.");
+        Check(MaxGradNorm is null or > 0, $"MaxGradNorm must be positive or null; got {MaxGradNorm}.");
+        Check(EmaDecay is > 0 and < 1, $"EmaDecay must be in (0, 1); got {EmaDecay}.");
+        Check(LoaderWorkers is null or >= 1, $"LoaderWorkers must be at least 1 or null; got {LoaderWorkers}.");
+        Check(CheckpointEverySteps >= 1, $"CheckpointEverySteps must be at least 1; got {CheckpointEverySteps}.");
+        Check(KeepCheckpoints >= 1, $"KeepCheckpoints must be at least 1; got {KeepCheckpoints}.");
+        Check(LogEverySteps >= 1, $"LogEverySteps must be at least 1; got {LogEverySteps}.");
+        if (errors.Count > 0)
+        {
+            throw new ArgumentException("Invalid trainer options: " + string.Join(" ", errors));
+        }
+    }
+}

@@ -1,0 +1,120 @@
+using System.Globalization;
+using System.Text.Json;
+using Diffusion.IO;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Diffusion.Training;
+
+/// <summary>
+/// The trainer's checkpoint files: one safetensors file per checkpoint (<c>checkpoint-00000500.safetensors</c>)
+/// holding the model (<c>model.*</c>), the EMA weights (<c>ema.*</c>), the optimizer state (<c>adamw.*</c>) and
+/// the generator state, with the step, epoch and loader position as JSON metadata. Each file is written
+/// to a temporary name and renamed, so a crash mid-write leaves the previous checkpoint intact.
+/// </summary>
+public static class TrainingCheckpoint
+{
+    internal const string StateKey = "diffusion.training.state";
+    internal const string ModelPrefix = "model.";
+    internal const string EmaPrefix = "ema.";
+    internal const string OptimizerPrefix = "adamw.";
+    internal const string GeneratorKey = "rng.generator";
+    private const string FilePrefix = "checkpoint-";
+    private const string FileSuffix = ".safetensors";
+
+    /// <summary>The newest complete checkpoint in a folder, by step number, or null when there is none.</summary>
+    /// <param name="directory">The checkpoint folder (need not exist).</param>
+    /// <returns>The checkpoint's path, or null.</returns>
+    public static string? FindLatest(string directory)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        return List(directory).LastOrDefault().Path;
+    }
+
+    /// <summary>Copies a checkpoint's weights into a model, by state-dict key.</summary>
+    /// <param name="checkpointPath">A file written by <see cref="Trainer"/>.</param>
+    /// <param name="model">The model, built with the same options as the trained one.</param>
+    /// <param name="useEma">Take the EMA weights where the checkpoint has them (better samples); otherwise the raw weights.</param>
+    /// <exception cref="InvalidDataException">The file is not a valid checkpoint or its keys or shapes do not match the model.</exception>
+    public static void LoadWeights(string checkpointPath, nn.Module model, bool useEma = true)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        using var scope = NewDisposeScope();
+        Dictionary<string, Tensor> tensors = SafeTensors.Load(checkpointPath);
+        Dictionary<string, Tensor> targets = model.state_dict();
+        bool hasEma = tensors.Keys.Any(k => k.StartsWith(EmaPrefix, StringComparison.Ordinal));
+        using var noGrad = no_grad();
+        foreach ((string key, Tensor target) in targets)
+        {
+            Tensor? source = useEma && hasEma && tensors.TryGetValue(EmaPrefix + key, out Tensor? ema) ? ema
+                : tensors.GetValueOrDefault(ModelPrefix + key);
+            if (source is null || !source.shape.SequenceEqual(target.shape))
+            {
+                throw new InvalidDataException(
+                    $"{checkpointPath}: the checkpoint has no weights '{ModelPrefix}{key}' of shape [{string.Join(',', target.shape)}]; was it trained with the same model options?");
+            }
+
+            target.copy_(source);
+        }
+    }
+
+    internal static string PathFor(string directory, long step) =>
+        Path.Combine(directory, FilePrefix + step.ToString("D8", CultureInfo.InvariantCulture) + FileSuffix);
+
+    internal static List<(long Step, string Path)> List(string directory)
+    {
+        if (!Directory.Exists(directory))
+        {
+            return [];
+        }
+
+        var found = new List<(long, string)>();
+        foreach (string file in Directory.EnumerateFiles(directory, FilePrefix + "*" + FileSuffix))
+        {
+            string middle = Path.GetFileName(file)[FilePrefix.Length..^FileSuffix.Length];
+            if (middle.Length == 8 && long.TryParse(middle, NumberStyles.None, CultureInfo.InvariantCulture, out long step))
+            {
+                found.Add((step, file));
+            }
+        }
+
+        found.Sort((a, b) => a.Item1.CompareTo(b.Item1));
+        return found;
+    }
+
+    internal static void Write(string path, IReadOnlyDictionary<string, Tensor> tensors, CheckpointState state) =>
+        SafeTensors.Save(tensors, path, new Dictionary<string, string> { [StateKey] = JsonSerializer.Serialize(state) });
+
+    internal static (Dictionary<string, Tensor> Tensors, CheckpointState State) Read(string path)
+    {
+        SafeTensorsHeader header = SafeTensors.ReadHeader(path);
+        if (!header.Metadata.TryGetValue(StateKey, out string? json))
+        {
+            throw new InvalidDataException($"{path}: not a training checkpoint (no '{StateKey}' metadata).");
+        }
+
+        CheckpointState? state;
+        try
+        {
+            state = JsonSerializer.Deserialize<CheckpointState>(json);
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{path}: the checkpoint's training state is not valid JSON: {e.Message}", e);
+        }
+
+        if (state is null || state.FormatVersion != CheckpointState.CurrentFormatVersion || state.Step < 0 || state.Epoch < 0 || state.BatchInEpoch < 0)
+        {
+            throw new InvalidDataException($"{path}: the checkpoint's training state is missing or from an unknown format version: {json}");
+        }
+
+        return (SafeTensors.Load(path), state);
+    }
+}
+
+/// <summary>Where training stood when a checkpoint was written.</summary>
+internal sealed record CheckpointState(
+    int FormatVersion, long Step, int Epoch, int BatchInEpoch, long EmaUpdates, long OptimizerSteps, int BatchSize, int GradientAccumulationSteps, long Seed, int DatasetCount)
+{
+    public const int CurrentFormatVersion = 1;
+}

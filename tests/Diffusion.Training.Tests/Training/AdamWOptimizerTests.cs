@@ -1,0 +1,61 @@
+using Diffusion.Training;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Diffusion.Tests.Training;
+
+public sealed class AdamWOptimizerTests
+{
+    [Fact]
+    public void MatchesLibTorchsAdamWStepForStep()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(11);
+        var ours = nn.Linear(5, 3);
+        var theirs = nn.Linear(5, 3);
+        theirs.load_state_dict(ours.state_dict());
+        using var optimizer = new AdamWOptimizer(ours.named_parameters().Select(p => (p.name, p.parameter)), 0.95, 0.999, 1e-8, 1e-2, masterFloat32: false);
+        var reference = optim.AdamW(theirs.parameters(), lr: 1e-2, beta1: 0.95, beta2: 0.999, eps: 1e-8, weight_decay: 1e-2);
+
+        for (int step = 0; step < 6; step++)
+        {
+            using var stepScope = NewDisposeScope();
+            Tensor x = randn(4, 5);
+            Tensor y = randn(4, 3);
+            optimizer.ZeroGrad();
+            nn.functional.mse_loss(ours.forward(x), y).backward();
+            optimizer.Step(1e-2);
+            reference.zero_grad();
+            nn.functional.mse_loss(theirs.forward(x), y).backward();
+            reference.step();
+        }
+
+        // Same formula, same float32 operations; libtorch may fuse differently: 1e-6 absolute on O(1) weights.
+        Assert.True(ours.weight!.allclose(theirs.weight!, rtol: 0, atol: 1e-6), "weights differ from libtorch's AdamW");
+        Assert.True(ours.bias!.allclose(theirs.bias!, rtol: 0, atol: 1e-6), "biases differ from libtorch's AdamW");
+        Assert.Equal(6, optimizer.StepCount);
+    }
+
+    [Fact]
+    public void EmaDecayWarmsUpAsDiffusersEmaModel()
+    {
+        using var scope = NewDisposeScope();
+        Tensor weight = zeros(1);
+        using var ema = new ExponentialMovingAverage([("w", weight)], maxDecay: 0.5);
+        // diffusers: decay = min(max, (1 + step) / (10 + step)) with step = updates so far.
+        Assert.Equal(0.1, ema.NextDecay, 12);
+        weight.fill_(1);
+        ema.Update([("w", weight)]);                // shadow = 0.1·0 + 0.9·1
+        var state = new Dictionary<string, Tensor>();
+        ema.AddStateTo(state, "ema.");
+        Assert.Equal(0.9f, state["ema.w"].item<float>(), 6);
+        Assert.Equal(2.0 / 11.0, ema.NextDecay, 12);
+        for (int i = 0; i < 20; i++)
+        {
+            ema.Update([("w", weight)]);
+        }
+
+        Assert.Equal(0.5, ema.NextDecay, 12);       // capped at maxDecay
+    }
+}
