@@ -125,12 +125,6 @@ public sealed class ClipTokenizer
         vocabulary.Save(directory);
     }
 
-    /// <summary>A copy of this tokenizer with another context length.</summary>
-    /// <param name="contextLength">The new length; at least 2.</param>
-    /// <returns>The tokenizer (sharing this one's vocabulary).</returns>
-    public ClipTokenizer WithContextLength(int contextLength) =>
-        contextLength == ContextLength ? this : new ClipTokenizer(vocabulary, contextLength, "tokenizer");
-
     /// <summary>Encodes <paramref name="text"/> to ids, start and end tokens included, without truncation or padding.</summary>
     /// <param name="text">Any text; every Unicode string encodes.</param>
     /// <returns>The ids.</returns>

@@ -137,6 +137,47 @@ public sealed class ClipModelTests
     }
 
     [Fact]
+    public void ImageInputsAgreeAcrossBitmapFileAndTensor()
+    {
+        using var dir = TestEnvironment.CreateTempDirectory();
+        ClipTokenizer tokenizer = ClipTokenizer.FromCorpus(["a red tulip", "a yellow daisy"], contextLength: 8);
+        manual_seed(8);
+        using var model = new ClipModel(ClipConfig.Tiny(tokenizer.VocabularySize, imageSize: 16, contextLength: 8), tokenizer);
+        using var bitmap = new SkiaSharp.SKBitmap(new SkiaSharp.SKImageInfo(20, 16));
+        bitmap.Erase(new SkiaSharp.SKColor(200, 40, 60));
+        bitmap.SetPixel(3, 4, SkiaSharp.SKColors.Yellow);
+        string png = Path.Combine(dir.Path, "x.png");
+        using (SkiaSharp.SKData data = bitmap.Encode(SkiaSharp.SKEncodedImageFormat.Png, 100))
+        {
+            File.WriteAllBytes(png, data.ToArray());
+        }
+
+        using Tensor pixels = ClipImageProcessor.ToTensor(bitmap);
+        float fromTensor = model.Similarity(pixels, "a red tulip");
+        Assert.Equal(fromTensor, model.Similarity(bitmap, "a red tulip"), 5);
+        Assert.Equal(fromTensor, model.Similarity(png, "a red tulip"), 5);
+        Assert.InRange(fromTensor, -1f, 1f);
+
+        IReadOnlyList<float> probabilities = model.Classify(bitmap, ["red tulip", "yellow daisy"], ["a {}", "{}"]);
+        Assert.Equal(2, probabilities.Count);
+        Assert.Equal(1f, probabilities.Sum(), 4);
+        Assert.Equal(probabilities, model.Classify(png, ["red tulip", "yellow daisy"], ["a {}", "{}"]));
+
+        // Classify = softmax(scale · cos(image, mean of normalised template embeddings, renormalised)).
+        using var scope = NewDisposeScope();
+        Tensor image = model.EncodeImages(pixels); // [1, P]
+        Tensor texts = model.EncodeTexts(["a red tulip", "red tulip", "a yellow daisy", "yellow daisy"]).view(2, 2, -1);
+        Tensor classes = texts.mean([1]);
+        classes = classes / classes.norm(1, keepdim: true);
+        float[] expected = (image.matmul(classes.t()) * model.LogitScale).softmax(-1).data<float>().ToArray();
+        Assert.Equal(expected[0], probabilities[0], 5);
+
+        var e = Assert.Throws<ArgumentException>(() => model.Classify(bitmap, ["a"], ["a photo"]));
+        Assert.Equal("templates[0] must contain '{}' where the label goes; got 'a photo'. (Parameter 'templates')", e.Message);
+        Assert.Throws<ArgumentException>(() => model.Classify(bitmap, []));
+    }
+
+    [Fact]
     public void InferenceLeavesNoLiveTensorsBehind()
     {
         ClipTokenizer tokenizer = ClipTokenizer.FromCorpus(["a red tulip", "a yellow daisy"], contextLength: 8);
