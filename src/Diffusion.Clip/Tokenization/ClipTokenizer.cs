@@ -14,8 +14,7 @@ namespace Diffusion.Clip;
 /// <remarks>
 /// The merges run on Microsoft.ML.Tokenizers' <see cref="BpeTokenizer"/>; the clean-up, the split and
 /// the byte map are CLIP's own and done here, piece by piece, so that the library's generic
-/// pre-tokenizer and byte-level mode (GPT-2's conventions) never touch the text. Instances are immutable
-/// and safe to share between threads.
+/// pre-tokenizer and byte-level mode (GPT-2's conventions) never touch the text. Instances are immutable.
 /// </remarks>
 public sealed class ClipTokenizer
 {

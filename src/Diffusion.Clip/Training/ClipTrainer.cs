@@ -118,6 +118,7 @@ public sealed class ClipTrainer : IDisposable
             }
         }
 
+        Model.eval();
         if (Options.CheckpointDirectory is not null && step > startStep)
         {
             lastCheckpoint = SaveCheckpoint(step, losses.Count > 0 ? losses[^1] : float.NaN, learningRate);
