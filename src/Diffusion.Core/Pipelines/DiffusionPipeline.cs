@@ -1,0 +1,136 @@
+using Diffusion.Models;
+using Diffusion.Runtime;
+using Diffusion.Schedulers;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Diffusion.Pipelines;
+
+/// <summary>
+/// Samples images from a trained denoiser with any <see cref="INoiseScheduler"/>: start from Gaussian
+/// noise and let the scheduler step it down to a clean image, one model call per step.
+/// </summary>
+/// <remarks>
+/// Noise comes from a CPU generator seeded with the call's seed (libtorch's generator, the same as
+/// PyTorch's), so the same seed gives the same starting noise on CPU and GPU and as
+/// <c>torch.randn(shape, generator=torch.Generator().manual_seed(seed))</c>. The scheduler is stateful:
+/// a pipeline is not for use from several threads at once.
+/// </remarks>
+public sealed class DiffusionPipeline
+{
+    private readonly nn.Module<Tensor, Tensor, Tensor> model;
+
+    /// <summary>Creates a pipeline for the book's U-Net; sample shape from its options.</summary>
+    /// <param name="unet">The trained U-Net.</param>
+    /// <param name="scheduler">The sampler.</param>
+    public DiffusionPipeline(UNet unet, INoiseScheduler scheduler)
+        : this(unet, scheduler, (unet ?? throw new ArgumentNullException(nameof(unet))).Options.InChannels, unet.Options.ImageSize)
+    {
+    }
+
+    /// <summary>Creates a pipeline for a denoiser whose samples are [channels, imageSize, imageSize].</summary>
+    /// <param name="model">forward(sample, timestep) → the scheduler's prediction type (noise, v or x0).</param>
+    /// <param name="scheduler">The sampler.</param>
+    /// <param name="channels">Channels of a sample; at least 1.</param>
+    /// <param name="imageSize">Side of a sample in pixels; at least 1.</param>
+    public DiffusionPipeline(nn.Module<Tensor, Tensor, Tensor> model, INoiseScheduler scheduler, int channels, int imageSize)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(scheduler);
+        ArgumentOutOfRangeException.ThrowIfLessThan(channels, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(imageSize, 1);
+        TorchRuntime.EnsureAvailable();
+        this.model = model;
+        Scheduler = scheduler;
+        Channels = channels;
+        ImageSize = imageSize;
+    }
+
+    /// <summary>The scheduler this pipeline samples with.</summary>
+    public INoiseScheduler Scheduler { get; }
+
+    /// <summary>Channels of a sample.</summary>
+    public int Channels { get; }
+
+    /// <summary>Side of a sample in pixels.</summary>
+    public int ImageSize { get; }
+
+    /// <summary>Generates images.</summary>
+    /// <param name="count">Number of images; at least 1.</param>
+    /// <param name="inferenceSteps">Denoising steps (e.g. 1000 for DDPM, 50 for DDIM, 20 for DPM-Solver++).</param>
+    /// <param name="seed">Seed of the noise; the same seed and batch size give the same images.</param>
+    /// <param name="batchSize">Images per model call; null samples all at once. Batches draw from one generator in turn.</param>
+    /// <param name="progress">Receives a report after every step.</param>
+    /// <param name="cancellationToken">Stops between steps with <see cref="OperationCanceledException"/>.</param>
+    /// <returns>Images [count, C, H, W], float32 in [0, 1], on the CPU; owned by the caller.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">An argument is out of range.</exception>
+    public Tensor Generate(int count, int inferenceSteps = 50, long seed = 0, int? batchSize = null,
+        IProgress<SamplingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(inferenceSteps, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(inferenceSteps, Scheduler.NumTrainTimesteps);
+        if (batchSize is < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "batchSize must be at least 1 or null.");
+        }
+
+        int perBatch = batchSize ?? count;
+        int batches = (count + perBatch - 1) / perBatch;
+        (Device device, ScalarType modelType) = DeviceAndType();
+        using var generator = new Generator((ulong)seed, CPU);
+        using var noGrad = no_grad();
+        var outputs = new List<Tensor>(batches);
+        try
+        {
+            for (int b = 0; b < batches; b++)
+            {
+                int n = Math.Min(perBatch, count - (b * perBatch));
+                outputs.Add(SampleBatch(n, inferenceSteps, generator, device, modelType, b, batches, progress, cancellationToken));
+            }
+
+            return batches == 1 ? outputs[0] : cat(outputs, 0);
+        }
+        finally
+        {
+            if (batches > 1)
+            {
+                outputs.ForEach(t => t.Dispose());
+            }
+        }
+    }
+
+    private Tensor SampleBatch(int n, int steps, Generator generator, Device device, ScalarType modelType, int batch, int batches,
+        IProgress<SamplingProgress>? progress, CancellationToken cancellationToken)
+    {
+        using var outer = NewDisposeScope();
+        Scheduler.SetTimesteps(steps);
+        Tensor sample = (randn([n, Channels, ImageSize, ImageSize], generator: generator) * Scheduler.InitNoiseSigma).to(device); // x_T
+        Tensor timesteps = Scheduler.Timesteps;
+        int total = (int)timesteps.shape[0];
+        for (int i = 0; i < total; i++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            using var scope = NewDisposeScope();
+            Tensor t = timesteps[i];
+            Tensor input = Scheduler.ScaleModelInput(sample, t).to(modelType);
+            Tensor prediction = model.call(input, t.to(device)).to(float32);
+            Tensor next = Scheduler.Step(prediction, t, sample, generator).PrevSample;   // x_{t-1}
+            sample.Dispose();
+            sample = next.MoveToOuterDisposeScope();
+            progress?.Report(new SamplingProgress(i + 1, total, t.to(float64).item<double>(), batch, batches));
+        }
+
+        return sample.div(2).add_(0.5).clamp_(0, 1).to(float32).cpu().MoveToOuterDisposeScope(); // [−1, 1] → [0, 1]
+    }
+
+    private (Device Device, ScalarType Type) DeviceAndType()
+    {
+        foreach (var parameter in model.parameters())
+        {
+            return (parameter.device, parameter.dtype);
+        }
+
+        return (CPU, ScalarType.Float32);
+    }
+}

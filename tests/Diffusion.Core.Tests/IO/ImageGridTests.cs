@@ -1,0 +1,51 @@
+using Diffusion.IO;
+using SkiaSharp;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Diffusion.Tests.IO;
+
+public sealed class ImageGridTests
+{
+    [Fact]
+    public void TensorBitmapRoundTripIsExactOnByteValues()
+    {
+        using var scope = NewDisposeScope();
+        Tensor image = randint(0, 256, [3, 5, 7], generator: new Generator(1)).to(float32) / 255f;
+        using SKBitmap bitmap = TensorImage.ToBitmap(image);
+        Tensor back = TensorImage.FromBitmap(bitmap);
+        Assert.Equal(new long[] { 3, 5, 7 }, back.shape);
+        Assert.True(back.allclose(image, rtol: 0, atol: 1e-6), "pixel values changed in the round trip");
+    }
+
+    [Fact]
+    public void GridPlacesEachImageAndDecodesFromPng()
+    {
+        using var dir = TestEnvironment.CreateTempDirectory();
+        using var scope = NewDisposeScope();
+        // Five flat images: red, green, blue, black, grey.
+        float[][] colours = [[1, 0, 0], [0, 1, 0], [0, 0, 1], [0, 0, 0], [0.5f, 0.5f, 0.5f]];
+        Tensor images = stack(colours.Select(c => tensor(c).view(3, 1, 1).expand(3, 4, 6)).ToArray());
+        string path = Path.Combine(dir.Path, "grid.png");
+        ImageGrid.Save(images, path, columns: 2, padding: 1);
+
+        using SKBitmap decoded = SKBitmap.Decode(path);
+        Assert.Equal(1 + (2 * (6 + 1)), decoded.Width);   // 2 columns
+        Assert.Equal(1 + (3 * (4 + 1)), decoded.Height);  // 3 rows
+        Assert.Equal(new SKColor(255, 0, 0), decoded.GetPixel(1, 1));
+        Assert.Equal(new SKColor(0, 255, 0), decoded.GetPixel(8, 1));
+        Assert.Equal(new SKColor(0, 0, 255), decoded.GetPixel(1, 6));
+        Assert.Equal(new SKColor(128, 128, 128), decoded.GetPixel(3, 12));
+        Assert.Equal(SKColors.White, decoded.GetPixel(0, 0));    // padding
+        Assert.Equal(SKColors.White, decoded.GetPixel(10, 12));  // the empty sixth cell
+    }
+
+    [Fact]
+    public void BadShapesAreRejectedWithTheShape()
+    {
+        using var scope = NewDisposeScope();
+        var e = Assert.Throws<ArgumentException>(() => ImageGrid.ToBitmap(zeros(2, 4, 8, 8)));
+        Assert.Contains("images must be [N,3,H,W] with N >= 1; got [2,4,8,8]", e.Message, StringComparison.Ordinal);
+        Assert.Contains("image must be [3,H,W]; got [1,8,8]", Assert.Throws<ArgumentException>(() => TensorImage.ToBitmap(zeros(1, 8, 8))).Message, StringComparison.Ordinal);
+    }
+}
