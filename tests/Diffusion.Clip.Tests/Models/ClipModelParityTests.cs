@@ -55,6 +55,41 @@ public sealed class ClipModelParityTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public void LoadsHalfPrecisionWeightsAndRejectsWeightsThatDoNotFit()
+    {
+        string folder = Path.Combine(TestEnvironment.ReferenceDir, "clip", "parity");
+        using var dir = TestEnvironment.CreateTempDirectory();
+        File.Copy(Path.Combine(folder, "config.json"), Path.Combine(dir.Path, "config.json"));
+        string weights = Path.Combine(dir.Path, "model.safetensors");
+        using var scope = NewDisposeScope();
+        Dictionary<string, Tensor> original = Diffusion.IO.SafeTensors.Load(Path.Combine(folder, "model.safetensors"));
+
+        // fp16 checkpoints load into the float32 model.
+        Diffusion.IO.SafeTensors.Save(original.ToDictionary(kv => kv.Key, kv => kv.Value.is_floating_point() ? kv.Value.to(float16) : kv.Value), weights);
+        using (var half = ClipModel.Load(dir.Path))
+        using (var full = ClipModel.Load(folder))
+        {
+            Assert.Equal(ScalarType.Float32, half.state_dict()["logit_scale"].dtype);
+            Tensor pixels = randn(1, 3, 32, 32);
+            using var noGrad = no_grad();
+            Assert.True(half.GetImageFeatures(pixels).allclose(full.GetImageFeatures(pixels), rtol: 1e-2, atol: 1e-2));
+        }
+
+        // A missing tensor is an error naming the file.
+        Diffusion.IO.SafeTensors.Save(original.Where(kv => kv.Key != "text_projection.weight").ToDictionary(), weights);
+        var e = Assert.Throws<InvalidDataException>(() => ClipModel.Load(dir.Path));
+        Assert.StartsWith(weights, e.Message, StringComparison.Ordinal);
+        Assert.Contains("text_projection.weight", e.Message, StringComparison.Ordinal);
+
+        // So is an unknown one (only the legacy position_ids buffers are tolerated).
+        var extra = new Dictionary<string, Tensor>(original) { ["vision_model.extra"] = zeros(2) };
+        Diffusion.IO.SafeTensors.Save(extra, weights);
+        e = Assert.Throws<InvalidDataException>(() => ClipModel.Load(dir.Path));
+        Assert.Contains("vision_model.extra", e.Message, StringComparison.Ordinal);
+        Assert.Throws<FileNotFoundException>(() => ClipModel.Load(Path.Combine(TestEnvironment.ReferenceDir, "clip")));
+    }
+
     private void Check(string what, Tensor actual, Tensor expected)
     {
         Assert.Equal(expected.shape, actual.shape);
