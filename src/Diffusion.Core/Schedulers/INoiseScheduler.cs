@@ -7,13 +7,26 @@ namespace Diffusion.Schedulers;
 /// A noise scheduler with diffusers' semantics: it adds noise for training and steps a sample
 /// from timestep t to the previous one for sampling.
 /// </summary>
-/// <remarks>Tensors returned by the methods are new tensors owned by the caller.</remarks>
+/// <remarks>
+/// <para>Ownership: tensors returned by the methods (and the two in <see cref="SchedulerOutput"/>) are new tensors
+/// owned by the caller, who disposes them (or lets a dispose scope do it). <see cref="Timesteps"/> and
+/// <see cref="AlphasCumprod"/> are owned by the scheduler: do not dispose them; <see cref="Timesteps"/> is replaced,
+/// and the previous tensor disposed, by each <see cref="SetTimesteps"/>. The schedulers of this library are also
+/// <see cref="IDisposable"/>, which frees those tensors (and DPM-Solver's history).</para>
+/// <para>Timestep arguments are scalar tensors: a 0-dim (or one-element) tensor of any numeric dtype on any device,
+/// e.g. an element of <see cref="Timesteps"/> or <c>torch.tensor(980L)</c>. Schedulers are stateful (the inference
+/// schedule; Euler and DPM-Solver also their position in it) and not thread-safe.</para>
+/// </remarks>
 public interface INoiseScheduler
 {
     /// <summary>Number of diffusion steps the model was trained with (diffusers' <c>num_train_timesteps</c>).</summary>
     int NumTrainTimesteps { get; }
 
-    /// <summary>The inference timesteps, highest first, after <see cref="SetTimesteps"/>; int64 (float32 for Euler). Owned by the scheduler.</summary>
+    /// <summary>
+    /// The inference timesteps, highest first, after <see cref="SetTimesteps"/>; int64 (float32 for Euler), on the CPU.
+    /// Before <see cref="SetTimesteps"/>: every training timestep, T − 1 down to 0. Owned by the scheduler and valid
+    /// until the next <see cref="SetTimesteps"/>; index it (<c>Timesteps[i]</c>) to get the scalar for a step.
+    /// </summary>
     Tensor Timesteps { get; }
 
     /// <summary>Cumulative products of (1 − β), float32, length <see cref="NumTrainTimesteps"/>. Owned by the scheduler.</summary>
@@ -25,11 +38,15 @@ public interface INoiseScheduler
     /// <summary>What the model is trained to predict; training targets and <see cref="Step"/> follow it.</summary>
     PredictionType PredictionType { get; }
 
-    /// <summary>How many model evaluations one step uses the history of (1 for single-step solvers).</summary>
+    /// <summary>
+    /// diffusers' <c>order</c>: model evaluations per <see cref="Step"/>, which pipelines use to count warm-up steps.
+    /// 1 for all four schedulers here (DPM-Solver's multistep order is its <c>SolverOrder</c> option, not this).
+    /// </summary>
     int Order { get; }
 
-    /// <summary>Chooses the inference timesteps.</summary>
+    /// <summary>Chooses the inference timesteps (and resets a multistep scheduler's state).</summary>
     /// <param name="numInferenceSteps">Number of denoising steps, 1 to <see cref="NumTrainTimesteps"/>.</param>
+    /// <exception cref="ArgumentOutOfRangeException">The count is out of range, or the spacing and steps offset give a timestep past the last training timestep.</exception>
     void SetTimesteps(int numInferenceSteps);
 
     /// <summary>Scales the model input as the scheduler requires (identity except for Euler-type schedulers).</summary>
@@ -45,6 +62,8 @@ public interface INoiseScheduler
     /// <param name="generator">Random source for stochastic steps.</param>
     /// <param name="varianceNoise">Explicit noise for stochastic steps; takes precedence over <paramref name="generator"/>.</param>
     /// <returns>The previous sample and, where defined, the predicted x0; both owned by the caller.</returns>
+    /// <exception cref="InvalidOperationException"><see cref="SetTimesteps"/> has not been called.</exception>
+    /// <exception cref="ArgumentException">A shape does not match, the timestep is not one of <see cref="Timesteps"/>, or both noise sources are given.</exception>
     SchedulerOutput Step(Tensor modelOutput, Tensor timestep, Tensor sample, Generator? generator = null, Tensor? varianceNoise = null);
 
     /// <summary>The forward process q(x_t | x_0): √ᾱ_t·x0 + √(1 − ᾱ_t)·noise.</summary>

@@ -1,0 +1,317 @@
+using Diffusion.Schedulers.Internal;
+using TorchSharp;
+using static TorchSharp.torch;
+using Point = Diffusion.Schedulers.Internal.DpmSolverUpdates.Point;
+
+namespace Diffusion.Schedulers;
+
+/// <summary>
+/// Multistep DPM-Solver and DPM-Solver++ (Lu et al. 2022, https://arxiv.org/abs/2206.00927 and
+/// https://arxiv.org/abs/2211.01095): a fast high-order solver of the diffusion ODE (or SDE) in λ = log(α/σ),
+/// good samples in 15–25 steps. Numerically diffusers' <c>DPMSolverMultistepScheduler</c>.
+/// </summary>
+/// <remarks>
+/// <para>The scheduler keeps the last <see cref="DpmSolverMultistepSchedulerOptions.SolverOrder"/> model outputs
+/// (owned by it, freed by <see cref="SetTimesteps"/> and <see cref="Dispose"/>). It tracks its step like diffusers;
+/// a timestep that is not the expected next one moves it there and drops the history (the next steps use lower
+/// orders again); one that is not in the schedule is an error (diffusers silently takes the last step).</para>
+/// <para><see cref="SchedulerOutput.PredOriginalSample"/> is null, as in diffusers. <see cref="AddNoise"/> uses
+/// σ of each timestep's place in <see cref="Timesteps"/> (diffusers); before <see cref="SetTimesteps"/> that is all
+/// T training timesteps (diffusers' initial σ run in the opposite order to its timesteps, a bug not copied).
+/// <see cref="GetVelocity"/> (diffusers has none here) is the VP velocity at whole training timesteps.</para>
+/// </remarks>
+public sealed class DpmSolverMultistepScheduler : INoiseScheduler, IDisposable
+{
+    private readonly TrainingSchedule _schedule;
+    private readonly StepCursor _cursor = new();
+    private readonly Tensor?[] _modelOutputs;
+    private int _lowerOrderNums;
+    private float[] _timesteps;
+    private float[] _sigmas;
+    private Tensor _timestepsTensor;
+
+    /// <summary>Creates the scheduler.</summary>
+    /// <param name="options">The options; null means diffusers' defaults (DPM-Solver++, order 2).</param>
+    /// <exception cref="ArgumentException">The options break one or more rules; the message lists all.</exception>
+    public DpmSolverMultistepScheduler(DpmSolverMultistepSchedulerOptions? options = null)
+    {
+        Options = options ?? new DpmSolverMultistepSchedulerOptions();
+        OptionsRules.ThrowIfAny(nameof(DpmSolverMultistepSchedulerOptions), Options.Violations(), nameof(options));
+        _schedule = new TrainingSchedule(Options, zeroSnrFloor: true);
+        _modelOutputs = new Tensor?[Options.SolverOrder];
+
+        int n = Options.NumTrainTimesteps;
+        _timesteps = Enumerable.Range(0, n).Reverse().Select(t => (float)t).ToArray();
+        _sigmas = [.. _schedule.Sigmas().Reverse(), 0f];
+        _timestepsTensor = CreateTimesteps(_timesteps);
+    }
+
+    /// <summary>The options this scheduler was built with.</summary>
+    public DpmSolverMultistepSchedulerOptions Options { get; }
+
+    /// <inheritdoc/>
+    public int NumTrainTimesteps => Options.NumTrainTimesteps;
+
+    /// <inheritdoc/>
+    public Tensor Timesteps => _timestepsTensor;
+
+    /// <inheritdoc/>
+    public Tensor AlphasCumprod => _schedule.AlphasCumprodTensor;
+
+    /// <summary>σ of each inference timestep plus the final one, float32 (a copy).</summary>
+    public IReadOnlyList<float> Sigmas => _sigmas.ToArray();
+
+    /// <inheritdoc/>
+    public double InitNoiseSigma => 1.0;
+
+    /// <inheritdoc/>
+    public PredictionType PredictionType => Options.PredictionType;
+
+    /// <inheritdoc/>
+    /// <remarks>1 model evaluation per step, as diffusers' <c>order</c>; the multistep order is <see cref="DpmSolverMultistepSchedulerOptions.SolverOrder"/>.</remarks>
+    public int Order => 1;
+
+    /// <summary>The number of inference steps last set (the length of <see cref="Timesteps"/>), or null before <see cref="SetTimesteps"/>.</summary>
+    public int? NumInferenceSteps { get; private set; }
+
+    /// <inheritdoc/>
+    public void SetTimesteps(int numInferenceSteps)
+    {
+        int numTrain = Options.NumTrainTimesteps;
+        SchedulerGuard.NumInferenceSteps(numInferenceSteps, numTrain);
+
+        // Skip the training timesteps whose λ is below lambda_min_clipped.
+        int lastTimestep = numTrain - ClippedCount();
+        double[] timesteps = TimestepSchedules.DpmSolver(Options.TimestepSpacing, numTrain, lastTimestep, numInferenceSteps, Options.StepsOffset);
+        if (timesteps.Length > 0 && timesteps.Max() > numTrain - 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(numInferenceSteps), $"StepsOffset (steps_offset) {Options.StepsOffset} with {numInferenceSteps} {Options.TimestepSpacing} steps gives timestep {timesteps.Max()}, beyond the last training timestep ({numTrain - 1}).");
+        }
+
+        float[] trainingSigmas = _schedule.Sigmas();
+        double[] sigmas;
+        if (Options.UseKarrasSigmas)
+        {
+            sigmas = SigmaSchedules.Karras(trainingSigmas[0], trainingSigmas[^1], numInferenceSteps);
+            float[] logSigmas = SigmaSchedules.Log(trainingSigmas);
+            timesteps = sigmas.Select(s => SigmaSchedules.SigmaToT(s, logSigmas)).ToArray();
+            if (Options.BetaSchedule != BetaSchedule.SquaredCosCapV2)
+            {
+                timesteps = timesteps.Select(NumpyMath.Round).ToArray();
+            }
+        }
+        else
+        {
+            sigmas = timesteps.Select(t => NumpyMath.Interp(t, trainingSigmas)).ToArray();
+        }
+
+        float last = Options.FinalSigmasType == FinalSigmasType.SigmaMin ? trainingSigmas[0] : 0f;
+        _sigmas = [.. sigmas.Select(s => (float)s), last];
+
+        // astype(int64) truncates toward zero.
+        _timesteps = timesteps.Select(t => (float)(long)t).ToArray();
+        _timestepsTensor.Dispose();
+        _timestepsTensor = tensor(_timesteps.Select(t => (long)t).ToArray(), dtype: ScalarType.Int64).DetachFromDisposeScope();
+        NumInferenceSteps = _timesteps.Length;
+        _cursor.Reset();
+        ClearHistory();
+    }
+
+    /// <inheritdoc/>
+    public Tensor ScaleModelInput(Tensor sample, Tensor timestep)
+    {
+        ArgumentNullException.ThrowIfNull(sample);
+        return sample.alias();
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>Noise is used only by the SDE algorithms.</remarks>
+    public SchedulerOutput Step(Tensor modelOutput, Tensor timestep, Tensor sample, Generator? generator = null, Tensor? varianceNoise = null)
+    {
+        if (NumInferenceSteps is not int count)
+        {
+            throw SchedulerGuard.StepBeforeSetTimesteps(nameof(DpmSolverMultistepScheduler));
+        }
+
+        CheckModelOutput(modelOutput, sample);
+        SchedulerGuard.NotBoth(generator, varianceNoise);
+        int i = _cursor.Locate(SchedulerGuard.ReadTimestep(timestep), _timesteps, out bool jumped);
+        if (jumped)
+        {
+            ClearHistory();
+        }
+
+        using var scope = NewDisposeScope();
+
+        // 1. Lower orders at the end (fewer than 15 steps, euler_at_final, or a final σ of 0).
+        bool lowerOrderFinal = i == count - 1 && (Options.EulerAtFinal || (Options.LowerOrderFinal && count < 15) || Options.FinalSigmasType == FinalSigmasType.Zero);
+        bool lowerOrderSecond = i == count - 2 && Options.LowerOrderFinal && count < 15;
+
+        // 2. Convert the model output to x0 (++) or ε, and push it onto the history.
+        Tensor converted = ConvertModelOutput(modelOutput, sample, i);
+        Push(converted);
+
+        // 3. The SDE variants' noise, float32.
+        Tensor x = sample.to_type(ScalarType.Float32);
+        Tensor? noise = null;
+        if (Options.AlgorithmType is DpmSolverAlgorithmType.SdeDpmSolverPlusPlus or DpmSolverAlgorithmType.SdeDpmSolver)
+        {
+            noise = SchedulerGuard.Noise(converted.shape, ScalarType.Float32, converted.device, generator, varianceNoise);
+        }
+
+        // 4. The update from λ_s (σ_i) to λ_t (σ_{i+1}) of the order the history allows.
+        Point t = Point.At(_sigmas[i + 1]);
+        Point s0 = Point.At(_sigmas[i]);
+        Tensor prevSample;
+        int order = Options.SolverOrder;
+        if (order == 1 || _lowerOrderNums < 1 || lowerOrderFinal)
+        {
+            prevSample = DpmSolverUpdates.FirstOrder(Options.AlgorithmType, t, s0, x, converted, noise);
+        }
+        else if (order == 2 || _lowerOrderNums < 2 || lowerOrderSecond)
+        {
+            prevSample = DpmSolverUpdates.SecondOrder(Options.AlgorithmType, Options.SolverType, t, s0, Point.At(_sigmas[i - 1]), x, _modelOutputs[^1]!, _modelOutputs[^2]!, noise);
+        }
+        else
+        {
+            prevSample = DpmSolverUpdates.ThirdOrder(Options.AlgorithmType, t, s0, Point.At(_sigmas[i - 1]), Point.At(_sigmas[i - 2]), x, _modelOutputs[^1]!, _modelOutputs[^2]!, _modelOutputs[^3]!, noise);
+        }
+
+        if (_lowerOrderNums < order)
+        {
+            _lowerOrderNums++;
+        }
+
+        _cursor.Advance();
+        return new SchedulerOutput(prevSample.to_type(converted.dtype).MoveToOuterDisposeScope(), null);
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>α_t·x0 + σ_t·ε with σ of each timestep's place in <see cref="Timesteps"/>; every timestep must be in it.</remarks>
+    public Tensor AddNoise(Tensor originalSamples, Tensor noise, Tensor timesteps)
+    {
+        SchedulerGuard.SameShape(originalSamples, nameof(originalSamples), noise, nameof(noise));
+        SchedulerGuard.CheckBatch(timesteps, originalSamples, nameof(timesteps));
+        using var scope = NewDisposeScope();
+        float[] sigma = StepCursor.ScheduleIndices(timesteps, _timesteps).Select(i => _sigmas[i]).ToArray();
+        Tensor sigmaT = tensor(sigma, dtype: ScalarType.Float32).to(originalSamples.dtype, originalSamples.device)
+            .reshape(TrainingSchedule.BroadcastShape(sigma.Length, originalSamples.dim()));
+
+        // diffusers' _sigma_to_alpha_sigma_t in the samples' dtype.
+        Tensor alphaT = (sigmaT.square() + 1).sqrt().reciprocal();
+        Tensor sigmaTVp = sigmaT * alphaT;
+        return ((alphaT * originalSamples) + (sigmaTVp * noise)).MoveToOuterDisposeScope();
+    }
+
+    /// <inheritdoc/>
+    public Tensor GetVelocity(Tensor sample, Tensor noise, Tensor timesteps)
+    {
+        SchedulerGuard.SameShape(sample, nameof(sample), noise, nameof(noise));
+        return _schedule.GetVelocity(sample, noise, timesteps);
+    }
+
+    /// <summary>Frees the scheduler's tensors, including the model-output history.</summary>
+    public void Dispose()
+    {
+        ClearHistory();
+        _schedule.Dispose();
+        _timestepsTensor.Dispose();
+    }
+
+    /// <summary>x0 (DPM-Solver++) or ε (DPM-Solver) from the model output at step i, thresholded if asked.</summary>
+    private Tensor ConvertModelOutput(Tensor modelOutput, Tensor sample, int i)
+    {
+        if (Options.VarianceType is not null && modelOutput.shape[1] == 2 * sample.shape[1])
+        {
+            modelOutput = modelOutput.narrow(1, 0, sample.shape[1]);
+        }
+
+        Point p = Point.At(_sigmas[i]);
+        bool plusPlus = Options.AlgorithmType is DpmSolverAlgorithmType.DpmSolverPlusPlus or DpmSolverAlgorithmType.SdeDpmSolverPlusPlus;
+        Tensor Threshold(Tensor x0) => Options.Thresholding ? DynamicThresholding.Apply(x0, Options.DynamicThresholdingRatio, Options.SampleMaxValue) : x0;
+
+        if (plusPlus)
+        {
+            return Threshold(Options.PredictionType switch
+            {
+                PredictionType.Epsilon => (sample - (modelOutput * p.Sigma)) / p.Alpha,
+                PredictionType.Sample => modelOutput.alias(),
+                PredictionType.VPrediction => (sample * p.Alpha) - (modelOutput * p.Sigma),
+                _ => throw new InvalidOperationException($"Unknown prediction type {Options.PredictionType}."),
+            });
+        }
+
+        Tensor epsilon = Options.PredictionType switch
+        {
+            PredictionType.Epsilon => modelOutput.alias(),
+            PredictionType.Sample => (sample - (modelOutput * p.Alpha)) / p.Sigma,
+            PredictionType.VPrediction => (modelOutput * p.Alpha) + (sample * p.Sigma),
+            _ => throw new InvalidOperationException($"Unknown prediction type {Options.PredictionType}."),
+        };
+        if (!Options.Thresholding)
+        {
+            return epsilon;
+        }
+
+        Tensor x0 = Threshold((sample - (epsilon * p.Sigma)) / p.Alpha);
+        return (sample - (x0 * p.Alpha)) / p.Sigma;
+    }
+
+    /// <summary>Shift the history by one and keep <paramref name="converted"/> (detached from the caller's scope).</summary>
+    private void Push(Tensor converted)
+    {
+        _modelOutputs[0]?.Dispose();
+        for (int k = 0; k < _modelOutputs.Length - 1; k++)
+        {
+            _modelOutputs[k] = _modelOutputs[k + 1];
+        }
+
+        _modelOutputs[^1] = converted.alias().DetachFromDisposeScope();
+    }
+
+    private void ClearHistory()
+    {
+        for (int k = 0; k < _modelOutputs.Length; k++)
+        {
+            _modelOutputs[k]?.Dispose();
+            _modelOutputs[k] = null;
+        }
+
+        _lowerOrderNums = 0;
+    }
+
+    /// <summary>How many training timesteps at the low-noise end have λ below lambda_min_clipped (torch.searchsorted on the flipped λ).</summary>
+    private int ClippedCount()
+    {
+        if (double.IsNegativeInfinity(Options.LambdaMinClipped))
+        {
+            return 0;
+        }
+
+        using var scope = NewDisposeScope();
+        Tensor alphasCumprod = _schedule.AlphasCumprodTensor;
+        Tensor lambda = alphasCumprod.sqrt().log() - (1 - alphasCumprod).sqrt().log();
+        float[] flipped = lambda.flip(0).data<float>().ToArray();
+        int index = 0;
+        while (index < flipped.Length && flipped[index] < Options.LambdaMinClipped)
+        {
+            index++;
+        }
+
+        return index;
+    }
+
+    private void CheckModelOutput(Tensor modelOutput, Tensor sample)
+    {
+        ArgumentNullException.ThrowIfNull(modelOutput);
+        ArgumentNullException.ThrowIfNull(sample);
+        bool doubled = Options.VarianceType is not null && sample.dim() >= 2 && modelOutput.dim() == sample.dim()
+            && modelOutput.shape[1] == 2 * sample.shape[1] && modelOutput.shape.Skip(2).SequenceEqual(sample.shape.Skip(2)) && modelOutput.shape[0] == sample.shape[0];
+        if (!doubled)
+        {
+            SchedulerGuard.SameShape(sample, nameof(sample), modelOutput, nameof(modelOutput));
+        }
+    }
+
+    private static Tensor CreateTimesteps(float[] values) => tensor(values.Select(t => (long)t).ToArray(), dtype: ScalarType.Int64).DetachFromDisposeScope();
+}

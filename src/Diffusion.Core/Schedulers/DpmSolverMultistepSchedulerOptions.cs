@@ -1,0 +1,140 @@
+using Diffusion.Schedulers.Internal;
+
+namespace Diffusion.Schedulers;
+
+/// <summary>
+/// Options of <see cref="DpmSolverMultistepScheduler"/>: diffusers' <c>DPMSolverMultistepScheduler</c> config keys in PascalCase, with
+/// diffusers' defaults. <see cref="SchedulerConfig"/> reads and writes them by their snake_case names.
+/// </summary>
+public sealed record DpmSolverMultistepSchedulerOptions : ITrainingScheduleOptions
+{
+    /// <summary>Number of diffusion steps the model is trained with (<c>num_train_timesteps</c>).</summary>
+    /// <value>The default value is 1000.</value>
+    public int NumTrainTimesteps { get; init; } = 1000;
+
+    /// <summary>β of the first training timestep (<c>beta_start</c>); the lower clip for <see cref="BetaSchedule.ClippedCosine"/>.</summary>
+    /// <value>The default value is 0.0001.</value>
+    public double BetaStart { get; init; } = 0.0001;
+
+    /// <summary>β of the last training timestep (<c>beta_end</c>); the upper clip for <see cref="BetaSchedule.ClippedCosine"/>.</summary>
+    /// <value>The default value is 0.02.</value>
+    public double BetaEnd { get; init; } = 0.02;
+
+    /// <summary>How β is laid out over the training timesteps (<c>beta_schedule</c>).</summary>
+    /// <value>The default value is <see cref="BetaSchedule.Linear"/>.</value>
+    public BetaSchedule BetaSchedule { get; init; } = BetaSchedule.Linear;
+
+    /// <summary>Explicit β values, one per training timestep, overriding the schedule (<c>trained_betas</c>).</summary>
+    /// <value>The default value is null.</value>
+    public IReadOnlyList<double>? TrainedBetas { get; init; }
+
+    /// <summary>The order of the multistep solver, 1 to 3; 2 is recommended for guided sampling (<c>solver_order</c>).</summary>
+    /// <value>The default value is 2.</value>
+    public int SolverOrder { get; init; } = 2;
+
+    /// <summary>What the model predicts (<c>prediction_type</c>).</summary>
+    /// <value>The default value is <see cref="PredictionType.Epsilon"/>.</value>
+    public PredictionType PredictionType { get; init; } = PredictionType.Epsilon;
+
+    /// <summary>Whether the predicted x0 is dynamically thresholded (Imagen) instead of clipped (<c>thresholding</c>).</summary>
+    /// <value>The default value is false.</value>
+    public bool Thresholding { get; init; }
+
+    /// <summary>The percentile of |x0| dynamic thresholding uses (<c>dynamic_thresholding_ratio</c>).</summary>
+    /// <value>The default value is 0.995.</value>
+    public double DynamicThresholdingRatio { get; init; } = 0.995;
+
+    /// <summary>The largest threshold dynamic thresholding may pick (<c>sample_max_value</c>).</summary>
+    /// <value>The default value is 1.0.</value>
+    public double SampleMaxValue { get; init; } = 1.0;
+
+    /// <summary>Which DPM-Solver variant steps the sample (<c>algorithm_type</c>).</summary>
+    /// <value>The default value is <see cref="DpmSolverAlgorithmType.DpmSolverPlusPlus"/>.</value>
+    public DpmSolverAlgorithmType AlgorithmType { get; init; } = DpmSolverAlgorithmType.DpmSolverPlusPlus;
+
+    /// <summary>The second-order update rule (<c>solver_type</c>).</summary>
+    /// <value>The default value is <see cref="DpmSolverType.Midpoint"/>.</value>
+    public DpmSolverType SolverType { get; init; } = DpmSolverType.Midpoint;
+
+    /// <summary>Whether the last steps use lower orders when there are fewer than 15 steps (<c>lower_order_final</c>).</summary>
+    /// <value>The default value is true.</value>
+    public bool LowerOrderFinal { get; init; } = true;
+
+    /// <summary>Whether the very last step is a first-order (Euler) step whatever the step count (<c>euler_at_final</c>).</summary>
+    /// <value>The default value is false.</value>
+    public bool EulerAtFinal { get; init; }
+
+    /// <summary>Whether σ follows Karras et al. 2022 (EDM, ρ = 7) (<c>use_karras_sigmas</c>).</summary>
+    /// <value>The default value is false.</value>
+    public bool UseKarrasSigmas { get; init; }
+
+    /// <summary>Where the last step ends: σ = 0 or the smallest training σ (<c>final_sigmas_type</c>). The noise-prediction algorithms need <see cref="FinalSigmasType.SigmaMin"/>.</summary>
+    /// <value>The default value is <see cref="FinalSigmasType.Zero"/>.</value>
+    public FinalSigmasType FinalSigmasType { get; init; } = FinalSigmasType.Zero;
+
+    /// <summary>Training timesteps whose λ = log(α/σ) is below this are not sampled (<c>lambda_min_clipped</c>; −5.1 helps cosine schedules).</summary>
+    /// <value>The default value is negative infinity (no clipping).</value>
+    public double LambdaMinClipped { get; init; } = double.NegativeInfinity;
+
+    /// <summary>Set when the model also outputs a variance (ignored by the solver): the first C of 2C channels are the prediction (<c>variance_type</c>; epsilon prediction only).</summary>
+    /// <value>The default value is null.</value>
+    public VarianceType? VarianceType { get; init; }
+
+    /// <summary>How inference timesteps are picked (<c>timestep_spacing</c>).</summary>
+    /// <value>The default value is <see cref="TimestepSpacing.Linspace"/>.</value>
+    public TimestepSpacing TimestepSpacing { get; init; } = TimestepSpacing.Linspace;
+
+    /// <summary>Added to every leading-spaced inference timestep (<c>steps_offset</c>; Stable Diffusion uses 1).</summary>
+    /// <value>The default value is 0.</value>
+    public int StepsOffset { get; init; }
+
+    /// <summary>Whether β is rescaled so the last timestep has zero SNR (<c>rescale_betas_zero_snr</c>, Lin et al. 2023).</summary>
+    /// <value>The default value is false.</value>
+    public bool RescaleBetasZeroSnr { get; init; }
+
+    /// <summary>Every rule these options break, as messages naming the option; empty when valid.</summary>
+    internal List<string> Violations()
+    {
+        var errors = new List<string>();
+        OptionsRules.TrainingSchedule(this, errors);
+        OptionsRules.Thresholding(Thresholding, DynamicThresholdingRatio, SampleMaxValue, errors);
+        OptionsRules.Defined(AlgorithmType, "AlgorithmType", "algorithm_type", errors);
+        OptionsRules.Defined(SolverType, "SolverType", "solver_type", errors);
+        OptionsRules.Defined(FinalSigmasType, "FinalSigmasType", "final_sigmas_type", errors);
+        if (SolverOrder is < 1 or > 3)
+        {
+            errors.Add($"SolverOrder (solver_order) must be 1, 2 or 3; got {SolverOrder}");
+        }
+
+        bool noisePrediction = AlgorithmType is DpmSolverAlgorithmType.DpmSolver or DpmSolverAlgorithmType.SdeDpmSolver;
+        if (noisePrediction && FinalSigmasType == FinalSigmasType.Zero)
+        {
+            errors.Add($"FinalSigmasType (final_sigmas_type) Zero is not supported with AlgorithmType (algorithm_type) {AlgorithmType}; use SigmaMin");
+        }
+
+        if (AlgorithmType == DpmSolverAlgorithmType.SdeDpmSolver && SolverOrder == 3)
+        {
+            errors.Add("SolverOrder (solver_order) 3 is not available for AlgorithmType (algorithm_type) SdeDpmSolver; use 1 or 2");
+        }
+
+        if (VarianceType is { } variance)
+        {
+            if (variance is not (Schedulers.VarianceType.Learned or Schedulers.VarianceType.LearnedRange))
+            {
+                errors.Add($"VarianceType (variance_type) must be null, Learned or LearnedRange; got {variance}");
+            }
+
+            if (PredictionType != PredictionType.Epsilon)
+            {
+                errors.Add($"VarianceType (variance_type) {variance} needs PredictionType (prediction_type) Epsilon; got {PredictionType}");
+            }
+        }
+
+        if (double.IsNaN(LambdaMinClipped) || double.IsPositiveInfinity(LambdaMinClipped))
+        {
+            errors.Add($"LambdaMinClipped (lambda_min_clipped) must be finite or negative infinity; got {OptionsRules.F(LambdaMinClipped)}");
+        }
+
+        return errors;
+    }
+}

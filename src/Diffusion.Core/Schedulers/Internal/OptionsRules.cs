@@ -1,0 +1,102 @@
+using System.Globalization;
+
+namespace Diffusion.Schedulers.Internal;
+
+/// <summary>Validation rules shared by the options records. Each adds "Name (json_key) must …; got …" messages.</summary>
+internal static class OptionsRules
+{
+    /// <summary>Throws one <see cref="ArgumentException"/> listing every violation, if there is any.</summary>
+    public static void ThrowIfAny(string optionsType, List<string> errors, string paramName = "options")
+    {
+        if (errors.Count > 0)
+        {
+            throw new ArgumentException($"{optionsType} is invalid:{Environment.NewLine} - " + string.Join(Environment.NewLine + " - ", errors), paramName);
+        }
+    }
+
+    public static void TrainingSchedule(ITrainingScheduleOptions o, List<string> errors)
+    {
+        if (o.NumTrainTimesteps < 2)
+        {
+            errors.Add($"NumTrainTimesteps (num_train_timesteps) must be at least 2; got {o.NumTrainTimesteps}");
+        }
+
+        Defined(o.BetaSchedule, "BetaSchedule", "beta_schedule", errors);
+        Defined(o.PredictionType, "PredictionType", "prediction_type", errors);
+        Defined(o.TimestepSpacing, "TimestepSpacing", "timestep_spacing", errors);
+        if (o.TrainedBetas is { } trained)
+        {
+            if (trained.Count != o.NumTrainTimesteps)
+            {
+                errors.Add($"TrainedBetas (trained_betas) must hold NumTrainTimesteps ({o.NumTrainTimesteps}) values; got {trained.Count}");
+            }
+
+            int bad = trained.Count(b => !(b >= 0 && b < 1));
+            if (bad > 0)
+            {
+                errors.Add($"TrainedBetas (trained_betas) must all lie in [0, 1); got {bad} outside, e.g. {F(trained.First(b => !(b >= 0 && b < 1)))}");
+            }
+        }
+        else
+        {
+            if (!(o.BetaStart >= 0 && o.BetaStart < 1))
+            {
+                errors.Add($"BetaStart (beta_start) must lie in [0, 1); got {F(o.BetaStart)}");
+            }
+
+            if (!(o.BetaEnd > 0 && o.BetaEnd < 1))
+            {
+                errors.Add($"BetaEnd (beta_end) must lie in (0, 1); got {F(o.BetaEnd)}");
+            }
+
+            if (o.BetaStart > o.BetaEnd)
+            {
+                errors.Add($"BetaStart (beta_start) must not exceed BetaEnd (beta_end); got {F(o.BetaStart)} > {F(o.BetaEnd)}");
+            }
+        }
+
+        if (o.StepsOffset < 0 || o.StepsOffset >= Math.Max(1, o.NumTrainTimesteps))
+        {
+            errors.Add($"StepsOffset (steps_offset) must lie in [0, NumTrainTimesteps); got {o.StepsOffset}");
+        }
+    }
+
+    public static void Clipping(bool clipSample, double clipSampleRange, bool thresholding, double ratio, double sampleMax, List<string> errors)
+    {
+        if (clipSample && !(clipSampleRange > 0))
+        {
+            errors.Add($"ClipSampleRange (clip_sample_range) must be positive; got {F(clipSampleRange)}");
+        }
+
+        Thresholding(thresholding, ratio, sampleMax, errors);
+    }
+
+    public static void Thresholding(bool thresholding, double ratio, double sampleMax, List<string> errors)
+    {
+        if (!thresholding)
+        {
+            return;
+        }
+
+        if (!(ratio > 0 && ratio <= 1))
+        {
+            errors.Add($"DynamicThresholdingRatio (dynamic_thresholding_ratio) must lie in (0, 1]; got {F(ratio)}");
+        }
+
+        if (!(sampleMax >= 1) || double.IsPositiveInfinity(sampleMax))
+        {
+            errors.Add($"SampleMaxValue (sample_max_value) must be finite and at least 1; got {F(sampleMax)}");
+        }
+    }
+
+    public static void Defined<TEnum>(TEnum value, string name, string key, List<string> errors)
+        where TEnum : struct, Enum
+    {
+        if (!Enum.IsDefined(value))
+        {
+            errors.Add($"{name} ({key}) must be one of {string.Join(", ", Enum.GetNames<TEnum>())}; got {value}");
+        }
+    }
+
+    public static string F(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+}

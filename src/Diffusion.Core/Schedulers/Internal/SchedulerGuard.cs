@@ -1,0 +1,139 @@
+using System.Globalization;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Diffusion.Schedulers.Internal;
+
+/// <summary>Argument checks shared by the schedulers, with messages that name the parameter, the expected and the actual value.</summary>
+internal static class SchedulerGuard
+{
+    /// <summary>The value of a scalar timestep tensor (0-dim or one element, any numeric dtype, any device).</summary>
+    public static double ReadTimestep(Tensor timestep, string paramName = "timestep")
+    {
+        ArgumentNullException.ThrowIfNull(timestep, paramName);
+        if (timestep.numel() != 1)
+        {
+            throw new ArgumentException($"{paramName} must be a scalar tensor (one element); got shape {Shape(timestep)}.", paramName);
+        }
+
+        return Values(timestep)[0];
+    }
+
+    /// <summary>The values of a tensor as float64 (copied to the CPU; no tensor is left behind).</summary>
+    public static double[] Values(Tensor t)
+    {
+        using var scope = NewDisposeScope();
+        return t.detach().cpu().to_type(ScalarType.Float64).reshape(-1).data<double>().ToArray();
+    }
+
+    /// <summary>A scalar timestep that must be a whole training timestep (DDPM, DDIM).</summary>
+    public static int ReadIntegerTimestep(Tensor timestep, int numTrainTimesteps, string paramName = "timestep")
+    {
+        double value = ReadTimestep(timestep, paramName);
+        if (value != Math.Floor(value) || value < 0 || value >= numTrainTimesteps)
+        {
+            throw new ArgumentOutOfRangeException(paramName, $"{paramName} must be a whole number in [0, {numTrainTimesteps - 1}]; got {Format(value)}.");
+        }
+
+        return (int)value;
+    }
+
+    /// <summary>Training timesteps for AddNoise/GetVelocity: integer dtype, one per sample (or one for all), in [0, T). Returns them flattened, int64, on the samples' device.</summary>
+    public static Tensor TrainingTimestepIndex(Tensor timesteps, Tensor samples, int numTrainTimesteps, string paramName)
+    {
+        ArgumentNullException.ThrowIfNull(timesteps, paramName);
+        ArgumentNullException.ThrowIfNull(samples);
+        if (!is_integral(timesteps.dtype) || timesteps.dtype == ScalarType.Bool)
+        {
+            throw new ArgumentException($"{paramName} must be an integer tensor (int64) of training timesteps; got dtype {timesteps.dtype}.", paramName);
+        }
+
+        CheckBatch(timesteps, samples, paramName);
+        Tensor flat = timesteps.reshape(-1).to_type(ScalarType.Int64);
+        long min = flat.min().cpu().item<long>();
+        long max = flat.max().cpu().item<long>();
+        if (min < 0 || max >= numTrainTimesteps)
+        {
+            throw new ArgumentOutOfRangeException(paramName, $"{paramName} must lie in [0, {numTrainTimesteps - 1}]; got values from {min} to {max}.");
+        }
+
+        return flat.to(samples.device);
+    }
+
+    /// <summary>timesteps has one element, or one per sample.</summary>
+    public static void CheckBatch(Tensor timesteps, Tensor samples, string paramName)
+    {
+        long batch = samples.dim() == 0 ? 1 : samples.shape[0];
+        if (timesteps.numel() != 1 && timesteps.numel() != batch)
+        {
+            throw new ArgumentException($"{paramName} must hold one timestep per sample ({batch}) or a single one; got shape {Shape(timesteps)}.", paramName);
+        }
+    }
+
+    /// <summary>Two tensors must have the same shape.</summary>
+    public static void SameShape(Tensor expected, string expectedName, Tensor actual, string actualName)
+    {
+        ArgumentNullException.ThrowIfNull(expected, expectedName);
+        ArgumentNullException.ThrowIfNull(actual, actualName);
+        if (!expected.shape.SequenceEqual(actual.shape))
+        {
+            throw new ArgumentException($"{actualName} must have the shape of {expectedName}, {Shape(expected)}; got {Shape(actual)}.", actualName);
+        }
+    }
+
+    /// <summary>Noise for a stochastic step: <paramref name="varianceNoise"/> (checked, moved to the device and dtype) or a draw from <paramref name="generator"/>.</summary>
+    public static Tensor Noise(long[] shape, ScalarType dtype, Device device, Generator? generator, Tensor? varianceNoise)
+    {
+        if (varianceNoise is not null)
+        {
+            if (!varianceNoise.shape.SequenceEqual(shape))
+            {
+                throw new ArgumentException($"varianceNoise must have shape {Shape(shape)}; got {Shape(varianceNoise)}.", nameof(varianceNoise));
+            }
+
+            return varianceNoise.to(dtype, device);
+        }
+
+        // As diffusers' randn_tensor: draw on the generator's device, then move.
+        Device drawOn = generator?.device ?? device;
+        Tensor noise = randn(shape, dtype: dtype, device: drawOn, generator: generator);
+        return drawOn.type == device.type && drawOn.index == device.index ? noise : noise.to(device);
+    }
+
+    /// <summary>diffusers refuses a generator and explicit noise together; so do we.</summary>
+    public static void NotBoth(Generator? generator, Tensor? varianceNoise)
+    {
+        if (generator is not null && varianceNoise is not null)
+        {
+            throw new ArgumentException("Pass either generator or varianceNoise, not both.", nameof(varianceNoise));
+        }
+    }
+
+    /// <summary>Inference step count in [1, T].</summary>
+    public static void NumInferenceSteps(int numInferenceSteps, int numTrainTimesteps)
+    {
+        if (numInferenceSteps < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(numInferenceSteps), $"numInferenceSteps must be at least 1; got {numInferenceSteps}.");
+        }
+
+        if (numInferenceSteps > numTrainTimesteps)
+        {
+            throw new ArgumentOutOfRangeException(nameof(numInferenceSteps), $"numInferenceSteps must not exceed NumTrainTimesteps ({numTrainTimesteps}); got {numInferenceSteps}.");
+        }
+    }
+
+    /// <summary>The message for Step before SetTimesteps.</summary>
+    public static InvalidOperationException StepBeforeSetTimesteps(string schedulerName) =>
+        new($"{schedulerName}.Step was called before SetTimesteps: call SetTimesteps(numInferenceSteps) first.");
+
+    /// <summary>The message for a timestep that is not in the inference schedule.</summary>
+    public static ArgumentException NotInSchedule(double timestep, int count, string paramName = "timestep") =>
+        new($"{paramName} {Format(timestep)} is not one of the {count} inference timesteps set by SetTimesteps; pass an element of Timesteps.", paramName);
+
+    public static string Shape(Tensor t) => Shape(t.shape);
+
+    public static string Shape(long[] shape) => "[" + string.Join(",", shape) + "]";
+
+    public static string Format(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+}

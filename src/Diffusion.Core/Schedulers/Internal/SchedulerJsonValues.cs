@@ -1,0 +1,143 @@
+using System.Globalization;
+using System.Reflection;
+using System.Text.Json;
+
+namespace Diffusion.Schedulers.Internal;
+
+/// <summary>Reads and writes one options property as JSON, with messages naming the key, expected and actual value.</summary>
+internal static class SchedulerJsonValues
+{
+    /// <summary>The .NET value of <paramref name="value"/> for <paramref name="property"/>.</summary>
+    /// <exception cref="InvalidDataException">The value has the wrong kind or is not one of the accepted strings.</exception>
+    public static object? Read(PropertyInfo property, string key, JsonElement value)
+    {
+        Type type = property.PropertyType;
+        Type? underlying = Nullable.GetUnderlyingType(type);
+        bool nullable = underlying is not null || !type.IsValueType;
+        Type target = underlying ?? type;
+
+        if (value.ValueKind == JsonValueKind.Null)
+        {
+            if (nullable)
+            {
+                return null;
+            }
+
+            // diffusers treats None as False for its optional flags.
+            return target == typeof(bool) ? false : throw Wrong(key, Describe(target), value);
+        }
+
+        if (target == typeof(bool))
+        {
+            return value.ValueKind is JsonValueKind.True or JsonValueKind.False ? value.GetBoolean() : throw Wrong(key, "true or false", value);
+        }
+
+        if (target == typeof(int))
+        {
+            if (value.ValueKind == JsonValueKind.Number && value.TryGetDouble(out double d) && d == Math.Floor(d) && d is >= int.MinValue and <= int.MaxValue)
+            {
+                return (int)d;
+            }
+
+            throw Wrong(key, "a whole number", value);
+        }
+
+        if (target == typeof(double))
+        {
+            return ReadDouble(key, value);
+        }
+
+        if (target.IsEnum && EnumNames.IsKnown(target))
+        {
+            if (value.ValueKind == JsonValueKind.String && EnumNames.FromName(target, value.GetString()!) is { } parsed)
+            {
+                return parsed;
+            }
+
+            throw Wrong(key, "one of " + EnumNames.Expected(target), value);
+        }
+
+        if (type == typeof(IReadOnlyList<double>))
+        {
+            if (value.ValueKind != JsonValueKind.Array)
+            {
+                throw Wrong(key, "an array of numbers or null", value);
+            }
+
+            return value.EnumerateArray().Select(e => ReadDouble(key, e)).ToArray();
+        }
+
+        throw new InvalidOperationException($"No JSON mapping for {property.DeclaringType?.Name}.{property.Name} ({type}).");
+    }
+
+    /// <summary>Writes <paramref name="value"/> under <paramref name="key"/>.</summary>
+    public static void Write(Utf8JsonWriter writer, string key, object? value)
+    {
+        switch (value)
+        {
+            case null:
+                writer.WriteNull(key);
+                break;
+            case bool b:
+                writer.WriteBoolean(key, b);
+                break;
+            case int i:
+                writer.WriteNumber(key, i);
+                break;
+            case double d:
+                writer.WriteNumber(key, d);
+                break;
+            case Enum e:
+                writer.WriteString(key, EnumNames.ToName(e.GetType(), e));
+                break;
+            case IReadOnlyList<double> list:
+                writer.WriteStartArray(key);
+                foreach (double d in list)
+                {
+                    writer.WriteNumberValue(d);
+                }
+
+                writer.WriteEndArray();
+                break;
+            default:
+                throw new InvalidOperationException($"No JSON mapping for {key} ({value.GetType()}).");
+        }
+    }
+
+    private static double ReadDouble(string key, JsonElement value)
+    {
+        if (value.ValueKind == JsonValueKind.Number)
+        {
+            return value.GetDouble();
+        }
+
+        if (value.ValueKind == JsonValueKind.String)
+        {
+            switch (value.GetString())
+            {
+                case "Infinity":
+                    return double.PositiveInfinity;
+                case "-Infinity":
+                    return double.NegativeInfinity;
+                case "NaN":
+                    return double.NaN;
+            }
+        }
+
+        throw Wrong(key, "a number", value);
+    }
+
+    private static string Describe(Type t) =>
+        t == typeof(int) ? "a whole number" : t == typeof(double) ? "a number" : t.IsEnum && EnumNames.IsKnown(t) ? "one of " + EnumNames.Expected(t) : t.Name;
+
+    private static InvalidDataException Wrong(string key, string expected, JsonElement actual)
+    {
+        string text = actual.GetRawText();
+        if (text.Length > 60)
+        {
+            text = text[..57] + "...";
+        }
+
+        return new InvalidDataException(string.Create(CultureInfo.InvariantCulture, $"scheduler config key \"{key}\" must be {expected}; got {text}."));
+    }
+}
