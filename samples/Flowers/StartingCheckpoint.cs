@@ -7,13 +7,13 @@ namespace Diffusion.Samples.Flowers;
 
 /// <summary>
 /// The committed starting weights (starting-checkpoint/ beside this file: EMA weights that our own Trainer
-/// made with the command in starting-checkpoint/README.md, stored as bfloat16). A run whose output folder has
+/// made with the command in starting-checkpoint/README.md, stored as float16). A run whose output folder has
 /// no checkpoint yet starts from them when its model and image size match, so the default 10 minutes continue
 /// an hour of training instead of starting from noise.
 /// </summary>
 internal static class StartingCheckpoint
 {
-    public const string WeightsFile = "unet-ema.bf16.safetensors";
+    public const string WeightsFile = "unet-ema.f16.safetensors";
 
     public static bool LoadIfUseful(FlowersOptions options, UNet unet, string checkpointDirectory)
     {
