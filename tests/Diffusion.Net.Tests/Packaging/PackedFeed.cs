@@ -80,7 +80,8 @@ public sealed class PackedFeed : IDisposable
         root.Dispose();
     }
 
-    private static string GlobalPackagesFolder =>
+    /// <summary>The NuGet global packages folder (NUGET_PACKAGES, or ~/.nuget/packages).</summary>
+    internal static string GlobalPackagesFolder =>
         Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } configured
             ? configured
             : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
