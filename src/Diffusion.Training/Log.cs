@@ -19,4 +19,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 104, Level = LogLevel.Information, Message = "training stopped at step {Step}: {Reason}")]
     public static partial void Stopped(ILogger logger, long step, string reason);
+
+    [LoggerMessage(EventId = 105, Level = LogLevel.Information, Message = "deleted {Count} temporary checkpoint file(s) in {Directory} left by an interrupted run")]
+    public static partial void DeletedTemporaryFiles(ILogger logger, int count, string directory);
 }

@@ -10,7 +10,8 @@ namespace Diffusion.Training;
 /// The trainer's checkpoint files: one safetensors file per checkpoint (<c>checkpoint-00000500.safetensors</c>)
 /// holding the model (<c>model.*</c>), the EMA weights (<c>ema.*</c>), the optimizer state (<c>adamw.*</c>) and
 /// the generator state, with the step, epoch and loader position as JSON metadata. Each file is written
-/// to a temporary name and renamed, so a crash mid-write leaves the previous checkpoint intact.
+/// to a temporary name and renamed, so a crash mid-write leaves the previous checkpoint intact; the next
+/// <see cref="Trainer.Fit"/> on the folder deletes such hidden temporary files.
 /// </summary>
 public static class TrainingCheckpoint
 {
@@ -80,6 +81,28 @@ public static class TrainingCheckpoint
 
         found.Sort((a, b) => a.Item1.CompareTo(b.Item1));
         return found;
+    }
+
+    /// <summary>
+    /// Deletes the hidden temporary files (<c>.checkpoint-00000500.safetensors.GUID.tmp</c>) that a process
+    /// killed while writing a checkpoint leaves behind; each is as large as a checkpoint. Only the trainer
+    /// that owns the folder calls this, before it writes anything.
+    /// </summary>
+    internal static int DeleteTemporaryFiles(string directory)
+    {
+        if (!Directory.Exists(directory))
+        {
+            return 0;
+        }
+
+        int deleted = 0;
+        foreach (string file in Directory.EnumerateFiles(directory, "." + FilePrefix + "*" + FileSuffix + ".*.tmp"))
+        {
+            File.Delete(file);
+            deleted++;
+        }
+
+        return deleted;
     }
 
     internal static void Write(string path, IReadOnlyDictionary<string, Tensor> tensors, CheckpointState state) =>

@@ -324,6 +324,11 @@ internal sealed class TrainingRun : IDisposable
 
     private void TryResume()
     {
+        if (options.CheckpointDirectory is not null && TrainingCheckpoint.DeleteTemporaryFiles(options.CheckpointDirectory) is > 0 and int deleted)
+        {
+            Log.DeletedTemporaryFiles(trainer.Logger, deleted, options.CheckpointDirectory);
+        }
+
         string? path = options.CheckpointDirectory is null ? null : TrainingCheckpoint.FindLatest(options.CheckpointDirectory);
         if (path is null)
         {
