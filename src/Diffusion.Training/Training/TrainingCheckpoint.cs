@@ -126,9 +126,10 @@ public static class TrainingCheckpoint
             throw new InvalidDataException($"{path}: the checkpoint's training state is not valid JSON: {e.Message}", e);
         }
 
-        if (state is null || state.FormatVersion != CheckpointState.CurrentFormatVersion || state.Step < 0 || state.Epoch < 0 || state.BatchInEpoch < 0)
+        if (state is null || state.FormatVersion != CheckpointState.CurrentFormatVersion || state.Step < 0 || state.Epoch < 0 || state.BatchInEpoch < 0
+            || state.EmaUpdates < 0 || state.OptimizerSteps < 0 || state.BatchSize < 1 || state.GradientAccumulationSteps < 1 || state.DatasetCount < 1)
         {
-            throw new InvalidDataException($"{path}: the checkpoint's training state is missing or from an unknown format version: {json}");
+            throw new InvalidDataException($"{path}: the checkpoint's training state is missing, out of range or from an unknown format version: {json}");
         }
 
         return (SafeTensors.Load(path), state);

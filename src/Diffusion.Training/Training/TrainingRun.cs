@@ -347,6 +347,12 @@ internal sealed class TrainingRun : IDisposable
                     "Exact resume needs the same values: restore them, or use another CheckpointDirectory.");
             }
 
+            if (state.BatchInEpoch >= UsableBatches || state.BatchInEpoch % options.GradientAccumulationSteps != 0)
+            {
+                throw new InvalidDataException(
+                    $"{path}: the checkpoint's loader position (epoch {state.Epoch}, batch {state.BatchInEpoch}) does not fit an epoch of {UsableBatches} usable batches.");
+            }
+
             using (no_grad())
             {
                 foreach ((string name, Tensor target) in trainer.Model.state_dict())
