@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Globalization;
 using System.Text.Json;
 using Diffusion.IO;
@@ -103,6 +104,42 @@ public static class TrainingCheckpoint
         }
 
         return deleted;
+    }
+
+    /// <summary>
+    /// Refuses a generator state that libtorch's <c>CPUGeneratorImpl::set_state</c> would reject: TorchSharp
+    /// 0.107 does not catch that error, so it would end the process instead of throwing.
+    /// </summary>
+    /// <remarks>
+    /// libtorch checks a byte tensor of <c>sizeof(CPUGeneratorImplState)</c> bytes whose mt19937 fields are valid:
+    /// <c>left</c> (int32 at byte 8) in [1, 624], <c>seeded</c> (int32 at 12) non-zero, <c>next</c> (uint64 at 16,
+    /// read as uint32) at most 624. A state the engine wrote also has left + next = 625 (or 1, 0 when fresh);
+    /// anything else would let the engine read past its 624 words, so it is refused too.
+    /// </remarks>
+    internal static void CheckGeneratorState(Tensor state, long expectedBytes, string path)
+    {
+        const int StateWords = 624;
+        string problem;
+        if (state.dtype != ScalarType.Byte || state.dim() != 1 || state.shape[0] != expectedBytes || expectedBytes < 24)
+        {
+            problem = $"must be uint8 [{expectedBytes}]; got {state.dtype} [{string.Join(',', state.shape)}]";
+        }
+        else
+        {
+            byte[] head = state[..24].data<byte>().ToArray();
+            int left = BinaryPrimitives.ReadInt32LittleEndian(head.AsSpan(8));
+            int seeded = BinaryPrimitives.ReadInt32LittleEndian(head.AsSpan(12));
+            uint next = (uint)BinaryPrimitives.ReadUInt64LittleEndian(head.AsSpan(16));
+            bool valid = seeded != 0 && left is >= 1 and <= StateWords && next <= StateWords && (left + next == StateWords + 1 || (left == 1 && next == 0));
+            if (valid)
+            {
+                return;
+            }
+
+            problem = $"is not a valid mt19937 state (left {left}, seeded {seeded}, next {next})";
+        }
+
+        throw new InvalidDataException($"{path}: the generator state '{GeneratorKey}' {problem}.");
     }
 
     internal static void Write(string path, IReadOnlyDictionary<string, Tensor> tensors, CheckpointState state) =>

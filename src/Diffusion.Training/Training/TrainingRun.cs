@@ -373,6 +373,11 @@ internal sealed class TrainingRun : IDisposable
                 throw new InvalidDataException($"{path}: the checkpoint lacks the generator state '{TrainingCheckpoint.GeneratorKey}'.");
             }
 
+            using (Tensor current = generator.get_state())
+            {
+                TrainingCheckpoint.CheckGeneratorState(rng, current.shape[0], path);
+            }
+
             generator.set_state(rng);
         }
         finally

@@ -44,7 +44,7 @@ public sealed class CheckpointFuzzTests(ITestOutputHelper output)
             random =>
             {
                 (string header, byte[] tensors) = SafeTensorsBytes.Split(original);
-                int choice = random.Next(4);
+                int choice = random.Next(5);
                 if (choice == 0)
                 {
                     (byte[] bytes, string kind) = ByteMutator.Mutate(original, random, head: 8 + header.Length);
@@ -58,6 +58,19 @@ public sealed class CheckpointFuzzTests(ITestOutputHelper output)
                 }
 
                 JsonNode root = JsonNode.Parse(header)!;
+                if (choice == 4)
+                {
+                    // The generator state's mt19937 fields (bytes 8–23): libtorch ends the process on a bad one.
+                    long start = 8 + header.Length + root["rng.generator"]!["data_offsets"]![0]!.GetValue<long>();
+                    byte[] bytes = (byte[])original.Clone();
+                    for (int flips = random.Next(1, 4); flips > 0; flips--)
+                    {
+                        bytes[start + random.Next(8, 24)] ^= (byte)(1 << random.Next(8));
+                    }
+
+                    return ([(FileName, bytes)], "generator-fields");
+                }
+
                 string state = root["__metadata__"]![StateKey]!.GetValue<string>();
                 (string damaged, string stateKind) = JsonMutator.Mutate(state, random);
                 root["__metadata__"]![StateKey] = damaged;
