@@ -21,6 +21,18 @@ internal static class JsonMutator
 
     public static (string Json, string Kind) Mutate(string json, Random random)
     {
+        try
+        {
+            return MutateTree(json, random);
+        }
+        catch (ArgumentException)
+        {
+            return (json, "unchanged"); // a key repeated by an earlier mutation: JsonNode cannot hold it
+        }
+    }
+
+    private static (string Json, string Kind) MutateTree(string json, Random random)
+    {
         JsonNode? root = JsonNode.Parse(json);
         string kind = Kinds[random.Next(Kinds.Length)];
         if (root is null)
