@@ -71,6 +71,7 @@ internal sealed class TrainingRun : IDisposable
             Seed = options.Seed,
             Workers = options.LoaderWorkers ?? Math.Min(4, Environment.ProcessorCount),
             Transforms = options.RandomHorizontalFlip ? [new RandomHorizontalFlip()] : [],
+            OnError = options.OnDataError,
             LoggerFactory = options.LoggerFactory,
         });
     }
