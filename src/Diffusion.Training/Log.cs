@@ -22,4 +22,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 105, Level = LogLevel.Information, Message = "deleted {Count} temporary checkpoint file(s) in {Directory} left by an interrupted run")]
     public static partial void DeletedTemporaryFiles(ILogger logger, int count, string directory);
+
+    [LoggerMessage(EventId = 106, Level = LogLevel.Warning, Message = "step {Step}: gradient norm is {Norm} (loss {Loss}); skipped the step as OnNonFiniteLoss = SkipStep says")]
+    public static partial void SkippedNonFiniteGradient(ILogger logger, long step, double norm, double loss);
 }

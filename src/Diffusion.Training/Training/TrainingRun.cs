@@ -114,15 +114,15 @@ internal sealed class TrainingRun : IDisposable
                         }
 
                         double learningRate = LearningRateAt(schedule, step);
-                        if (windowFinite)
-                        {
-                            OptimizerStep(learningRate);
-                        }
-                        else
+                        if (!windowFinite)
                         {
                             optimizer.ZeroGrad();
                             skipped++;
                             Log.SkippedNonFiniteStep(trainer.Logger, step, windowLoss);
+                        }
+                        else if (!OptimizerStep(learningRate, windowLoss))
+                        {
+                            skipped++;
                         }
 
                         step++;
@@ -257,17 +257,39 @@ internal sealed class TrainingRun : IDisposable
         };
     }
 
-    private void OptimizerStep(double learningRate)
+    // Applies the summed gradients unless their norm is NaN or infinite (a finite loss can still have one, e.g.
+    // from a √ or log at 0): that step is stopped or skipped like a non-finite loss, before it reaches the weights.
+    private bool OptimizerStep(double learningRate, double loss)
     {
         using var scope = NewDisposeScope(); // clipping and .grad handles make tensors too
-        if (options.MaxGradNorm is { } maxNorm)
+        double norm = options.MaxGradNorm is { } maxNorm
+            ? nn.utils.clip_grad_norm_(optimizer.Parameters, maxNorm)
+            : GradientNorm();
+        if (!double.IsFinite(norm))
         {
-            nn.utils.clip_grad_norm_(optimizer.Parameters, maxNorm);
+            if (options.OnNonFiniteLoss == NonFiniteLossPolicy.Stop)
+            {
+                throw new NonFiniteLossException(
+                    $"the gradient norm at step {step} is {norm} (loss {loss}); training stopped (OnNonFiniteLoss = Stop) before the weights changed, " +
+                    "and the last checkpoint was left as it was. Lower the learning rate, look for √, log or division at 0 in the model, or set OnNonFiniteLoss = SkipStep.")
+                { Step = step, Loss = loss };
+            }
+
+            optimizer.ZeroGrad();
+            Log.SkippedNonFiniteGradient(trainer.Logger, step, norm, loss);
+            return false;
         }
 
         optimizer.Step(learningRate);
         optimizer.ZeroGrad();
         ema?.Update(optimizer.MasterWeights);
+        return true;
+    }
+
+    private double GradientNorm()
+    {
+        Tensor[] norms = [.. optimizer.Parameters.Select(p => p.grad).OfType<Tensor>().Select(g => g.norm().to(float32))];
+        return norms.Length == 0 ? 0 : stack(norms).norm().item<float>();
     }
 
     private void Report(double loss, double learningRate)
@@ -297,6 +319,19 @@ internal sealed class TrainingRun : IDisposable
 
         var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         using var scope = NewDisposeScope();
+        foreach ((string name, Tensor weight) in optimizer.MasterWeights)
+        {
+            if (!weight.isfinite().all().item<bool>())
+            {
+                // Under either policy: a checkpoint with NaN weights would become the one to resume from, and
+                // rotation would delete the good ones.
+                throw new NonFiniteLossException(
+                    $"the weights '{name}' hold NaN or infinite values at step {step}; the checkpoint was not written, and " +
+                    $"{lastCheckpoint ?? "no earlier checkpoint"} is left as it was. Resume from it with a lower learning rate.")
+                { Step = step, Loss = double.NaN };
+            }
+        }
+
         foreach ((string name, Tensor value) in trainer.Model.state_dict())
         {
             tensors[TrainingCheckpoint.ModelPrefix + name] = value.to(float32);
