@@ -360,6 +360,18 @@ internal sealed class TrainingRun : IDisposable
 
     private void TryResume()
     {
+        if (options.CheckpointDirectory is not null)
+        {
+            try
+            {
+                Directory.CreateDirectory(options.CheckpointDirectory); // fail now, not at the first checkpoint
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new IOException($"CheckpointDirectory '{options.CheckpointDirectory}' cannot be created: {e.Message}", e);
+            }
+        }
+
         if (options.CheckpointDirectory is not null && TrainingCheckpoint.DeleteTemporaryFiles(options.CheckpointDirectory) is > 0 and int deleted)
         {
             Log.DeletedTemporaryFiles(trainer.Logger, deleted, options.CheckpointDirectory);
