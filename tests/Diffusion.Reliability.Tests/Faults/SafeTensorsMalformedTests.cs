@@ -99,7 +99,7 @@ public sealed class SafeTensorsMalformedTests
         string path = Path.Combine(temp.Path, "other.safetensors");
         using var scope = NewDisposeScope();
         SafeTensors.Save(new Dictionary<string, Tensor> { ["weight"] = zeros(3, 3, 1, 1), ["extra"] = zeros(1) }, path);
-        var conv = nn.Conv2d(3, 3, 1);
+        var conv = Diffusion.Tests.Support.Tiny.Conv();
         var e = Assert.Throws<InvalidDataException>(() => conv.LoadSafeTensors(path));
         Assert.StartsWith(path + ":", e.Message, StringComparison.Ordinal);
         Assert.Contains("Missing from the file (1): bias", e.Message, StringComparison.Ordinal);

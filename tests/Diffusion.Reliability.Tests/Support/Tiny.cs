@@ -13,10 +13,17 @@ internal static class Tiny
     public const int ImageSize = 16;
 
     /// <summary>The book's U-Net at [16, 32, 32] on 16×16 images, seeded.</summary>
+    // Module initialisation draws from libtorch's global generator (as PyTorch's does): test classes run in
+    // parallel, so seeding and building must not interleave with another thread's, or "seeded" weights differ.
+    private static readonly Lock GlobalGenerator = new();
+
     public static UNet UNet(long seed = 0)
     {
-        manual_seed(seed);
-        return new UNet(new UNetOptions { HiddenDims = [16, 32, 32], ImageSize = ImageSize });
+        lock (GlobalGenerator)
+        {
+            manual_seed(seed);
+            return new UNet(new UNetOptions { HiddenDims = [16, 32, 32], ImageSize = ImageSize });
+        }
     }
 
     public static DdimScheduler Scheduler() => new(DdimSchedulerOptions.Book);
@@ -41,8 +48,11 @@ internal static class Tiny
 
     public static nn.Module<Tensor, Tensor> Conv(long seed = 0)
     {
-        manual_seed(seed);
-        return nn.Conv2d(3, 3, 1);
+        lock (GlobalGenerator)
+        {
+            manual_seed(seed);
+            return nn.Conv2d(3, 3, 1);
+        }
     }
 
     /// <summary>All tensors of a safetensors file.</summary>
