@@ -46,6 +46,17 @@ internal static class Tiny
     public static Trainer ConvTrainer(nn.Module<Tensor, Tensor> conv, TrainerOptions options) =>
         new(conv, (sample, _, _) => conv.call(sample), Scheduler(), options);
 
+    /// <summary>A CLIP of two 32-wide layers per side on 32×32 images, with a tokenizer for flower captions.</summary>
+    public static Diffusion.Clip.ClipModel Clip(long seed = 0)
+    {
+        var tokenizer = Diffusion.Clip.ClipTokenizer.FromCorpus(Diffusion.Data.ProceduralFlowers.ClassNames.Select(c => "a photo of a " + c), contextLength: 16);
+        lock (GlobalGenerator)
+        {
+            manual_seed(seed);
+            return new Diffusion.Clip.ClipModel(Diffusion.Clip.ClipConfig.Tiny(tokenizer.VocabularySize, imageSize: 32, contextLength: 16), tokenizer);
+        }
+    }
+
     public static nn.Module<Tensor, Tensor> Conv(long seed = 0)
     {
         lock (GlobalGenerator)
