@@ -106,6 +106,20 @@ public sealed class ImageFolderTrainingTests
     private static TempDirectory MessyFolder()
     {
         TempDirectory folder = TestEnvironment.CreateTempDirectory();
+        try
+        {
+            WriteMessyFolder(folder);
+            return folder;
+        }
+        catch
+        {
+            folder.Dispose();
+            throw;
+        }
+    }
+
+    private static void WriteMessyFolder(TempDirectory folder)
+    {
         void Write(string name, byte[] bytes) => File.WriteAllBytes(Path.Combine(folder.Path, name), bytes);
         byte[] png = ImageFiles.Pattern(24, 24, tint: 1);
         Write("a-rgb.png", png);
@@ -125,6 +139,5 @@ public sealed class ImageFolderTrainingTests
         Write("notes.txt", "not an image"u8.ToArray());
         Write("data.bin", [1, 2, 3]);
         Write(".hidden.png", [1, 2, 3]);
-        return folder;
     }
 }
