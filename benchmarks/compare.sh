@@ -10,12 +10,14 @@
 #
 # usage: benchmarks/compare.sh --dgai DIR [--hidden-dims 64,128,256,512] [--image-size 64] [--batch 4]
 #            [--threads 1] [--steps 3] [--warmup 1] [--rounds 3] [--modes forward,train]
-#            [--dtypes float32,bfloat16] [--malloc keep|default] [--out DIR]
+#            [--dtypes float32,bfloat16] [--malloc keep|default] [--out DIR] [--ours-bin DIR]
 #
 #   --dgai DIR   a checkout of https://github.com/markhliu/DGAI (only utils/ is read), e.g.
 #                git clone --depth 1 https://github.com/markhliu/DGAI /tmp/dgai
 #   --malloc     keep (default): both sides keep freed memory in glibc's malloc (ours: mallopt at start-up,
 #                PyTorch: the same settings as MALLOC_* variables); default: both leave malloc alone.
+#   --ours-bin   a folder holding an already built Diffusion.Benchmarks (e.g. a copy of an older build, to
+#                compare two versions of ours); default: build this checkout in Release.
 #
 # Installs what it needs: Debian's python3-torch (apt-get) when `import torch` fails, and OpenBLAS for the
 # PyTorch side when the system's libblas.so.3 is the reference BLAS (Debian's default): the package is
@@ -27,7 +29,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(dirname "$here")"
 dgai="${DGAI_DIR:-}"
 dims="64,128,256,512"; size=64; batch=4; threads=1; steps=3; warmup=1; rounds=3
-modes="forward,train"; dtypes="float32,bfloat16"; malloc=keep; out=""
+modes="forward,train"; dtypes="float32,bfloat16"; malloc=keep; out=""; ours_bin=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --dgai) dgai="$2"; shift 2 ;;
@@ -42,7 +44,8 @@ while [[ $# -gt 0 ]]; do
     --dtypes) dtypes="$2"; shift 2 ;;
     --malloc) malloc="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
-    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+    --ours-bin) ours_bin="$2"; shift 2 ;;
+    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
     *) echo "compare.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -79,9 +82,12 @@ if [[ "$malloc" == keep ]]; then
 fi
 
 # --- our side --------------------------------------------------------------------------------------
-echo "# building benchmarks/Diffusion.Benchmarks (Release)" >&2
-dotnet build "$repo/benchmarks/Diffusion.Benchmarks" -c Release -v quiet -nologo >&2
-ours="$repo/benchmarks/Diffusion.Benchmarks/bin/Release/net10.0/Diffusion.Benchmarks"
+if [[ -z "$ours_bin" ]]; then
+  echo "# building benchmarks/Diffusion.Benchmarks (Release)" >&2
+  dotnet build "$repo/benchmarks/Diffusion.Benchmarks" -c Release -v quiet -nologo >&2
+  ours_bin="$repo/benchmarks/Diffusion.Benchmarks/bin/Release/net10.0"
+fi
+ours="$ours_bin/Diffusion.Benchmarks"
 
 shape=(--hidden-dims "$dims" --image-size "$size" --batch "$batch" --threads "$threads")
 pyrun() { env "${common_env[@]}" "${blas_env[@]}" "${py_malloc[@]}" "$python" "$here/pytorch/compare.py" --dgai "$dgai" "$@"; }
