@@ -181,6 +181,19 @@ def build(args, unet_util):
     return unet_util.UNet(3, hidden_dims=dims, image_size=args.image_size)
 
 
+def to_bfloat16(model):
+    """Casts the book's model to bfloat16 weights and activations.
+
+    PyTorch 1.13 cannot run the book's model in bfloat16 as it is: under CPU autocast, GroupNorm meets a
+    bfloat16 input with float32 weights and fails; with bfloat16 weights, the float32 timestep embedding meets
+    the first Linear unconverted. A pre-hook that casts the embedding is all that is needed (the model's code
+    is untouched). AdamW then updates bfloat16 weights directly (ours keeps float32 master weights).
+    """
+    model.to(torch.bfloat16)
+    model.time_embedding.register_forward_pre_hook(lambda module, inputs: (inputs[0].to(torch.bfloat16),))
+    return model
+
+
 class TrainStep:
     """The book's training step: x0 → [−1, 1], noise, random t, add_noise, predict, L1, backward, AdamW."""
 
@@ -197,9 +210,7 @@ class TrainStep:
         noisy = self.scheduler.add_noise(clean, noise, t)
         self.optimizer.zero_grad()
         if self.bf16:
-            # PyTorch's CPU mixed precision: float32 weights, bfloat16 convolutions and matrix products.
-            with torch.autocast("cpu", dtype=torch.bfloat16):
-                prediction = self.model(noisy, t)["sample"]
+            prediction = self.model(noisy.to(torch.bfloat16), t)["sample"]
             loss = torch.nn.functional.l1_loss(prediction.float(), noise)
         else:
             loss = torch.nn.functional.l1_loss(self.model(noisy, t)["sample"], noise)
@@ -264,14 +275,17 @@ def cmd_run(args):
     if args.mode == "forward":
         model.eval()
         sample, timesteps = io["sample"], io["timesteps"]
+        if bf16:
+            to_bfloat16(model)
+            sample = sample.to(torch.bfloat16)
 
         def fn():
-            # bfloat16: PyTorch's CPU autocast (the book's model cannot run with bf16 weights: its timestep
-            # embedding is float32 and meets the first Linear unconverted).
-            with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            with torch.no_grad():
                 return model(sample, timesteps)["sample"]
     else:
         model.train()
+        if bf16:
+            to_bfloat16(model)
         fn = TrainStep(model, ch15.DDIMScheduler(), io["x0"], bf16)
     cpu = []
     times = time_it(fn, args.steps, args.warmup, cpu)
