@@ -301,26 +301,34 @@ def cmd_peak(args):
     g = torch.Generator().manual_seed(0)
     a = torch.randn(args.size, args.size, generator=g).to(dtype)
     b = torch.randn(args.size, args.size, generator=g).to(dtype)
-    times = time_it(lambda: torch.mm(a, b), args.steps, args.warmup)
-    best = min(times)
+    cpu = []
+    times = time_it(lambda: torch.mm(a, b), args.steps, args.warmup, cpu)
+    flops = 2 * args.size ** 3
     result = {"side": "pytorch", "mode": "peak", "dtype": args.dtype, "threads": torch.get_num_threads(), "size": args.size,
-              "ms": times, "gflops_best": 2 * args.size ** 3 / (best / 1000) / 1e9,
-              "gflops_median": 2 * args.size ** 3 / (statistics.median(times) / 1000) / 1e9}
+              "ms": times, "cpu_ms": cpu, "gflops_best": flops / (min(times) / 1000) / 1e9,
+              "gflops_median": flops / (statistics.median(times) / 1000) / 1e9,
+              "gflops_cpu_best": flops / (min(cpu) / 1000) / 1e9, "load": " ".join(open("/proc/loadavg").read().split()[:3])}
     print("RESULT " + json.dumps(result), flush=True)
 
 
-def pct(gflops, peak):
-    return f"{100 * gflops / peak['gflops_best']:.0f} %" if peak else "n/a"
+def pct(gflops, peak, key):
+    return f"{100 * gflops / peak[key]:.0f} %" if peak and key in peak else "n/a"
 
 
 def cmd_summarize(args):
-    """Reads the RESULT lines compare.sh collected (one JSON object per line, with "round") and prints the table."""
+    """Reads the RESULT lines compare.sh collected (one JSON object per line, with "round") and prints the table.
+
+    Ratios are medians over rounds of (ours / PyTorch) of each round's median step; GFLOP/s divide the counted
+    FLOPs by the median wall time and by the median process CPU time (one thread: the work itself, far less
+    disturbed by other processes), and the percentages compare the CPU-time figure with the same side's
+    CPU-time matrix-multiply peak of that dtype.
+    """
     rows = [json.loads(line) for line in open(args.results) if line.strip()]
     flops = next((r for r in rows if r.get("mode") == "export"), None)
     peaks = {(r["side"], r["dtype"]): r for r in rows if r.get("mode") == "peak"}
     runs = [r for r in rows if r.get("mode") in ("forward", "train")]
-    print("| mode | dtype (ours / PyTorch) | PyTorch ms | ours ms | ours/PyTorch (wall) | ours/PyTorch (CPU time) "
-          "| PyTorch GFLOP/s (% of its peak) | ours GFLOP/s (% of our peak) | images/s PyTorch | images/s ours | load during runs |")
+    print("| mode | dtype | PyTorch ms | ours ms | ours/PyTorch wall (range) | ours/PyTorch CPU time (range) "
+          "| PyTorch GFLOP/s wall, CPU (% of peak) | ours GFLOP/s wall, CPU (% of peak) | images/s PyTorch | images/s ours | load (1 min) |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     summary = []
     for mode in ("forward", "train"):
@@ -334,25 +342,30 @@ def cmd_summarize(args):
             cpu = [mine[k]["cpu_ms_median"] / theirs[k]["cpu_ms_median"] for k in rounds]
             ours_ms = statistics.median([mine[k]["ms_median"] for k in rounds])
             their_ms = statistics.median([theirs[k]["ms_median"] for k in rounds])
+            ours_cpu = statistics.median([mine[k]["cpu_ms_median"] for k in rounds])
+            their_cpu = statistics.median([theirs[k]["cpu_ms_median"] for k in rounds])
             batch = mine[rounds[0]]["batch"]
-            work = flops and (flops["forward_flops"] if mode == "forward" else flops["train_flops"])
-            peak = peaks.get(("ours", dtype)) or peaks.get(("ours", "float32"))
+            work = (flops["forward_flops"] if mode == "forward" else flops["train_flops"]) if flops else float("nan")
+            gf = lambda ms: work / (ms / 1000) / 1e9
+            peak = peaks.get(("ours", dtype))
             their_peak = peaks.get(("pytorch", dtype)) or peaks.get(("pytorch", "float32"))
-            gf_ours = work / (ours_ms / 1000) / 1e9 if work else float("nan")
-            gf_theirs = work / (their_ms / 1000) / 1e9 if work else float("nan")
-            loads = sorted(r["load"].split()[0] for k in rounds for r in (mine[k], theirs[k]))
-            print(f"| {mode} | {dtype} | {their_ms:.0f} | {ours_ms:.0f} | {statistics.median(wall):.2f} "
-                  f"({min(wall):.2f}–{max(wall):.2f}) | {statistics.median(cpu):.2f} ({min(cpu):.2f}–{max(cpu):.2f}) "
-                  f"| {gf_theirs:.1f} ({pct(gf_theirs, their_peak)}) | {gf_ours:.1f} ({pct(gf_ours, peak)}) "
-                  f"| {batch / (their_ms / 1000):.2f} | {batch / (ours_ms / 1000):.2f} | {loads[0]}–{loads[-1]} |")
+            loads = sorted(float(r["load"].split()[0]) for k in rounds for r in (mine[k], theirs[k]))
+            print(f"| {mode} | {dtype} | {their_ms:.0f} | {ours_ms:.0f} | **{statistics.median(wall):.2f}** "
+                  f"({min(wall):.2f}–{max(wall):.2f}) | **{statistics.median(cpu):.2f}** ({min(cpu):.2f}–{max(cpu):.2f}) "
+                  f"| {gf(their_ms):.0f}, {gf(their_cpu):.0f} ({pct(gf(their_cpu), their_peak, 'gflops_cpu_best')}) "
+                  f"| {gf(ours_ms):.0f}, {gf(ours_cpu):.0f} ({pct(gf(ours_cpu), peak, 'gflops_cpu_best')}) "
+                  f"| {batch / (their_ms / 1000):.2f} | {batch / (ours_ms / 1000):.2f} | {loads[0]:.1f}–{loads[-1]:.1f} |")
             summary.append({"mode": mode, "dtype": dtype, "ratio_wall": statistics.median(wall), "ratio_cpu": statistics.median(cpu),
-                            "ours_ms": ours_ms, "pytorch_ms": their_ms, "rounds": len(rounds)})
+                            "ours_ms": ours_ms, "pytorch_ms": their_ms, "ours_cpu_ms": ours_cpu, "pytorch_cpu_ms": their_cpu,
+                            "rounds": len(rounds)})
+    print()
     for (side, dtype), r in sorted(peaks.items()):
-        print(f"peak {side} {dtype} {r['size']}x{r['size']} matmul: {r['gflops_best']:.1f} GFLOP/s best, {r['gflops_median']:.1f} median "
-              f"({r['threads']} thread(s))")
+        cpu_part = f", {r['gflops_cpu_best']:.0f} by CPU time" if "gflops_cpu_best" in r else ""
+        print(f"- matmul peak, {side} {dtype}, {r['size']}×{r['size']}, {r['threads']} thread(s): {r['gflops_best']:.0f} GFLOP/s best wall"
+              f"{cpu_part} (load {r.get('load', 'n/a')})")
     if flops:
-        print(f"FLOPs (aten-level count on the book's model): forward {flops['forward_flops'] / 1e9:.1f} G, "
-              f"training step {flops['train_flops'] / 1e9:.1f} G per batch")
+        print(f"- FLOPs (aten-level count of the book's model, per batch): forward {flops['forward_flops'] / 1e9:.1f} G, "
+              f"training step {flops['train_flops'] / 1e9:.1f} G")
     print("SUMMARY " + json.dumps(summary))
 
 

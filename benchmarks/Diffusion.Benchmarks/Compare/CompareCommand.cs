@@ -111,14 +111,17 @@ internal static class CompareCommand
         using var generator = new Generator(0, CPU);
         using Tensor a = randn([o.Size, o.Size], generator: generator).to(BenchmarkEnvironment.Device).to(o.DType);
         using Tensor b = randn([o.Size, o.Size], generator: generator).to(BenchmarkEnvironment.Device).to(o.DType);
+        var cpu = new List<double>();
         List<double> times = Time(() =>
         {
             using Tensor c = mm(a, b);
             BenchmarkEnvironment.Synchronize();
-        }, o.Steps, o.Warmup);
+        }, o.Steps, o.Warmup, cpu);
         double flops = 2.0 * o.Size * o.Size * o.Size;
         result["size"] = o.Size;
         result["ms"] = times;
+        result["cpu_ms"] = cpu;
+        result["gflops_cpu_best"] = flops / (cpu.Min() / 1000) / 1e9;
         result["gflops_best"] = flops / (times.Min() / 1000) / 1e9;
         result["gflops_median"] = flops / (BenchmarkEnvironment.Median(times) / 1000) / 1e9;
     }

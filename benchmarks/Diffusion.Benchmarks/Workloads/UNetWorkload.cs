@@ -59,7 +59,7 @@ internal sealed class UNetWorkload : IDisposable
                 MaxGradNorm = null,
                 BFloat16 = dtype == ScalarType.BFloat16,
                 Device = device,
-                LoaderWorkers = 0,
+                LoaderWorkers = 1, // never started: the benchmark hands batches to StepOnBatch itself
                 RandomHorizontalFlip = false,
             };
             var trainer = new Trainer(Model, scheduler, options);
