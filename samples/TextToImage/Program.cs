@@ -105,12 +105,18 @@ unet.SaveSafeTensors(Path.Combine(output, "unet-ema.safetensors"), new Dictionar
 });
 
 unet.eval();
-var pipeline = new TextToImagePipeline(unet, encoder, scheduler);
+// Training used the book's sampler settings; sampling may swap x0 clipping for dynamic thresholding (Imagen):
+// x0 is divided by its 95th percentile of |x0| when that lies in (1, 1.5] (DeepFloyd IF's setting), instead of
+// being clipped to [-1, 1]. With diffusers' default SampleMaxValue of 1 the two would be the same.
+var pipeline = new TextToImagePipeline(unet, encoder, options.Thresholding
+    ? new DdimScheduler(DdimSchedulerOptions.Book with { Thresholding = true, DynamicThresholdingRatio = 0.95, SampleMaxValue = 1.5 })
+    : scheduler);
 foreach (double guidance in new[] { options.Guidance, 1.0 }.Distinct())
 {
     string name = guidance == options.Guidance ? "grid.png" : "grid-guidance-1.png";
     using Tensor images = pipeline.Generate(FlowerPrompts.Grid, imagesPerPrompt: 8, options.SamplingSteps, guidance, options.Seed);
-    ImageGrid.Save(images, Path.Combine(output, name), columns: 8);
+    using Tensor enlarged = nn.functional.interpolate(images, scale_factor: [options.GridScale, options.GridScale], mode: InterpolationMode.Nearest);
+    ImageGrid.Save(enlarged, Path.Combine(output, name), columns: 8);
     Console.WriteLine($"Wrote {name}: rows {string.Join(" / ", FlowerPrompts.Grid)}, guidance {guidance:0.##}.");
 }
 
@@ -122,7 +128,8 @@ if (options.EvalCount > 0)
     var rows = new List<Evaluation.Row> { Evaluation.Real(clip, heldOut) };
     foreach (double guidance in (options.EvalGuidance ?? [0.0, 1.0, options.Guidance]).Distinct())
     {
-        rows.Add(Evaluation.Generated(pipeline, clip, options.EvalCount, guidance, options.EvalSteps, options.Seed + 1));
+        Evaluation.Row row = Evaluation.Generated(pipeline, clip, options.EvalCount, guidance, options.EvalSteps, options.Seed + 1);
+        rows.Add(options.Thresholding ? row with { Name = row.Name + ", dynamic thresholding" } : row);
         Console.WriteLine(rows[^1].Markdown);
     }
 

@@ -23,11 +23,13 @@ public sealed record TextToImageOptions
           --lr X              U-Net learning rate (default 0.001)
           --dropout P         condition dropout (default 0.1)
           --dataset-size N    procedural flowers to draw (default 8192)
-          --guidance S        guidance scale of the grid and the evaluation (default 3)
+          --guidance S        guidance scale of the grid and the evaluation (default 2)
           --eval-count N      images per prompt in the evaluation, over all 37 captions (default 8; 0 skips it)
           --eval-guidance L   guidance scales to evaluate, comma-separated (default 0,1 and --guidance)
           --sampling-steps N  DDIM steps of the grid (default 50)
           --eval-steps N      DDIM steps of the evaluation (default 25)
+          --thresholding      sample with dynamic thresholding (Imagen) instead of clipping x0 to [-1, 1]
+          --grid-scale N      enlarge the grid's pixels N times (default 4)
           --threads N         torch threads (default: all cores)
           --output DIR        where everything goes (default output/text-to-image)
           --seed N            (default 0)
@@ -79,6 +81,12 @@ public sealed record TextToImageOptions
     /// <summary>DDIM steps of the evaluation.</summary>
     public int EvalSteps { get; init; } = 25;
 
+    /// <summary>Sample with dynamic thresholding instead of clipping.</summary>
+    public bool Thresholding { get; init; }
+
+    /// <summary>Pixel enlargement of the grid pictures.</summary>
+    public int GridScale { get; init; } = 4;
+
     /// <summary>Torch threads.</summary>
     public int Threads { get; init; } = Environment.ProcessorCount;
 
@@ -115,6 +123,8 @@ public sealed record TextToImageOptions
                 "--eval-guidance" => o with { EvalGuidance = [.. Value().Split(',').Select(v => Number(flag, v.Trim(), 0, 100))] },
                 "--sampling-steps" => o with { SamplingSteps = (int)Number(flag, Value(), 1, 1000) },
                 "--eval-steps" => o with { EvalSteps = (int)Number(flag, Value(), 1, 1000) },
+                "--thresholding" => o with { Thresholding = true },
+                "--grid-scale" => o with { GridScale = (int)Number(flag, Value(), 1, 16) },
                 "--threads" => o with { Threads = (int)Number(flag, Value(), 1, 1024) },
                 "--output" => o with { Output = Value() },
                 "--seed" => o with { Seed = (long)Number(flag, Value(), 0, int.MaxValue) },

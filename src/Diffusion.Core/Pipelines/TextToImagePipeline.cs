@@ -25,7 +25,7 @@ namespace Diffusion.Pipelines;
 public sealed partial class TextToImagePipeline
 {
     /// <summary>The guidance scale the <c>Generate</c> methods use unless told otherwise.</summary>
-    public const double DefaultGuidanceScale = 3.0;
+    public const double DefaultGuidanceScale = 2.0;
 
     /// <summary>Creates a pipeline.</summary>
     /// <param name="unet">The trained conditional U-Net; samples are <c>[InChannels, ImageSize, ImageSize]</c> from its options.</param>

@@ -1,3 +1,4 @@
+using Diffusion.IO;
 using Diffusion.Models;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -42,8 +43,12 @@ public sealed class ConditionalUNetTests
 
         Assert.All(ours.Keys.Except(theirs.Keys), key => Assert.True(key.Contains("cross_attn.", StringComparison.Ordinal) || key == "class_embedding.weight", key));
         Assert.Equal(theirs.Keys.ToArray(), ours.Keys.Where(theirs.ContainsKey).ToArray()); // same order
-        (IList<string> missing, IList<string> unexpected) = conditional.load_state_dict(theirs, strict: false);
-        Assert.Empty(unexpected);
+        using var dir = TestEnvironment.CreateTempDirectory();
+        string path = Path.Combine(dir.Path, "book.safetensors");
+        book.SaveSafeTensors(path);
+        SafeTensorsLoadResult loaded = conditional.LoadSafeTensors(path, strict: false);
+        Assert.Empty(loaded.UnexpectedKeys);
+        Assert.Equal(ours.Keys.Except(theirs.Keys).Order(StringComparer.Ordinal), loaded.MissingKeys.Order(StringComparer.Ordinal));
 
         Tensor x = Sample();
         Tensor t = tensor(new long[] { 3, 700 });
