@@ -32,7 +32,7 @@ internal sealed class ConsoleProgressBar : IProgress<TrainingProgress>
         const int Width = 24;
         int filled = (int)Math.Round(Width * Math.Clamp(fraction, 0, 1));
         string line = $"[{new string('#', filled)}{new string('.', Width - filled)}] step {value.Step} loss {value.AverageLoss:F4} " +
-                      $"lr {value.LearningRate:0.0e0} {value.ImagesPerSecond:F1} img/s data-wait {value.DataWait.TotalSeconds:F1}s ETA {eta:mm\\:ss}";
+                      $"lr {value.LearningRate:0.0e0} {value.ImagesPerSecond:F1} img/s data-wait {value.DataWait.TotalSeconds:F1}s ETA {(int)eta.TotalHours}:{eta:mm\\:ss}";
         if (interactive)
         {
             Console.Write("\r" + line.PadRight(Math.Max(0, Console.WindowWidth - 1 > 0 ? Math.Min(Console.WindowWidth - 1, 160) : line.Length)));

@@ -53,11 +53,11 @@ IImageDataset dataset = options.Data switch
 
 var unet = new UNet(new UNetOptions { HiddenDims = options.ModelDims, ImageSize = options.ImageSize });
 var scheduler = new DdimScheduler(DdimSchedulerOptions.Book);
-StartingCheckpoint.CopyIfUseful(options, checkpoints);
 string? resumeFrom = TrainingCheckpoint.FindLatest(checkpoints);
+bool warmStart = resumeFrom is null && StartingCheckpoint.LoadIfUseful(options, unet, checkpoints);
 Console.WriteLine($"Diffusion.Net flowers: {dataset.Count} images at {options.ImageSize}px, U-Net [{string.Join(',', options.ModelDims)}] " +
                   $"({unet.parameters().Sum(p => p.numel()) / 1e6:F2}M parameters), batch {options.BatchSize}, {torch.get_num_threads()} threads on {device.type}.");
-Console.WriteLine(resumeFrom is null ? "Starting fresh." : $"Resuming from {Path.GetFileName(resumeFrom)}.");
+Console.WriteLine(resumeFrom is not null ? $"Resuming from {Path.GetFileName(resumeFrom)}." : warmStart ? "Training on from the committed weights." : "Starting from noise.");
 Console.WriteLine(options.Steps is { } s ? $"Training to step {s}; Ctrl+C saves and stops." : $"Training for {options.Minutes:0.#} minutes; Ctrl+C saves and stops.");
 
 using var cancel = new CancellationTokenSource();
@@ -110,13 +110,13 @@ unet.SaveSafeTensors(Path.Combine(output, "unet-ema.safetensors"), new Dictionar
 var pipeline = new DiffusionPipeline(unet, scheduler);
 using (var images = pipeline.Generate(options.Samples, inferenceSteps: 50, seed: options.Seed))
 {
-    ImageGrid.Save(images, Path.Combine(output, "samples.png"), columns: (int)Math.Ceiling(Math.Sqrt(options.Samples)));
+    ImageGrid.Save(images, Path.Combine(output, "samples.png"), columns: (int)Math.Ceiling(Math.Sqrt(options.Samples)), scale: Math.Max(1, 128 / options.ImageSize));
 }
 
 using (var item = dataset.GetItem(0))
 using (var row = ForwardDiffusion.Sample(item.Image, scheduler, seed: options.Seed))
 {
-    ImageGrid.Save(row, Path.Combine(output, "forward-diffusion.png"), columns: row.shape[0] > 0 ? (int)row.shape[0] : 1);
+    ImageGrid.Save(row, Path.Combine(output, "forward-diffusion.png"), columns: (int)row.shape[0], scale: Math.Max(1, 128 / options.ImageSize));
 }
 
 LossChart.Save(LossHistory.Read(Path.Combine(output, "loss-history.csv")), Path.Combine(output, "loss.png"));

@@ -11,9 +11,10 @@ public static class ImageGrid
     /// <param name="images">The images (values outside [0, 1] are clamped).</param>
     /// <param name="columns">Images per row; at least 1.</param>
     /// <param name="padding">Pixels of white between and around images; 0 or more.</param>
+    /// <param name="scale">Integer nearest-neighbour enlargement of the whole grid (small images stay sharp); 1 to 16.</param>
     /// <returns>A bitmap owned by the caller.</returns>
     /// <exception cref="ArgumentException">The tensor is not [N, 3, H, W] with N ≥ 1, or an argument is out of range.</exception>
-    public static SKBitmap ToBitmap(Tensor images, int columns = 8, int padding = 2)
+    public static SKBitmap ToBitmap(Tensor images, int columns = 8, int padding = 2, int scale = 1)
     {
         ArgumentNullException.ThrowIfNull(images);
         if (images.ndim != 4 || images.shape[0] < 1 || images.shape[1] != 3)
@@ -23,6 +24,8 @@ public static class ImageGrid
 
         ArgumentOutOfRangeException.ThrowIfLessThan(columns, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(padding);
+        ArgumentOutOfRangeException.ThrowIfLessThan(scale, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(scale, 16);
         int count = (int)images.shape[0];
         int height = (int)images.shape[2];
         int width = (int)images.shape[3];
@@ -38,6 +41,11 @@ public static class ImageGrid
             grid[.., top..(top + height), left..(left + width)] = source[i];
         }
 
+        if (scale > 1)
+        {
+            grid = grid.repeat_interleave(scale, 1).repeat_interleave(scale, 2); // [3, H'·s, W'·s]
+        }
+
         return TensorImage.ToBitmap(grid);
     }
 
@@ -46,10 +54,11 @@ public static class ImageGrid
     /// <param name="path">The destination; its folder is created.</param>
     /// <param name="columns">Images per row.</param>
     /// <param name="padding">Pixels between images.</param>
-    public static void Save(Tensor images, string path, int columns = 8, int padding = 2)
+    /// <param name="scale">Integer nearest-neighbour enlargement; 1 to 16.</param>
+    public static void Save(Tensor images, string path, int columns = 8, int padding = 2, int scale = 1)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        using SKBitmap grid = ToBitmap(images, columns, padding);
+        using SKBitmap grid = ToBitmap(images, columns, padding, scale);
         TensorImage.SavePng(grid, path);
     }
 }

@@ -11,13 +11,13 @@ namespace Diffusion.Schedulers;
 /// <para>Ownership: tensors returned by the methods (and the two in <see cref="SchedulerOutput"/>) are new tensors
 /// owned by the caller, who disposes them (or lets a dispose scope do it). <see cref="Timesteps"/> and
 /// <see cref="AlphasCumprod"/> are owned by the scheduler: do not dispose them; <see cref="Timesteps"/> is replaced,
-/// and the previous tensor disposed, by each <see cref="SetTimesteps"/>. The schedulers of this library are also
-/// <see cref="IDisposable"/>, which frees those tensors (and DPM-Solver's history).</para>
+/// and the previous tensor disposed, by each <see cref="SetTimesteps"/>. Disposing a scheduler frees those tensors
+/// (and DPM-Solver's history).</para>
 /// <para>Timestep arguments are scalar tensors: a 0-dim (or one-element) tensor of any numeric dtype on any device,
 /// e.g. an element of <see cref="Timesteps"/> or <c>torch.tensor(980L)</c>. Schedulers are stateful (the inference
 /// schedule; Euler and DPM-Solver also their position in it) and not thread-safe.</para>
 /// </remarks>
-public interface INoiseScheduler
+public interface INoiseScheduler : IDisposable
 {
     /// <summary>Number of diffusion steps the model was trained with (diffusers' <c>num_train_timesteps</c>).</summary>
     int NumTrainTimesteps { get; }

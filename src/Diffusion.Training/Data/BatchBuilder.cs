@@ -90,7 +90,7 @@ internal sealed class BatchBuilder
                     used = candidate;
                     foreach ((int bad, string reason) in skipped ?? [])
                     {
-                        DataLog.ItemSkipped(logger, bad, epoch, reason, candidate);
+                        Log.ItemSkipped(logger, bad, epoch, reason, candidate);
                     }
 
                     return item;

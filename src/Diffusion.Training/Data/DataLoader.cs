@@ -129,7 +129,7 @@ public sealed class DataLoader : IDisposable
     {
         cancellationToken.ThrowIfCancellationRequested();
         int workers = Options.Workers;
-        DataLog.EpochStarted(logger, epoch, BatchesPerEpoch, Options.BatchSize, Dataset.Count, skipBatches, workers);
+        Log.EpochStarted(logger, epoch, BatchesPerEpoch, Options.BatchSize, Dataset.Count, skipBatches, workers);
         var run = new EpochRun(builder, epoch, Order(epoch), skipBatches, BatchesPerEpoch, workers, Options.Prefetch, cancellationToken);
         lock (active)
         {
@@ -164,7 +164,7 @@ public sealed class DataLoader : IDisposable
             }
 
             run.Dispose();
-            DataLog.EpochEnded(logger, epoch, delivered, waitedThisEpoch.TotalMilliseconds);
+            Log.EpochEnded(logger, epoch, delivered, waitedThisEpoch.TotalMilliseconds);
         }
     }
 }

@@ -116,7 +116,7 @@ public sealed class ImageFolderDataset : IImageDataset
         images.Sort(StringComparer.Ordinal);
         string?[] captions = ReadCaptions(root, images, sidecars, options, logger);
         (int[]? labels, string[] labelNames) = options.LabelsFromFolders ? FolderLabels(root, images) : (null, []);
-        DataLog.FolderOpened(logger, root, images.Count, labelNames.Length, captions.Count(c => c is not null));
+        Log.FolderOpened(logger, root, images.Count, labelNames.Length, captions.Count(c => c is not null));
         return new ImageFolderDataset(root, imageSize, [.. images], captions, labels, labelNames, options.MaxPixels);
     }
 
@@ -174,7 +174,7 @@ public sealed class ImageFolderDataset : IImageDataset
         string[] orphans = [.. table.Keys.Where(k => !used.Contains(k)).Order(StringComparer.Ordinal)];
         if (orphans.Length > 0)
         {
-            DataLog.CaptionsWithoutImage(logger, tablePath!, orphans.Length, orphans[0]);
+            Log.CaptionsWithoutImage(logger, tablePath!, orphans.Length, orphans[0]);
         }
 
         return captions;

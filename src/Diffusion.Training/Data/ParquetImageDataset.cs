@@ -78,7 +78,7 @@ public sealed class ParquetImageDataset : IImageDataset
         ParquetShardIndex index = ParquetShardIndex.Build(shards, options);
         int?[]? labels = index.HasLabels ? index.Labels : null;
         IReadOnlyList<string> labelNames = labels is null ? [] : LabelNamesFor(labels, options.LabelNames ?? index.HuggingFaceLabelNames, shards[0]);
-        DataLog.ParquetOpened(logger, pathOrFolder, shards.Length, index.Count, index.RowGroupCount, labels is null ? "none" : options.LabelColumn!, labelNames.Count, options.CaptionColumn ?? "none");
+        Log.ParquetOpened(logger, pathOrFolder, shards.Length, index.Count, index.RowGroupCount, labels is null ? "none" : options.LabelColumn!, labelNames.Count, options.CaptionColumn ?? "none");
         return new ParquetImageDataset(imageSize, index, index.Captions, labels, labelNames, options, logger);
     }
 

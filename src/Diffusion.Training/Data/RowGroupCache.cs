@@ -78,7 +78,7 @@ internal sealed class RowGroupCache
                     }
                 }
 
-                DataLog.RowGroupRead(logger, images.Shard, images.RowGroup, images.Encoded.Length, images.Bytes, cachedBytes);
+                Log.RowGroupRead(logger, images.Shard, images.RowGroup, images.Encoded.Length, images.Bytes, cachedBytes);
             }
         }
 

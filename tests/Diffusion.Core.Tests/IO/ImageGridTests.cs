@@ -41,6 +41,23 @@ public sealed class ImageGridTests
     }
 
     [Fact]
+    public void ScaleEnlargesWithNearestNeighbour()
+    {
+        using var scope = NewDisposeScope();
+        Tensor images = rand(2, 3, 2, 2, generator: new Generator(4));
+        using SKBitmap plain = ImageGrid.ToBitmap(images, columns: 2, padding: 1);
+        using SKBitmap big = ImageGrid.ToBitmap(images, columns: 2, padding: 1, scale: 3);
+        Assert.Equal((plain.Width * 3, plain.Height * 3), (big.Width, big.Height));
+        for (int y = 0; y < big.Height; y++)
+        {
+            for (int x = 0; x < big.Width; x++)
+            {
+                Assert.Equal(plain.GetPixel(x / 3, y / 3), big.GetPixel(x, y));
+            }
+        }
+    }
+
+    [Fact]
     public void BadShapesAreRejectedWithTheShape()
     {
         using var scope = NewDisposeScope();

@@ -148,6 +148,10 @@ public sealed class SchedulerConfigTests
         public TorchSharp.torch.Tensor AddNoise(TorchSharp.torch.Tensor originalSamples, TorchSharp.torch.Tensor noise, TorchSharp.torch.Tensor timesteps) => throw new NotSupportedException();
 
         public TorchSharp.torch.Tensor GetVelocity(TorchSharp.torch.Tensor sample, TorchSharp.torch.Tensor noise, TorchSharp.torch.Tensor timesteps) => throw new NotSupportedException();
+
+        public void Dispose()
+        {
+        }
     }
 
     /// <summary>Collects warning messages.</summary>

@@ -17,7 +17,7 @@ namespace Diffusion.Models.Blocks;
 /// </code>
 /// Fields are declared in the book's registration order, so <c>state_dict()</c> lists the keys as PyTorch does.
 /// </remarks>
-public sealed class ResidualBlock : nn.Module<Tensor, Tensor, Tensor>
+internal sealed class ResidualBlock : nn.Module<Tensor, Tensor, Tensor>
 {
     private readonly Sequential time_emb_proj;
     private readonly Conv2d? residual_conv;

@@ -16,7 +16,7 @@ namespace Diffusion.Models.Blocks;
 /// heads back to C channels. The fused kernel gives the book's numbers to float32 rounding without
 /// keeping the <c>[N, heads, HW, HW]</c> score matrix for the backward pass.
 /// </remarks>
-public sealed class SelfAttention2d : nn.Module<Tensor, Tensor>
+internal sealed class SelfAttention2d : nn.Module<Tensor, Tensor>
 {
     private readonly Conv2d to_qkv;
     private readonly Conv2d to_out;

@@ -1,0 +1,57 @@
+#!/usr/bin/env python3
+"""Makes samples/Flowers/starting-checkpoint/ from a Flowers run's unet-ema.safetensors.
+
+Usage: python3 tools/make_starting_weights.py RUN_OUTPUT_DIR STEPS "COMMAND THAT MADE IT"
+
+Reads RUN_OUTPUT_DIR/unet-ema.safetensors (float32 EMA weights with hidden_dims/image_size metadata, written by
+samples/Flowers), stores every tensor as float16 (half the size; the sample trains on from it in float32) and
+writes options.json with the model options, the step count and the command. Needs only Python 3 (no torch).
+"""
+import json
+import struct
+import sys
+from array import array
+from pathlib import Path
+
+
+def f32_to_f16(data: bytes) -> bytes:
+    values = array("f")
+    values.frombytes(data)
+    return b"".join(struct.pack("<e", v) for v in values)
+
+
+def main() -> None:
+    run, steps, command = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+    raw = (run / "unet-ema.safetensors").read_bytes()
+    (header_len,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + header_len])
+    data = raw[8 + header_len:]
+    metadata = header.pop("__metadata__", {})
+    out_header, chunks, offset = {}, [], 0
+    for name, entry in header.items():
+        begin, end = entry["data_offsets"]
+        blob = data[begin:end]
+        if entry["dtype"] == "F32":
+            blob, dtype = f32_to_f16(blob), "F16"
+        else:
+            dtype = entry["dtype"]
+        out_header[name] = {"dtype": dtype, "shape": entry["shape"], "data_offsets": [offset, offset + len(blob)]}
+        chunks.append(blob)
+        offset += len(blob)
+    out_header["__metadata__"] = metadata
+    encoded = json.dumps(out_header, separators=(",", ":")).encode()
+    encoded += b" " * ((8 - len(encoded) % 8) % 8)
+    target = Path(__file__).resolve().parent.parent / "samples" / "Flowers" / "starting-checkpoint"
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "unet-ema.f16.safetensors").write_bytes(struct.pack("<Q", len(encoded)) + encoded + b"".join(chunks))
+    options = {
+        "ImageSize": int(metadata["image_size"]),
+        "ModelDims": [int(d) for d in metadata["hidden_dims"].split(",")],
+        "Steps": steps,
+        "Command": command,
+    }
+    (target / "options.json").write_text(json.dumps(options, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
