@@ -182,6 +182,19 @@ internal sealed class TrainingRun : IDisposable
             losses, skipped, cancelled, lastCheckpoint, clock.Elapsed, loader.TotalWaitTime);
     }
 
+    /// <summary>
+    /// One optimizer step on a given batch, as <see cref="Execute"/> takes it (forward, loss, backward,
+    /// clipping, AdamW at the peak learning rate, EMA), without loader, progress or checkpoints: the
+    /// hook the benchmarks time.
+    /// </summary>
+    internal double StepOnBatch(ImageBatch batch)
+    {
+        double loss = MicroStep(batch);
+        OptimizerStep(options.LearningRate);
+        step++;
+        return loss;
+    }
+
     private double LearningRateAt(WarmupCosineSchedule schedule, long index) =>
         options.LearningRateSchedule == LearningRateSchedule.Cosine || index < options.WarmupSteps
             ? schedule.LearningRateAt(index)

@@ -13,7 +13,7 @@ namespace Diffusion.Models.Blocks;
 /// gain <c>g</c> (<c>[1, C, 1, 1]</c>, initialised to ones). The epsilon is 1e-5 for float32 input and
 /// 1e-3 for any other dtype, as in the book.
 /// </remarks>
-public sealed class ChannelLayerNorm : nn.Module<Tensor, Tensor>
+internal sealed class ChannelLayerNorm : nn.Module<Tensor, Tensor>
 {
     private readonly Parameter g;
 

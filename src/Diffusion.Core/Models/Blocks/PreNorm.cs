@@ -5,7 +5,7 @@ namespace Diffusion.Models.Blocks;
 
 /// <summary>Applies a <see cref="ChannelLayerNorm"/> before a module: <c>fn(norm(x))</c> (the book's <c>PreNorm</c>).</summary>
 /// <remarks>Key names: <c>fn.*</c> for the wrapped module, then <c>norm.g</c>, in the book's order.</remarks>
-public sealed class PreNorm : nn.Module<Tensor, Tensor>
+internal sealed class PreNorm : nn.Module<Tensor, Tensor>
 {
     private readonly nn.Module<Tensor, Tensor> fn;
     private readonly ChannelLayerNorm norm;

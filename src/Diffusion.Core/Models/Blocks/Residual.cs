@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace Diffusion.Models.Blocks;
 
 /// <summary>Adds a module's input to its output: <c>fn(x) + x</c> (the book's <c>Residual</c>).</summary>
-public sealed class Residual : nn.Module<Tensor, Tensor>
+internal sealed class Residual : nn.Module<Tensor, Tensor>
 {
     private readonly nn.Module<Tensor, Tensor> fn;
 
