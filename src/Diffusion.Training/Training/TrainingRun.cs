@@ -190,7 +190,7 @@ internal sealed class TrainingRun : IDisposable
     internal double StepOnBatch(ImageBatch batch)
     {
         double loss = MicroStep(batch);
-        OptimizerStep(options.LearningRate);
+        OptimizerStep(options.LearningRate, loss);
         step++;
         return loss;
     }
