@@ -23,7 +23,9 @@ internal sealed class MemoryProbe
         GC.Collect();
         GC.WaitForPendingFinalizers();
         GC.Collect();
-        Record(phase + "-settled", step);
+
+        // GC.GetTotalMemory can read negative right after a collection; the heap size the GC measured cannot.
+        Samples.Add(new MemorySample(phase + "-settled", step, clock.Elapsed.TotalSeconds, ResidentBytes(), GC.GetGCMemoryInfo().HeapSizeBytes, Tensor.TotalCount));
     }
 
     /// <summary>Resident pages × page size from /proc/self/statm (Linux), else Process.WorkingSet64.</summary>

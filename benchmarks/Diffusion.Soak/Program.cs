@@ -13,8 +13,9 @@ using static TorchSharp.torch;
 // should be flat; the summary prints the least-squares slope per step.
 //
 //   dotnet run -c Release --project benchmarks/Diffusion.Soak -- [--train-steps 3000] [--sample-calls 60]
-//       [--threads 1] [--keep-freed] [--csv soak.csv]
+//       [--threads 1] [--keep-freed] [--no-settled] [--csv soak.csv]
 //   dotnet run -c Release --project benchmarks/Diffusion.Soak -- threads   (are weights equal with 1 and 2 threads?)
+//   dotnet run -c Release --project benchmarks/Diffusion.Soak -- repeat 300 (repeatable in one process? with GCs?)
 var options = SoakOptions.Parse(args);
 TorchRuntime.EnsureAvailable();
 bool keptFreed = options.KeepFreed && GlibcAllocator.KeepFreedMemory();
@@ -24,6 +25,11 @@ Console.WriteLine($"torch threads {get_num_threads()}, glibc keep-freed {keptFre
 if (options.ThreadsProbe)
 {
     return ThreadCountProbe.Run();
+}
+
+if (options.RepeatSteps is { } repeatSteps)
+{
+    return RepeatProbe.Run(repeatSteps);
 }
 
 var probe = new MemoryProbe();
@@ -46,7 +52,11 @@ try
         LogEverySteps = 1_000_000,
     });
     probe.Record("train", 0);
-    probe.RecordSettled("train", 0);
+    if (options.Settled)
+    {
+        probe.RecordSettled("train", 0);
+    }
+
     TrainingResult result = trainer.Fit(dataset, new Reporter<TrainingProgress>(p =>
     {
         if (p.Step % 10 == 0)
@@ -54,14 +64,14 @@ try
             probe.Record("train", p.Step);
         }
 
-        if (p.Step % 100 == 0)
+        if (options.Settled && p.Step % 100 == 0)
         {
             probe.RecordSettled("train", p.Step);
         }
 
         if (p.Step % 500 == 0)
         {
-            Console.WriteLine($"train step {p.Step}: loss {p.AverageLoss:F4}, {p.ImagesPerSecond:F0} images/s, RSS {MemoryProbe.ResidentBytes() / 1048576.0:F1} MiB, live tensors {Tensor.TotalCount}");
+            Console.WriteLine($"train step {p.Step}: loss {p.AverageLoss:F6}, {p.ImagesPerSecond:F0} images/s, RSS {MemoryProbe.ResidentBytes() / 1048576.0:F1} MiB, live tensors {Tensor.TotalCount}");
         }
     }));
     Console.WriteLine($"trained {result.Steps} steps in {result.Elapsed.TotalSeconds:F0} s, final loss {result.FinalLoss:F4}");
@@ -70,7 +80,11 @@ try
     var pipeline = new DiffusionPipeline(unet, scheduler);
     long samplingSteps = 0;
     probe.Record("sample", 0);
-    probe.RecordSettled("sample", 0);
+    if (options.Settled)
+    {
+        probe.RecordSettled("sample", 0);
+    }
+
     for (int call = 0; call < options.SampleCalls; call++)
     {
         using Tensor images = pipeline.Generate(count: 4, inferenceSteps: 50, seed: call, progress: new Reporter<SamplingProgress>(_ =>
@@ -80,7 +94,7 @@ try
                 probe.Record("sample", samplingSteps);
             }
 
-            if (samplingSteps % 100 == 0)
+            if (options.Settled && samplingSteps % 100 == 0)
             {
                 probe.RecordSettled("sample", samplingSteps);
             }

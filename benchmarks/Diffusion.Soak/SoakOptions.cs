@@ -19,6 +19,10 @@ internal sealed record SoakOptions
 
     public bool ThreadsProbe { get; init; }
 
+    public int? RepeatSteps { get; init; }
+
+    public bool Settled { get; init; } = true;
+
     public static SoakOptions Parse(string[] args)
     {
         var options = new SoakOptions();
@@ -31,9 +35,11 @@ internal sealed record SoakOptions
                 "--sample-calls" => options with { SampleCalls = int.Parse(Next(), CultureInfo.InvariantCulture) },
                 "--threads" => options with { Threads = int.Parse(Next(), CultureInfo.InvariantCulture) },
                 "--keep-freed" => options with { KeepFreed = true },
+                "--no-settled" => options with { Settled = false },
                 "--csv" => options with { CsvPath = Next() },
                 "--warmup" => options with { WarmupFraction = double.Parse(Next(), CultureInfo.InvariantCulture) },
                 "threads" => options with { ThreadsProbe = true },
+                "repeat" => options with { RepeatSteps = int.Parse(Next(), CultureInfo.InvariantCulture) },
                 _ => throw new ArgumentException($"unknown argument '{args[i]}'; see the comment at the top of Program.cs."),
             };
         }

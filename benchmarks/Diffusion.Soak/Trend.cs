@@ -3,12 +3,12 @@ namespace Diffusion.Soak;
 /// <summary>Least-squares slope of a quantity against the step, over the samples after warm-up.</summary>
 internal static class Trend
 {
-    /// <summary>Slope (units per step) and the first and last fitted values.</summary>
-    public static (double Slope, double Start, double End) Fit(IReadOnlyList<MemorySample> samples, Func<MemorySample, double> value)
+    /// <summary>Slope (units per step), its standard error, and the first and last fitted values.</summary>
+    public static (double Slope, double StandardError, double Start, double End) Fit(IReadOnlyList<MemorySample> samples, Func<MemorySample, double> value)
     {
-        if (samples.Count < 2)
+        if (samples.Count < 3)
         {
-            return (0, samples.Count == 1 ? value(samples[0]) : 0, samples.Count == 1 ? value(samples[0]) : 0);
+            return (0, double.NaN, samples.Count > 0 ? value(samples[0]) : 0, samples.Count > 0 ? value(samples[^1]) : 0);
         }
 
         double meanX = samples.Average(s => (double)s.Step);
@@ -18,6 +18,8 @@ internal static class Trend
         double slope = sxx == 0 ? 0 : sxy / sxx;
         double start = meanY + (slope * (samples[0].Step - meanX));
         double end = meanY + (slope * (samples[^1].Step - meanX));
-        return (slope, start, end);
+        double residuals = samples.Sum(s => Math.Pow(value(s) - (meanY + (slope * (s.Step - meanX))), 2));
+        double standardError = sxx == 0 ? double.NaN : Math.Sqrt(residuals / (samples.Count - 2) / sxx);
+        return (slope, standardError, start, end);
     }
 }

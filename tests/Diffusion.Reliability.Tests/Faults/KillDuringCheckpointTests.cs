@@ -14,8 +14,8 @@ namespace Diffusion.Tests.Faults;
 /// </summary>
 public sealed class KillDuringCheckpointTests(ITestOutputHelper output)
 {
-    private const int Kills = 8;
-    private const long TargetSteps = 24;
+    private const int Kills = 6;
+    private const long TargetSteps = 20;
     private static readonly TimeSpan ChildTimeout = TimeSpan.FromSeconds(120);
 
     [Fact]
