@@ -20,6 +20,12 @@ internal static partial class Log
     [LoggerMessage(EventId = 104, Level = LogLevel.Information, Message = "training stopped at step {Step}: {Reason}")]
     public static partial void Stopped(ILogger logger, long step, string reason);
 
+    [LoggerMessage(EventId = 105, Level = LogLevel.Information, Message = "deleted {Count} temporary checkpoint file(s) in {Directory} left by an interrupted run")]
+    public static partial void DeletedTemporaryFiles(ILogger logger, int count, string directory);
+
+    [LoggerMessage(EventId = 106, Level = LogLevel.Warning, Message = "step {Step}: gradient norm is {Norm} (loss {Loss}); skipped the step as OnNonFiniteLoss = SkipStep says")]
+    public static partial void SkippedNonFiniteGradient(ILogger logger, long step, double norm, double loss);
+
     [LoggerMessage(EventId = 1100, Level = LogLevel.Information, Message = "Opened image folder {Folder}: {Count} images, {LabelCount} labels, {CaptionCount} captions")]
     public static partial void FolderOpened(ILogger logger, string folder, int count, int labelCount, int captionCount);
 

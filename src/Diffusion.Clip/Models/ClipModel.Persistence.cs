@@ -45,6 +45,7 @@ public sealed partial class ClipModel
         string configPath = RequireFile(directory, ConfigFileName);
         string weightsPath = RequireFile(directory, WeightsFileName);
         ClipConfig config = ClipConfig.Load(configPath);
+        CheckSizesAgainstWeights(config, SafeTensors.ReadHeader(weightsPath), weightsPath);
 
         ClipTokenizer? tokenizer = null;
         string vocab = Path.Combine(directory, "vocab.json"), merges = Path.Combine(directory, "merges.txt");
@@ -117,6 +118,39 @@ public sealed partial class ClipModel
         AtomicFile.WriteAllText(Path.Combine(directory, ConfigFileName), Config.ToJson());
         AtomicFile.WriteAllText(Path.Combine(directory, PreprocessorConfigFileName), ImageProcessor.Options.ToJson());
         Tokenizer?.Save(directory);
+    }
+
+    // The configuration alone decides how much memory the model takes, before a single weight is read: every
+    // size it names is compared with the weights file's header first, so a damaged config.json cannot ask for
+    // more than the file holds (a wrong digit in intermediate_size would otherwise allocate gigabytes).
+    private static void CheckSizesAgainstWeights(ClipConfig config, SafeTensorsHeader header, string weightsPath)
+    {
+        var shapes = header.Entries.ToDictionary(e => e.Name, e => e.Shape, StringComparer.Ordinal);
+        ClipTextConfig text = config.TextConfig;
+        ClipVisionConfig vision = config.VisionConfig;
+        (string Key, long[] Shape)[] expected =
+        [
+            ("text_model.embeddings.token_embedding.weight", [text.VocabSize, text.HiddenSize]),
+            ("text_model.embeddings.position_embedding.weight", [text.MaxPositionEmbeddings, text.HiddenSize]),
+            ($"text_model.encoder.layers.{text.NumHiddenLayers - 1}.mlp.fc1.weight", [text.IntermediateSize, text.HiddenSize]),
+            ("text_projection.weight", [config.ProjectionDim, text.HiddenSize]),
+            ("vision_model.embeddings.patch_embedding.weight", [vision.HiddenSize, vision.NumChannels, vision.PatchSize, vision.PatchSize]),
+            ("vision_model.embeddings.position_embedding.weight", [(long)vision.NumPatches + 1, vision.HiddenSize]),
+            ($"vision_model.encoder.layers.{vision.NumHiddenLayers - 1}.mlp.fc1.weight", [vision.IntermediateSize, vision.HiddenSize]),
+            ("visual_projection.weight", [config.ProjectionDim, vision.HiddenSize]),
+        ];
+        string[] problems =
+        [
+            .. expected
+                .Where(e => !shapes.TryGetValue(e.Key, out IReadOnlyList<long>? actual) || !actual.SequenceEqual(e.Shape))
+                .Select(e => $"{e.Key}: {ConfigFileName} says [{string.Join(',', e.Shape)}], the file has " +
+                    (shapes.TryGetValue(e.Key, out IReadOnlyList<long>? actual) ? $"[{string.Join(',', actual)}]" : "no such tensor")),
+        ];
+        if (problems.Length > 0)
+        {
+            throw new InvalidDataException(
+                $"{weightsPath}: the weights do not match the CLIP architecture in {ConfigFileName} (checked before building the model): {string.Join("; ", problems)}.");
+        }
     }
 
     private static string RequireFile(string directory, string name)

@@ -15,6 +15,9 @@ namespace Diffusion.Clip;
 /// training; <see cref="EncodeImages(Tensor)"/>, <see cref="EncodeTexts"/>, <c>Similarity</c> and
 /// <c>Classify</c> are the inference API (no gradients, inputs validated, images preprocessed).</para>
 /// <para>The model owns its parameters; dispose it when done.</para>
+/// <para>Thread safety: the inference API may be called from several threads at once (it only reads the
+/// weights, under <c>no_grad</c>, and the tokenizer is immutable); each call returns what it returns alone.
+/// Training, <c>to(device)</c>, <c>train()</c>/<c>eval()</c>, loading or disposing must not overlap with them.</para>
 /// </remarks>
 public sealed partial class ClipModel : nn.Module<Tensor, Tensor, Tensor>
 {

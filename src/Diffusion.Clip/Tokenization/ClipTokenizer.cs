@@ -36,12 +36,23 @@ public sealed class ClipTokenizer
             RequireToken(c + ClipVocabulary.EndOfWord, source);
         }
 
-        tokenById = new string[vocabulary.Tokens.Values.Max() + 1];
+        // One id per token, 0 … count − 1 (as every vocab.json is): checked before the table is sized, so an id
+        // in a damaged file cannot ask for gigabytes.
+        int count = vocabulary.Tokens.Count;
         foreach ((string token, int id) in vocabulary.Tokens)
         {
-            if (id < 0)
+            if (id < 0 || id >= count)
             {
-                throw new InvalidDataException($"{source}: token '{token}' has a negative id {id}.");
+                throw new InvalidDataException($"{source}: token '{token}' has id {id}; the ids of {count} tokens must lie in [0, {count}).");
+            }
+        }
+
+        tokenById = new string[count];
+        foreach ((string token, int id) in vocabulary.Tokens)
+        {
+            if (tokenById[id] is { } other)
+            {
+                throw new InvalidDataException($"{source}: tokens '{other}' and '{token}' share id {id}.");
             }
 
             tokenById[id] = token;

@@ -1,17 +1,22 @@
 namespace Diffusion.IO;
 
 /// <summary>Writes a file through a temporary file in the same folder, renamed over the target once complete.</summary>
-/// <remarks>A crash or an exception mid-write leaves the previous file intact (and removes the temporary file where it can).</remarks>
+/// <remarks>
+/// A crash or an exception mid-write leaves the previous file intact (and removes the temporary file where it can).
+/// A failure of the file system (full disk, read-only or impossible folder, something in the way of the rename)
+/// is an <see cref="IOException"/> or <see cref="UnauthorizedAccessException"/> that names the target file, says
+/// the previous one is unchanged, and carries the system's error as its inner exception.
+/// </remarks>
 internal static class AtomicFile
 {
     public static void Write(string path, Action<FileStream> write)
     {
         string fullPath = Path.GetFullPath(path);
         string directory = Path.GetDirectoryName(fullPath)!;
-        Directory.CreateDirectory(directory);
         string temp = Path.Combine(directory, $".{Path.GetFileName(fullPath)}.{Guid.NewGuid():N}.tmp");
         try
         {
+            Directory.CreateDirectory(directory);
             using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1 << 20))
             {
                 write(stream);
@@ -19,6 +24,12 @@ internal static class AtomicFile
             }
 
             File.Move(temp, fullPath, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            TryDelete(temp);
+            string message = $"{fullPath} could not be written: {e.Message} Any previous file of that name is unchanged.";
+            throw e is UnauthorizedAccessException ? new UnauthorizedAccessException(message, e) : new IOException(message, e);
         }
         catch
         {

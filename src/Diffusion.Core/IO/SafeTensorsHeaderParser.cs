@@ -9,6 +9,12 @@ internal static class SafeTensorsHeaderParser
 
     public static SafeTensorsHeader Parse(byte[] json, string path, long dataStart, long dataLength)
     {
+        // JsonDocument checks UTF-8 only when a string is read, and then throws InvalidOperationException.
+        if (!System.Text.Unicode.Utf8.IsValid(json))
+        {
+            throw Invalid(path, "the header is not valid UTF-8");
+        }
+
         JsonDocument document;
         try
         {
@@ -28,8 +34,14 @@ internal static class SafeTensorsHeaderParser
 
             var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
             var entries = new List<SafeTensorsEntry>();
+            var names = new HashSet<string>(StringComparer.Ordinal);
             foreach (JsonProperty property in document.RootElement.EnumerateObject())
             {
+                if (!names.Add(property.Name))
+                {
+                    throw Invalid(path, $"'{property.Name}' appears twice");
+                }
+
                 if (property.Name == "__metadata__")
                 {
                     ReadMetadata(property.Value, metadata, path);
@@ -76,6 +88,15 @@ internal static class SafeTensorsHeaderParser
             throw Invalid(path, $"tensor '{name}' must have a string 'dtype', an array 'shape' and an array 'data_offsets'");
         }
 
+        var fields = new HashSet<string>(StringComparer.Ordinal);
+        foreach (JsonProperty field in value.EnumerateObject())
+        {
+            if (!fields.Add(field.Name))
+            {
+                throw Invalid(path, $"tensor '{name}' has the field '{field.Name}' twice");
+            }
+        }
+
         if (!SafeTensorsDType.TryParse(dtype.GetString()!, out var type))
         {
             throw Invalid(path, $"tensor '{name}' has unknown dtype '{dtype.GetString()}'");
@@ -107,6 +128,7 @@ internal static class SafeTensorsHeaderParser
         }
 
         if (offsets.GetArrayLength() != 2
+            || offsets[0].ValueKind != JsonValueKind.Number || offsets[1].ValueKind != JsonValueKind.Number
             || !offsets[0].TryGetInt64(out long begin) || !offsets[1].TryGetInt64(out long end) || begin < 0 || end < begin)
         {
             throw Invalid(path, $"tensor '{name}' must have data_offsets [begin, end] with 0 <= begin <= end; got {offsets.GetRawText()}");

@@ -13,12 +13,18 @@ namespace Diffusion.Pipelines;
 /// <remarks>
 /// Noise comes from a CPU generator seeded with the call's seed (libtorch's generator, the same as
 /// PyTorch's), so the same seed gives the same starting noise on CPU and GPU and as
-/// <c>torch.randn(shape, generator=torch.Generator().manual_seed(seed))</c>. The scheduler is stateful:
-/// a pipeline is not for use from several threads at once.
+/// <c>torch.randn(shape, generator=torch.Generator().manual_seed(seed))</c>.
+/// <para>
+/// Thread safety: the scheduler is stateful, so <see cref="Generate"/> calls on one pipeline run one at a time
+/// (a lock; a second caller waits) and each returns what it would return alone. To sample in parallel, give each
+/// thread its own pipeline with its own scheduler; they may share one model, whose forward pass under
+/// <c>no_grad</c> is safe to run concurrently. Do not use <see cref="Scheduler"/> elsewhere during a call.
+/// </para>
 /// </remarks>
 public sealed class DiffusionPipeline
 {
     private readonly nn.Module<Tensor, Tensor, Tensor> model;
+    private readonly Lock gate = new();
 
     /// <summary>Creates a pipeline for the book's U-Net; sample shape from its options.</summary>
     /// <param name="unet">The trained U-Net.</param>
@@ -55,7 +61,7 @@ public sealed class DiffusionPipeline
     /// <summary>Side of a sample in pixels.</summary>
     public int ImageSize { get; }
 
-    /// <summary>Generates images.</summary>
+    /// <summary>Generates images. Concurrent calls on one pipeline wait for each other (see the remarks on thread safety).</summary>
     /// <param name="count">Number of images; at least 1.</param>
     /// <param name="inferenceSteps">Denoising steps (e.g. 1000 for DDPM, 50 for DDIM, 20 for DPM-Solver++).</param>
     /// <param name="seed">Seed of the noise; the same seed and batch size give the same images.</param>
@@ -81,21 +87,24 @@ public sealed class DiffusionPipeline
         using var generator = new Generator((ulong)seed, CPU);
         using var noGrad = no_grad();
         var outputs = new List<Tensor>(batches);
-        try
+        lock (gate) // the scheduler's timesteps and history belong to one sampling loop at a time
         {
-            for (int b = 0; b < batches; b++)
+            try
             {
-                int n = Math.Min(perBatch, count - (b * perBatch));
-                outputs.Add(SampleBatch(n, inferenceSteps, generator, device, modelType, b, batches, progress, cancellationToken));
-            }
+                for (int b = 0; b < batches; b++)
+                {
+                    int n = Math.Min(perBatch, count - (b * perBatch));
+                    outputs.Add(SampleBatch(n, inferenceSteps, generator, device, modelType, b, batches, progress, cancellationToken));
+                }
 
-            return batches == 1 ? outputs[0] : cat(outputs, 0);
-        }
-        finally
-        {
-            if (batches > 1)
+                return batches == 1 ? outputs[0] : cat(outputs, 0);
+            }
+            finally
             {
-                outputs.ForEach(t => t.Dispose());
+                if (batches > 1)
+                {
+                    outputs.ForEach(t => t.Dispose());
+                }
             }
         }
     }

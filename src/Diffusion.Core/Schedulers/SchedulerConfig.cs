@@ -85,7 +85,7 @@ public static class SchedulerConfig
     /// <param name="path">The file.</param>
     /// <param name="loggerFactory">Receives a warning per ignored key; null means none.</param>
     /// <returns>A new scheduler, owned (and disposed) by the caller.</returns>
-    /// <exception cref="InvalidDataException">The file's content is not a valid config; the message names the path.</exception>
+    /// <exception cref="InvalidDataException">The file's content is not a valid config, including values that break the options' rules; the message names the path.</exception>
     public static INoiseScheduler Load(string path, ILoggerFactory? loggerFactory = null)
     {
         ArgumentNullException.ThrowIfNull(path);
@@ -94,8 +94,9 @@ public static class SchedulerConfig
         {
             return FromJson(text, loggerFactory);
         }
-        catch (InvalidDataException e)
+        catch (Exception e) when (e is InvalidDataException or ArgumentException)
         {
+            // From a file, values that break the options' rules are bad data, not a bad argument.
             throw new InvalidDataException($"{path}: {e.Message}", e);
         }
     }

@@ -69,6 +69,8 @@ internal sealed class EpochRun : IDisposable
             (ImageBatch? Batch, ExceptionDispatchInfo? Error) result;
             lock (gate)
             {
+                // Cancellation wins over a batch that is already built: it stays in `ready` and Dispose frees it.
+                external.ThrowIfCancellationRequested();
                 while (!ready.Remove(batch, out result))
                 {
                     external.ThrowIfCancellationRequested();

@@ -1,6 +1,9 @@
 namespace Diffusion.Training;
 
-/// <summary>Training produced a NaN or infinite loss and <see cref="NonFiniteLossPolicy.Stop"/> was in force.</summary>
+/// <summary>
+/// Training produced a NaN or infinite loss or gradient norm while <see cref="NonFiniteLossPolicy.Stop"/> was in force,
+/// or, under either policy, weights that are not finite when a checkpoint was due (that checkpoint is not written).
+/// </summary>
 public sealed class NonFiniteLossException : Exception
 {
     /// <summary>Creates the exception with no message.</summary>
@@ -23,9 +26,9 @@ public sealed class NonFiniteLossException : Exception
     {
     }
 
-    /// <summary>The optimizer step (0-based) whose loss was not finite.</summary>
+    /// <summary>The optimizer step (0-based) whose loss or gradient was not finite, or the step count when the weights were found not finite.</summary>
     public long Step { get; init; }
 
-    /// <summary>The loss value (NaN or ±∞).</summary>
+    /// <summary>The loss value (NaN or ±∞ for a non-finite loss; the finite loss of a step whose gradient was not finite; NaN for non-finite weights).</summary>
     public double Loss { get; init; }
 }

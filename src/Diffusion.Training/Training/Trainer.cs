@@ -75,7 +75,7 @@ public sealed class Trainer
     /// <param name="progress">Receives a report after every optimizer step.</param>
     /// <param name="cancellationToken">Stops training after the current step; a resumable checkpoint is saved first.</param>
     /// <returns>What the run did.</returns>
-    /// <exception cref="NonFiniteLossException">A loss was NaN or infinite under <see cref="NonFiniteLossPolicy.Stop"/>; no checkpoint was written for it.</exception>
+    /// <exception cref="NonFiniteLossException">A loss or gradient norm was NaN or infinite under <see cref="NonFiniteLossPolicy.Stop"/>, or the weights were not finite when a checkpoint was due; no checkpoint was written for it.</exception>
     /// <exception cref="InvalidOperationException">The checkpoint to resume from was made with another batch size, accumulation, seed or dataset size.</exception>
     public TrainingResult Fit(IImageDataset dataset, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
     {

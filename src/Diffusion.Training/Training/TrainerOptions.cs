@@ -1,3 +1,4 @@
+using Diffusion.Data;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using static TorchSharp.torch;
@@ -82,6 +83,14 @@ public sealed record TrainerOptions
     /// <summary>What to do on a NaN or infinite loss. <value>The default value is <see cref="NonFiniteLossPolicy.Stop"/>.</value></summary>
     public NonFiniteLossPolicy OnNonFiniteLoss { get; init; } = NonFiniteLossPolicy.Stop;
 
+    /// <summary>
+    /// What training does with an image it cannot read (<see cref="DataLoaderOptions.OnError"/>): stop with the
+    /// dataset's <see cref="InvalidDataException"/> naming the file (the checkpoints written so far stay), or
+    /// use the next readable item instead and log a warning once per file.
+    /// <value>The default value is <see cref="DataErrorHandling.Throw"/>.</value>
+    /// </summary>
+    public DataErrorHandling OnDataError { get; init; } = DataErrorHandling.Throw;
+
     /// <summary>Write a log line ("step 100, average loss …") every this many steps. <value>The default value is 100.</value></summary>
     public int LogEverySteps { get; init; } = 100;
 
@@ -121,6 +130,7 @@ public sealed record TrainerOptions
         Check(LoaderWorkers is null or >= 1, $"LoaderWorkers must be at least 1 or null; got {LoaderWorkers}.");
         Check(CheckpointEverySteps >= 1, $"CheckpointEverySteps must be at least 1; got {CheckpointEverySteps}.");
         Check(KeepCheckpoints >= 1, $"KeepCheckpoints must be at least 1; got {KeepCheckpoints}.");
+        Check(Enum.IsDefined(OnDataError), $"OnDataError must be Throw or SkipAndLog; got {(int)OnDataError}.");
         Check(LogEverySteps >= 1, $"LogEverySteps must be at least 1; got {LogEverySteps}.");
         if (errors.Count > 0)
         {

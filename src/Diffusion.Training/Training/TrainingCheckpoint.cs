@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Globalization;
 using System.Text.Json;
 using Diffusion.IO;
@@ -10,7 +11,8 @@ namespace Diffusion.Training;
 /// The trainer's checkpoint files: one safetensors file per checkpoint (<c>checkpoint-00000500.safetensors</c>)
 /// holding the model (<c>model.*</c>), the EMA weights (<c>ema.*</c>), the optimizer state (<c>adamw.*</c>) and
 /// the generator state, with the step, epoch and loader position as JSON metadata. Each file is written
-/// to a temporary name and renamed, so a crash mid-write leaves the previous checkpoint intact.
+/// to a temporary name and renamed, so a crash mid-write leaves the previous checkpoint intact; the next
+/// <see cref="Trainer.Fit"/> on the folder deletes such hidden temporary files.
 /// </summary>
 public static class TrainingCheckpoint
 {
@@ -82,6 +84,64 @@ public static class TrainingCheckpoint
         return found;
     }
 
+    /// <summary>
+    /// Deletes the hidden temporary files (<c>.checkpoint-00000500.safetensors.GUID.tmp</c>) that a process
+    /// killed while writing a checkpoint leaves behind; each is as large as a checkpoint. Only the trainer
+    /// that owns the folder calls this, before it writes anything.
+    /// </summary>
+    internal static int DeleteTemporaryFiles(string directory)
+    {
+        if (!Directory.Exists(directory))
+        {
+            return 0;
+        }
+
+        int deleted = 0;
+        foreach (string file in Directory.EnumerateFiles(directory, "." + FilePrefix + "*" + FileSuffix + ".*.tmp"))
+        {
+            File.Delete(file);
+            deleted++;
+        }
+
+        return deleted;
+    }
+
+    /// <summary>
+    /// Refuses a generator state that libtorch's <c>CPUGeneratorImpl::set_state</c> would reject: TorchSharp
+    /// 0.107 does not catch that error, so it would end the process instead of throwing.
+    /// </summary>
+    /// <remarks>
+    /// libtorch checks a byte tensor of <c>sizeof(CPUGeneratorImplState)</c> bytes whose mt19937 fields are valid:
+    /// <c>left</c> (int32 at byte 8) in [1, 624], <c>seeded</c> (int32 at 12) non-zero, <c>next</c> (uint64 at 16,
+    /// read as uint32) at most 624. A state the engine wrote also has left + next = 625 (or 1, 0 when fresh);
+    /// anything else would let the engine read past its 624 words, so it is refused too.
+    /// </remarks>
+    internal static void CheckGeneratorState(Tensor state, long expectedBytes, string path)
+    {
+        const int StateWords = 624;
+        string problem;
+        if (state.dtype != ScalarType.Byte || state.dim() != 1 || state.shape[0] != expectedBytes || expectedBytes < 24)
+        {
+            problem = $"must be uint8 [{expectedBytes}]; got {state.dtype} [{string.Join(',', state.shape)}]";
+        }
+        else
+        {
+            byte[] head = state[..24].data<byte>().ToArray();
+            int left = BinaryPrimitives.ReadInt32LittleEndian(head.AsSpan(8));
+            int seeded = BinaryPrimitives.ReadInt32LittleEndian(head.AsSpan(12));
+            uint next = (uint)BinaryPrimitives.ReadUInt64LittleEndian(head.AsSpan(16));
+            bool valid = seeded != 0 && left is >= 1 and <= StateWords && next <= StateWords && (left + next == StateWords + 1 || (left == 1 && next == 0));
+            if (valid)
+            {
+                return;
+            }
+
+            problem = $"is not a valid mt19937 state (left {left}, seeded {seeded}, next {next})";
+        }
+
+        throw new InvalidDataException($"{path}: the generator state '{GeneratorKey}' {problem}.");
+    }
+
     internal static void Write(string path, IReadOnlyDictionary<string, Tensor> tensors, CheckpointState state) =>
         SafeTensors.Save(tensors, path, new Dictionary<string, string> { [StateKey] = JsonSerializer.Serialize(state) });
 
@@ -103,9 +163,10 @@ public static class TrainingCheckpoint
             throw new InvalidDataException($"{path}: the checkpoint's training state is not valid JSON: {e.Message}", e);
         }
 
-        if (state is null || state.FormatVersion != CheckpointState.CurrentFormatVersion || state.Step < 0 || state.Epoch < 0 || state.BatchInEpoch < 0)
+        if (state is null || state.FormatVersion != CheckpointState.CurrentFormatVersion || state.Step < 0 || state.Epoch < 0 || state.BatchInEpoch < 0
+            || state.EmaUpdates < 0 || state.OptimizerSteps < 0 || state.BatchSize < 1 || state.GradientAccumulationSteps < 1 || state.DatasetCount < 1)
         {
-            throw new InvalidDataException($"{path}: the checkpoint's training state is missing or from an unknown format version: {json}");
+            throw new InvalidDataException($"{path}: the checkpoint's training state is missing, out of range or from an unknown format version: {json}");
         }
 
         return (SafeTensors.Load(path), state);

@@ -71,6 +71,7 @@ internal sealed class TrainingRun : IDisposable
             Seed = options.Seed,
             Workers = options.LoaderWorkers ?? Math.Min(4, Environment.ProcessorCount),
             Transforms = options.RandomHorizontalFlip ? [new RandomHorizontalFlip()] : [],
+            OnError = options.OnDataError,
             LoggerFactory = options.LoggerFactory,
         });
     }
@@ -113,15 +114,15 @@ internal sealed class TrainingRun : IDisposable
                         }
 
                         double learningRate = LearningRateAt(schedule, step);
-                        if (windowFinite)
-                        {
-                            OptimizerStep(learningRate);
-                        }
-                        else
+                        if (!windowFinite)
                         {
                             optimizer.ZeroGrad();
                             skipped++;
                             Log.SkippedNonFiniteStep(trainer.Logger, step, windowLoss);
+                        }
+                        else if (!OptimizerStep(learningRate, windowLoss))
+                        {
+                            skipped++;
                         }
 
                         step++;
@@ -179,6 +180,19 @@ internal sealed class TrainingRun : IDisposable
         FinishModel();
         return new TrainingResult(step, losses.Count, resumedFrom, windowCount > 0 ? windowLossSum / windowCount : lastAverage,
             losses, skipped, cancelled, lastCheckpoint, clock.Elapsed, loader.TotalWaitTime);
+    }
+
+    /// <summary>
+    /// One optimizer step on a given batch, as <see cref="Execute"/> takes it (forward, loss, backward,
+    /// clipping, AdamW at the peak learning rate, EMA), without loader, progress or checkpoints: the
+    /// hook the benchmarks time.
+    /// </summary>
+    internal double StepOnBatch(ImageBatch batch)
+    {
+        double loss = MicroStep(batch);
+        OptimizerStep(options.LearningRate);
+        step++;
+        return loss;
     }
 
     private double LearningRateAt(WarmupCosineSchedule schedule, long index) =>
@@ -256,17 +270,39 @@ internal sealed class TrainingRun : IDisposable
         };
     }
 
-    private void OptimizerStep(double learningRate)
+    // Applies the summed gradients unless their norm is NaN or infinite (a finite loss can still have one, e.g.
+    // from a √ or log at 0): that step is stopped or skipped like a non-finite loss, before it reaches the weights.
+    private bool OptimizerStep(double learningRate, double loss)
     {
         using var scope = NewDisposeScope(); // clipping and .grad handles make tensors too
-        if (options.MaxGradNorm is { } maxNorm)
+        double norm = options.MaxGradNorm is { } maxNorm
+            ? nn.utils.clip_grad_norm_(optimizer.Parameters, maxNorm)
+            : GradientNorm();
+        if (!double.IsFinite(norm))
         {
-            nn.utils.clip_grad_norm_(optimizer.Parameters, maxNorm);
+            if (options.OnNonFiniteLoss == NonFiniteLossPolicy.Stop)
+            {
+                throw new NonFiniteLossException(
+                    $"the gradient norm at step {step} is {norm} (loss {loss}); training stopped (OnNonFiniteLoss = Stop) before the weights changed, " +
+                    "and the last checkpoint was left as it was. Lower the learning rate, look for √, log or division at 0 in the model, or set OnNonFiniteLoss = SkipStep.")
+                { Step = step, Loss = loss };
+            }
+
+            optimizer.ZeroGrad();
+            Log.SkippedNonFiniteGradient(trainer.Logger, step, norm, loss);
+            return false;
         }
 
         optimizer.Step(learningRate);
         optimizer.ZeroGrad();
         ema?.Update(optimizer.MasterWeights);
+        return true;
+    }
+
+    private double GradientNorm()
+    {
+        Tensor[] norms = [.. optimizer.Parameters.Select(p => p.grad).OfType<Tensor>().Select(g => g.norm().to(float32))];
+        return norms.Length == 0 ? 0 : stack(norms).norm().item<float>();
     }
 
     private void Report(double loss, double learningRate)
@@ -296,6 +332,19 @@ internal sealed class TrainingRun : IDisposable
 
         var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         using var scope = NewDisposeScope();
+        foreach ((string name, Tensor weight) in optimizer.MasterWeights)
+        {
+            if (!weight.isfinite().all().item<bool>())
+            {
+                // Under either policy: a checkpoint with NaN weights would become the one to resume from, and
+                // rotation would delete the good ones.
+                throw new NonFiniteLossException(
+                    $"the weights '{name}' hold NaN or infinite values at step {step}; the checkpoint was not written, and " +
+                    $"{lastCheckpoint ?? "no earlier checkpoint"} is left as it was. Resume from it with a lower learning rate.")
+                { Step = step, Loss = double.NaN };
+            }
+        }
+
         foreach ((string name, Tensor value) in trainer.Model.state_dict())
         {
             tensors[TrainingCheckpoint.ModelPrefix + name] = value.to(float32);
@@ -324,6 +373,23 @@ internal sealed class TrainingRun : IDisposable
 
     private void TryResume()
     {
+        if (options.CheckpointDirectory is not null)
+        {
+            try
+            {
+                Directory.CreateDirectory(options.CheckpointDirectory); // fail now, not at the first checkpoint
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new IOException($"CheckpointDirectory '{options.CheckpointDirectory}' cannot be created: {e.Message}", e);
+            }
+        }
+
+        if (options.CheckpointDirectory is not null && TrainingCheckpoint.DeleteTemporaryFiles(options.CheckpointDirectory) is > 0 and int deleted)
+        {
+            Log.DeletedTemporaryFiles(trainer.Logger, deleted, options.CheckpointDirectory);
+        }
+
         string? path = options.CheckpointDirectory is null ? null : TrainingCheckpoint.FindLatest(options.CheckpointDirectory);
         if (path is null)
         {
@@ -340,6 +406,12 @@ internal sealed class TrainingRun : IDisposable
                     $"{path} was written with BatchSize {state.BatchSize}, GradientAccumulationSteps {state.GradientAccumulationSteps}, Seed {state.Seed} " +
                     $"and {state.DatasetCount} dataset items; this run has {options.BatchSize}, {options.GradientAccumulationSteps}, {options.Seed} and {dataset.Count}. " +
                     "Exact resume needs the same values: restore them, or use another CheckpointDirectory.");
+            }
+
+            if (state.BatchInEpoch >= UsableBatches || state.BatchInEpoch % options.GradientAccumulationSteps != 0)
+            {
+                throw new InvalidDataException(
+                    $"{path}: the checkpoint's loader position (epoch {state.Epoch}, batch {state.BatchInEpoch}) does not fit an epoch of {UsableBatches} usable batches.");
             }
 
             using (no_grad())
@@ -360,6 +432,11 @@ internal sealed class TrainingRun : IDisposable
             if (!tensors.TryGetValue(TrainingCheckpoint.GeneratorKey, out Tensor? rng))
             {
                 throw new InvalidDataException($"{path}: the checkpoint lacks the generator state '{TrainingCheckpoint.GeneratorKey}'.");
+            }
+
+            using (Tensor current = generator.get_state())
+            {
+                TrainingCheckpoint.CheckGeneratorState(rng, current.shape[0], path);
             }
 
             generator.set_state(rng);

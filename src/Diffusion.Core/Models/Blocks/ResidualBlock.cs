@@ -88,8 +88,10 @@ internal sealed class ResidualBlock : nn.Module<Tensor, Tensor, Tensor>
         Tensor residual = residual_conv is null ? x : residual_conv.call(x);         // [N, out, H, W]
         Tensor h = nonlinearity.call(norm1.call(conv1.call(x)));                    // [N, out, H, W]
         Tensor t = time_emb_proj.call(nonlinearity.call(temb));                     // [N, out]
-        h = h + t.unsqueeze(-1).unsqueeze(-1);                                      // + [N, out, 1, 1]
+        // In place on SiLU outputs: SiLU's backward keeps its input, not its output, so autograd allows it,
+        // and each add then makes no new [N, out, H, W] tensor.
+        h.add_(t.unsqueeze(-1).unsqueeze(-1));                                      // + [N, out, 1, 1]
         h = nonlinearity.call(norm2.call(conv2.call(h)));
-        return (h + residual).MoveToOuterDisposeScope();
+        return h.add_(residual).MoveToOuterDisposeScope();
     }
 }

@@ -49,15 +49,15 @@ internal sealed class SelfAttention2d : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         long n = x.shape[0], h = x.shape[2], w = x.shape[3];
-        Tensor[] qkv = to_qkv.call(x).chunk(3, 1);                                  // 3 × [N, heads·d, H, W]
-        Tensor q = ToTokens(qkv[0], n, h * w);                                      // [N, heads, HW, d]
-        Tensor k = ToTokens(qkv[1], n, h * w);
-        Tensor v = ToTokens(qkv[2], n, h * w);
-        Tensor attended = nn.functional.scaled_dot_product_attention(q, k, v);      // [N, heads, HW, d]
+
+        // One copy puts each head's d components last and contiguous. Views of the conv output would have
+        // stride HW along d, and libtorch's CPU attention kernel is then 4-6× slower (docs/performance.md).
+        Tensor qkv = to_qkv.call(x)                                                 // [N, 3·heads·d, H, W]
+            .reshape(n, 3, heads, dimHead, h * w)                                   // [N, 3, heads, d, HW]
+            .permute(1, 0, 2, 4, 3)                                                 // [3, N, heads, HW, d]
+            .contiguous();
+        Tensor attended = nn.functional.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2]); // [N, heads, HW, d]
         Tensor merged = attended.transpose(2, 3).reshape(n, heads * dimHead, h, w); // [N, heads·d, H, W]
         return to_out.call(merged).MoveToOuterDisposeScope();
     }
-
-    // [N, heads·d, H, W] -> [N, heads, d, HW] -> [N, heads, HW, d]
-    private Tensor ToTokens(Tensor t, long n, long tokens) => t.reshape(n, heads, dimHead, tokens).transpose(2, 3);
 }

@@ -14,11 +14,18 @@ internal static class OptionsRules
         }
     }
 
+    /// <summary>Most training timesteps a schedule may have: far above any published model (1,000–4,000), low enough that a damaged config cannot make the schedules take gigabytes.</summary>
+    public const int MaxTrainTimesteps = 1_000_000;
+
     public static void TrainingSchedule(ITrainingScheduleOptions o, List<string> errors)
     {
         if (o.NumTrainTimesteps < 2)
         {
             errors.Add($"NumTrainTimesteps (num_train_timesteps) must be at least 2; got {o.NumTrainTimesteps}");
+        }
+        else if (o.NumTrainTimesteps > MaxTrainTimesteps)
+        {
+            errors.Add($"NumTrainTimesteps (num_train_timesteps) must be at most {MaxTrainTimesteps}; got {o.NumTrainTimesteps}");
         }
 
         Defined(o.BetaSchedule, "BetaSchedule", "beta_schedule", errors);

@@ -1,0 +1,63 @@
+using System.Diagnostics;
+using Diffusion.Benchmarks.Workloads;
+using Diffusion.Models;
+using Diffusion.Pipelines;
+using Diffusion.Schedulers;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Diffusion.Benchmarks.Compare;
+
+/// <summary>
+/// <c>compare --mode sample</c>: how much of a DDIM sampling step is not the U-Net. Runs
+/// <see cref="DiffusionPipeline.Generate"/> with the U-Net wrapped in a <see cref="TimedModel"/>, so the
+/// overhead (scheduler step, casts, starting noise, the final clamp and copy) is measured in the same run as
+/// the U-Net time, step for step; a bare forward timing is reported beside it as a cross-check.
+/// </summary>
+internal static class SamplingOverhead
+{
+    public static void Measure(CompareOptions o, Dictionary<string, object?> result)
+    {
+        torch.manual_seed(0);
+        using var unet = new UNet(new UNetOptions { HiddenDims = o.HiddenDims, ImageSize = o.ImageSize }, BenchmarkEnvironment.Device, o.DType);
+        unet.eval();
+        using var timed = new TimedModel(unet);
+        using var scheduler = new DdimScheduler(DdimSchedulerOptions.Book);
+        var pipeline = new DiffusionPipeline(timed, scheduler, channels: 3, imageSize: o.ImageSize);
+
+        // Warm-up: kernels chosen, allocator primed.
+        pipeline.Generate(o.Batch, inferenceSteps: Math.Max(1, o.Warmup), seed: 1).Dispose();
+
+        var totals = new List<double>();
+        var insides = new List<double>();
+        int steps = Math.Max(1, o.Steps);
+        for (int run = 0; run < 3; run++)
+        {
+            timed.Reset();
+            long start = Stopwatch.GetTimestamp();
+            pipeline.Generate(o.Batch, inferenceSteps: steps, seed: 2).Dispose();
+            totals.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+            insides.Add(timed.Inside.TotalMilliseconds);
+        }
+
+        List<double> overheadShare = [.. totals.Zip(insides, (t, u) => (t - u) / t)];
+        List<double> forward = CompareCommand.Time(() =>
+        {
+            using var noGrad = no_grad();
+            using var scope = NewDisposeScope();
+            using Tensor x = randn([o.Batch, 3, o.ImageSize, o.ImageSize]).to(BenchmarkEnvironment.Device).to(o.DType);
+            unet.call(x, tensor(500L));
+            BenchmarkEnvironment.Synchronize();
+        }, steps: 5, warmup: 1);
+
+        result["batch"] = o.Batch;
+        result["inference_steps"] = steps;
+        result["sample_ms"] = totals;
+        result["unet_ms_inside_sample"] = insides;
+        result["step_ms_median"] = BenchmarkEnvironment.Median(totals) / steps;
+        result["overhead_ms_per_step_median"] = BenchmarkEnvironment.Median([.. totals.Zip(insides, (t, u) => (t - u) / steps)]);
+        result["overhead_fraction_median"] = BenchmarkEnvironment.Median(overheadShare);
+        result["bare_forward_ms"] = forward;
+        result["bare_forward_ms_median"] = BenchmarkEnvironment.Median(forward);
+    }
+}

@@ -1,0 +1,400 @@
+#!/usr/bin/python3
+"""The PyTorch side of benchmarks/compare.sh: the book's U-Net in PyTorch, timed the same way as ours.
+
+The model is the book's own code (markhliu/DGAI utils/unet_util.py, with LayerNorm, Attention and the
+DDIMScheduler from utils/ch15util.py), imported at run time from a checkout given with --dgai; nothing
+upstream is copied here. Only a stand-in for the three einops patterns the book uses is ours.
+
+Sub-commands (all print one line "RESULT {json}" that compare.sh reads):
+  export  seeded weights, a fixed input and the model's output (safetensors, written by hand), and the
+          model's FLOPs per forward pass and per training step, counted at the aten level
+  run     time K forward passes (no_grad) or K training steps (forward + L1 loss + backward + AdamW)
+  peak    time a square float32 (or bfloat16) matrix product: the machine's matmul GFLOP/s
+
+Usage: /usr/bin/python3 benchmarks/pytorch/compare.py --dgai /tmp/dgai export --out /tmp/cmp ...
+"""
+import argparse
+import json
+import os
+import resource
+import statistics
+import struct
+import sys
+import time
+import types
+
+import torch
+
+
+# --- the book's code, loaded from the checkout -----------------------------------------------------
+
+def _rearrange(t, pattern, **sizes):
+    """The three einops patterns of the book, as reshapes and permutes."""
+    pattern = " ".join(pattern.split())
+    if pattern == "b (h c) x y -> b h c (x y)":
+        b, hc, x, y = t.shape
+        return t.reshape(b, sizes["h"], hc // sizes["h"], x * y)
+    if pattern == "b h (x y) d -> b (h d) x y":
+        b, h, _, d = t.shape
+        return t.permute(0, 1, 3, 2).reshape(b, h * d, sizes["x"], sizes["y"])
+    if pattern == "b c (h p1) (w p2) -> b (c p1 p2) h w":
+        b, c, hp, wp = t.shape
+        p1, p2 = sizes["p1"], sizes["p2"]
+        t = t.reshape(b, c, hp // p1, p1, wp // p2, p2)
+        return t.permute(0, 1, 3, 5, 2, 4).reshape(b, c * p1 * p2, hp // p1, wp // p2)
+    raise NotImplementedError(pattern)
+
+
+class _Rearrange(torch.nn.Module):
+    def __init__(self, pattern, **sizes):
+        super().__init__()
+        self.pattern, self.sizes = pattern, sizes
+
+    def forward(self, x):
+        return _rearrange(x, self.pattern, **self.sizes)
+
+
+def load_book(dgai):
+    """Returns (unet_util module, ch15 namespace) from a DGAI checkout (needs utils/unet_util.py, utils/ch15util.py)."""
+    einops = types.ModuleType("einops")
+    einops.rearrange = _rearrange
+    layers = types.ModuleType("einops.layers")
+    layers_torch = types.ModuleType("einops.layers.torch")
+    layers_torch.Rearrange = _Rearrange
+    einops.layers, layers.torch = layers, layers_torch
+    tqdm = types.ModuleType("tqdm")
+    tqdm.tqdm = lambda it, *a, **k: it
+    sys.modules.update({"einops": einops, "einops.layers": layers, "einops.layers.torch": layers_torch, "tqdm": tqdm})
+
+    # ch15util.py imports PIL, torchvision and matplotlib at the top; run it from its first helper on
+    # (normalisation, match_shape, clip, LayerNorm, Attention, DDIMScheduler), which needs only torch/numpy.
+    with open(os.path.join(dgai, "utils", "ch15util.py")) as f:
+        ch15_src = f.read()
+    start = ch15_src.index("def normalize_to_neg_one_to_one")
+    ch15 = types.ModuleType("utils.ch14util")
+    ch15.torch = torch
+    exec(compile(ch15_src[start:], "ch15util.py", "exec"), ch15.__dict__)
+    utils = types.ModuleType("utils")
+    utils.ch14util = ch15
+    sys.modules.update({"utils": utils, "utils.ch14util": ch15})
+    with open(os.path.join(dgai, "utils", "unet_util.py")) as f:
+        unet_src = f.read()
+    unet_util = types.ModuleType("utils.unet_util")
+    exec(compile(unet_src, "unet_util.py", "exec"), unet_util.__dict__)
+    return unet_util, ch15
+
+
+# --- safetensors, by hand (Debian has no safetensors package) -------------------------------------
+
+_CODES = {torch.float32: "F32", torch.int64: "I64", torch.bfloat16: "BF16"}
+_TYPES = {v: k for k, v in _CODES.items()}
+
+
+def save_safetensors(tensors, path):
+    header, blobs, offset = {}, [], 0
+    for name, t in tensors.items():
+        t = t.detach().contiguous().cpu()
+        data = t.view(torch.int16).numpy().tobytes() if t.dtype == torch.bfloat16 else t.numpy().tobytes()
+        header[name] = {"dtype": _CODES[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
+        blobs.append(data)
+        offset += len(data)
+    raw = json.dumps(header, separators=(",", ":")).encode()
+    raw += b" " * ((8 - len(raw) % 8) % 8)
+    with open(path + ".tmp", "wb") as f:
+        f.write(struct.pack("<Q", len(raw)))
+        f.write(raw)
+        for b in blobs:
+            f.write(b)
+    os.replace(path + ".tmp", path)
+
+
+def load_safetensors(path):
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    out = {}
+    for name, e in header.items():
+        if name == "__metadata__":
+            continue
+        lo, hi = e["data_offsets"]
+        dtype = _TYPES[e["dtype"]]
+        buf = bytearray(data[lo:hi])
+        if dtype == torch.bfloat16:
+            t = torch.frombuffer(buf, dtype=torch.int16).view(torch.bfloat16)
+        else:
+            t = torch.frombuffer(buf, dtype=dtype)
+        out[name] = t.reshape(e["shape"]).clone()
+    return out
+
+
+# --- FLOP counting at the aten level (torch.utils.flop_counter arrived after 1.13) ----------------
+
+def count_flops(fn):
+    """Runs fn() under a dispatch mode and returns the multiply-add FLOPs (2 per MAC) of convolutions and matrix products."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    aten = torch.ops.aten
+    total = [0]
+
+    def conv_flops(x_shape, w_shape, out_shape, transposed):
+        n = out_shape[0]
+        spatial = 1
+        for s in (x_shape[2:] if transposed else out_shape[2:]):
+            spatial *= s
+        c_out, c_in_per_group = w_shape[0], w_shape[1]
+        kernel = 1
+        for k in w_shape[2:]:
+            kernel *= k
+        return 2 * n * spatial * c_out * c_in_per_group * kernel
+
+    class Counter(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            kwargs = kwargs or {}
+            out = func(*args, **kwargs)
+            packet = func.overloadpacket
+            if packet is aten.convolution:
+                total[0] += conv_flops(args[0].shape, args[1].shape, out.shape, args[6])
+            elif packet is aten.convolution_backward:
+                grad_out, x, w = args[0], args[1], args[2]
+                mask = args[-1]
+                one = conv_flops(x.shape, w.shape, grad_out.shape, args[7])
+                total[0] += one * (int(mask[0]) + int(mask[1]))
+            elif packet in (aten.mm, aten.addmm):
+                a, b = (args[0], args[1]) if packet is aten.mm else (args[1], args[2])
+                total[0] += 2 * a.shape[0] * a.shape[1] * b.shape[1]
+            elif packet in (aten.bmm, aten.baddbmm):
+                a, b = (args[0], args[1]) if packet is aten.bmm else (args[1], args[2])
+                total[0] += 2 * a.shape[0] * a.shape[1] * a.shape[2] * b.shape[2]
+            return out
+
+    with Counter():
+        fn()
+    return total[0]
+
+
+# --- the workloads ---------------------------------------------------------------------------------
+
+def build(args, unet_util):
+    dims = [int(d) for d in args.hidden_dims.split(",")]
+    torch.manual_seed(args.seed)
+    return unet_util.UNet(3, hidden_dims=dims, image_size=args.image_size)
+
+
+def to_bfloat16(model):
+    """Casts the book's model to bfloat16 weights and activations.
+
+    PyTorch 1.13 cannot run the book's model in bfloat16 as it is: under CPU autocast, GroupNorm meets a
+    bfloat16 input with float32 weights and fails; with bfloat16 weights, the float32 timestep embedding meets
+    the first Linear unconverted. A pre-hook that casts the embedding is all that is needed (the model's code
+    is untouched). AdamW then updates bfloat16 weights directly (ours keeps float32 master weights).
+    """
+    model.to(torch.bfloat16)
+    model.time_embedding.register_forward_pre_hook(lambda module, inputs: (inputs[0].to(torch.bfloat16),))
+    return model
+
+
+class TrainStep:
+    """The book's training step: x0 → [−1, 1], noise, random t, add_noise, predict, L1, backward, AdamW."""
+
+    def __init__(self, model, scheduler, x0, bf16):
+        self.model, self.scheduler, self.x0, self.bf16 = model, scheduler, x0, bf16
+        # The book's AdamW settings (lr 1e-4, betas (0.95, 0.999), weight decay 1e-5); ours uses the same.
+        self.optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, betas=(0.95, 0.999), weight_decay=1e-5, eps=1e-8)
+        self.generator = torch.Generator().manual_seed(0)
+
+    def __call__(self):
+        clean = self.x0 * 2 - 1
+        noise = torch.randn(clean.shape, generator=self.generator)
+        t = torch.randint(0, 1000, (clean.shape[0],), generator=self.generator).long()
+        noisy = self.scheduler.add_noise(clean, noise, t)
+        self.optimizer.zero_grad()
+        if self.bf16:
+            prediction = self.model(noisy.to(torch.bfloat16), t)["sample"]
+            loss = torch.nn.functional.l1_loss(prediction.float(), noise)
+        else:
+            loss = torch.nn.functional.l1_loss(self.model(noisy, t)["sample"], noise)
+        loss.backward()
+        self.optimizer.step()
+        return loss.item()
+
+
+def rss_peak_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def time_it(fn, steps, warmup, cpu=None):
+    """Wall-clock ms of each of `steps` calls after `warmup` untimed ones; `cpu` receives each call's process CPU ms."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(steps):
+        cpu_start = time.process_time()
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000.0)
+        if cpu is not None:
+            cpu.append((time.process_time() - cpu_start) * 1000.0)
+    return times
+
+
+def cmd_export(args):
+    unet_util, ch15 = load_book(args.dgai)
+    model = build(args, unet_util).eval()
+    os.makedirs(args.out, exist_ok=True)
+    g = torch.Generator().manual_seed(args.seed + 1)
+    x0 = torch.rand(args.batch, 3, args.image_size, args.image_size, generator=g)         # images in [0, 1]
+    sample = torch.randn(args.batch, 3, args.image_size, args.image_size, generator=g)
+    timesteps = torch.randint(0, 1000, (args.batch,), generator=g)
+    with torch.no_grad():
+        output = model(sample, timesteps)["sample"]
+    save_safetensors(dict(model.state_dict()), os.path.join(args.out, "weights.safetensors"))
+    save_safetensors({"x0": x0, "sample": sample, "timesteps": timesteps, "output": output}, os.path.join(args.out, "io.safetensors"))
+
+    with torch.no_grad():
+        forward_flops = count_flops(lambda: model(sample, timesteps))
+    model.train()
+    step = TrainStep(model, ch15.DDIMScheduler(), x0, bf16=False)
+    train_flops = count_flops(step)
+    result = {"side": "pytorch", "mode": "export", "parameters": sum(p.numel() for p in model.parameters()),
+              "forward_flops": forward_flops, "train_flops": train_flops, "torch": torch.__version__,
+              "config": f"{args.hidden_dims}@{args.image_size}x{args.batch}/seed{args.seed}",
+              "book": args.dgai}
+    with open(os.path.join(args.out, "flops.json"), "w") as f:
+        json.dump(result, f)
+    print("RESULT " + json.dumps(result), flush=True)
+
+
+def cmd_run(args):
+    unet_util, ch15 = load_book(args.dgai)
+    model = build(args, unet_util)
+    state = load_safetensors(os.path.join(args.weights, "weights.safetensors"))
+    model.load_state_dict(state, strict=True)
+    io = load_safetensors(os.path.join(args.weights, "io.safetensors"))
+    bf16 = args.dtype == "bfloat16"
+    if args.mode == "forward":
+        model.eval()
+        sample, timesteps = io["sample"], io["timesteps"]
+        if bf16:
+            to_bfloat16(model)
+            sample = sample.to(torch.bfloat16)
+
+        def fn():
+            with torch.no_grad():
+                return model(sample, timesteps)["sample"]
+    else:
+        model.train()
+        if bf16:
+            to_bfloat16(model)
+        fn = TrainStep(model, ch15.DDIMScheduler(), io["x0"], bf16)
+    cpu = []
+    times = time_it(fn, args.steps, args.warmup, cpu)
+    result = {"side": "pytorch", "mode": args.mode, "dtype": args.dtype, "threads": torch.get_num_threads(),
+              "batch": args.batch, "steps": args.steps, "ms": times, "ms_median": statistics.median(times),
+              "cpu_ms": cpu, "cpu_ms_median": statistics.median(cpu), "load": " ".join(open("/proc/loadavg").read().split()[:3]),
+              "rss_peak_mb": rss_peak_mb(), "torch": torch.__version__}
+    print("RESULT " + json.dumps(result), flush=True)
+
+
+def cmd_peak(args):
+    dtype = torch.bfloat16 if args.dtype == "bfloat16" else torch.float32
+    g = torch.Generator().manual_seed(0)
+    a = torch.randn(args.size, args.size, generator=g).to(dtype)
+    b = torch.randn(args.size, args.size, generator=g).to(dtype)
+    cpu = []
+    times = time_it(lambda: torch.mm(a, b), args.steps, args.warmup, cpu)
+    flops = 2 * args.size ** 3
+    result = {"side": "pytorch", "mode": "peak", "dtype": args.dtype, "threads": torch.get_num_threads(), "size": args.size,
+              "ms": times, "cpu_ms": cpu, "gflops_best": flops / (min(times) / 1000) / 1e9,
+              "gflops_median": flops / (statistics.median(times) / 1000) / 1e9,
+              "gflops_cpu_best": flops / (min(cpu) / 1000) / 1e9, "load": " ".join(open("/proc/loadavg").read().split()[:3])}
+    print("RESULT " + json.dumps(result), flush=True)
+
+
+def pct(gflops, peak, key):
+    return f"{100 * gflops / peak[key]:.0f} %" if peak and key in peak else "n/a"
+
+
+def cmd_summarize(args):
+    """Reads the RESULT lines compare.sh collected (one JSON object per line, with "round") and prints the table.
+
+    Ratios are medians over rounds of (ours / PyTorch) of each round's median step; GFLOP/s divide the counted
+    FLOPs by the median wall time and by the median process CPU time (one thread: the work itself, far less
+    disturbed by other processes), and the percentages compare the CPU-time figure with the same side's
+    CPU-time matrix-multiply peak of that dtype.
+    """
+    rows = [json.loads(line) for line in open(args.results) if line.strip()]
+    flops = next((r for r in rows if r.get("mode") == "export"), None)
+    peaks = {(r["side"], r["dtype"]): r for r in rows if r.get("mode") == "peak"}
+    runs = [r for r in rows if r.get("mode") in ("forward", "train")]
+    print("| mode | dtype | PyTorch ms | ours ms | ours/PyTorch wall (range) | ours/PyTorch CPU time (range) "
+          "| PyTorch GFLOP/s wall, CPU (% of peak) | ours GFLOP/s wall, CPU (% of peak) | images/s PyTorch | images/s ours | load (1 min) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    summary = []
+    for mode in ("forward", "train"):
+        for dtype in ("float32", "bfloat16"):
+            mine = {r["round"]: r for r in runs if r["side"] == "ours" and r["mode"] == mode and r["dtype"] == dtype}
+            theirs = {r["round"]: r for r in runs if r["side"] == "pytorch" and r["mode"] == mode and r["dtype"] == dtype}
+            rounds = sorted(set(mine) & set(theirs))
+            if not rounds:
+                continue
+            wall = [mine[k]["ms_median"] / theirs[k]["ms_median"] for k in rounds]
+            cpu = [mine[k]["cpu_ms_median"] / theirs[k]["cpu_ms_median"] for k in rounds]
+            ours_ms = statistics.median([mine[k]["ms_median"] for k in rounds])
+            their_ms = statistics.median([theirs[k]["ms_median"] for k in rounds])
+            ours_cpu = statistics.median([mine[k]["cpu_ms_median"] for k in rounds])
+            their_cpu = statistics.median([theirs[k]["cpu_ms_median"] for k in rounds])
+            batch = mine[rounds[0]]["batch"]
+            work = (flops["forward_flops"] if mode == "forward" else flops["train_flops"]) if flops else float("nan")
+            gf = lambda ms: work / (ms / 1000) / 1e9
+            peak = peaks.get(("ours", dtype))
+            their_peak = peaks.get(("pytorch", dtype)) or peaks.get(("pytorch", "float32"))
+            loads = sorted(float(r["load"].split()[0]) for k in rounds for r in (mine[k], theirs[k]))
+            print(f"| {mode} | {dtype} | {their_ms:.0f} | {ours_ms:.0f} | **{statistics.median(wall):.2f}** "
+                  f"({min(wall):.2f}–{max(wall):.2f}) | **{statistics.median(cpu):.2f}** ({min(cpu):.2f}–{max(cpu):.2f}) "
+                  f"| {gf(their_ms):.0f}, {gf(their_cpu):.0f} ({pct(gf(their_cpu), their_peak, 'gflops_cpu_best')}) "
+                  f"| {gf(ours_ms):.0f}, {gf(ours_cpu):.0f} ({pct(gf(ours_cpu), peak, 'gflops_cpu_best')}) "
+                  f"| {batch / (their_ms / 1000):.2f} | {batch / (ours_ms / 1000):.2f} | {loads[0]:.1f}–{loads[-1]:.1f} |")
+            summary.append({"mode": mode, "dtype": dtype, "ratio_wall": statistics.median(wall), "ratio_cpu": statistics.median(cpu),
+                            "ours_ms": ours_ms, "pytorch_ms": their_ms, "ours_cpu_ms": ours_cpu, "pytorch_cpu_ms": their_cpu,
+                            "rounds": len(rounds)})
+    print()
+    for (side, dtype), r in sorted(peaks.items()):
+        cpu_part = f", {r['gflops_cpu_best']:.0f} by CPU time" if "gflops_cpu_best" in r else ""
+        print(f"- matmul peak, {side} {dtype}, {r['size']}×{r['size']}, {r['threads']} thread(s): {r['gflops_best']:.0f} GFLOP/s best wall"
+              f"{cpu_part} (load {r.get('load', 'n/a')})")
+    if flops:
+        print(f"- FLOPs (aten-level count of the book's model, per batch): forward {flops['forward_flops'] / 1e9:.1f} G, "
+              f"training step {flops['train_flops'] / 1e9:.1f} G")
+    print("SUMMARY " + json.dumps(summary))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dgai", default=os.environ.get("DGAI_DIR", "/tmp/dgai"), help="checkout of markhliu/DGAI (needs utils/)")
+    parser.add_argument("--hidden-dims", default="64,128,256,512")
+    parser.add_argument("--image-size", type=int, default=64)
+    parser.add_argument("--batch", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--dtype", choices=["float32", "bfloat16"], default="float32")
+    sub = parser.add_subparsers(dest="command", required=True)
+    export = sub.add_parser("export")
+    export.add_argument("--out", required=True)
+    run = sub.add_parser("run")
+    run.add_argument("--weights", required=True, help="the folder export wrote")
+    run.add_argument("--mode", choices=["forward", "train"], default="forward")
+    peak = sub.add_parser("peak")
+    peak.add_argument("--size", type=int, default=2048)
+    summarize = sub.add_parser("summarize")
+    summarize.add_argument("--results", required=True, help="a file of RESULT json lines")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.set_num_interop_threads(1)
+    {"export": cmd_export, "run": cmd_run, "peak": cmd_peak, "summarize": cmd_summarize}[args.command](args)
+
+
+if __name__ == "__main__":
+    main()

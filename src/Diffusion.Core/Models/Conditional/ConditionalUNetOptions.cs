@@ -1,0 +1,115 @@
+using System.Globalization;
+
+namespace Diffusion.Models;
+
+/// <summary>
+/// The shape of a <see cref="ConditionalUNet"/>: the book's U-Net (<see cref="UNet"/>, described by
+/// <see cref="UNetOptions"/>) plus cross-attention to text embeddings and an optional class embedding.
+/// </summary>
+/// <remarks>
+/// <para>Text conditioning: <see cref="ContextDim"/> is the width D of the embeddings <c>[B, L, D]</c> the
+/// network attends to (CLIP's text hidden size: 512 for ViT-B/32, 64 for <c>ClipConfig.Small</c>); null builds
+/// no cross-attention. <see cref="CrossAttentionLevels"/> says where the blocks sit.</para>
+/// <para>Class conditioning: with <see cref="NumClasses"/> = K the network learns K + 1 embeddings added to
+/// the time embedding; index K (<see cref="NullClassLabel"/>) is the "no class" label of the unconditional branch.</para>
+/// </remarks>
+public sealed record ConditionalUNetOptions
+{
+    /// <summary>The U-Net under the conditioning: channels, widths, image size, GroupNorm groups, self-attention shape.</summary>
+    /// <value>The default value is the book's configuration (<c>new UNetOptions()</c>).</value>
+    public UNetOptions UNet { get; init; } = new();
+
+    /// <summary>Width D of the text embeddings <c>[B, L, D]</c>; null means no text conditioning (no cross-attention blocks).</summary>
+    /// <value>The default value is 512 (CLIP ViT-B/32's text hidden size).</value>
+    public int? ContextDim { get; init; } = 512;
+
+    /// <summary>Number of classes K for class conditioning; null means no class embedding.</summary>
+    /// <value>The default value is null.</value>
+    public int? NumClasses { get; init; }
+
+    /// <summary>Where the cross-attention blocks sit (ignored when <see cref="ContextDim"/> is null).</summary>
+    /// <value>The default value is <see cref="Models.CrossAttentionLevels.All"/>.</value>
+    public CrossAttentionLevels CrossAttentionLevels { get; init; } = CrossAttentionLevels.All;
+
+    /// <summary>Heads of each cross-attention block.</summary>
+    /// <value>The default value is 4 (as the book's self-attention).</value>
+    public int CrossAttentionHeads { get; init; } = 4;
+
+    /// <summary>Width of each cross-attention head.</summary>
+    /// <value>The default value is 32 (as the book's self-attention).</value>
+    public int CrossAttentionHeadDim { get; init; } = 32;
+
+    /// <summary>The class label that means "no class" (the unconditional branch): <see cref="NumClasses"/>, or null without class conditioning.</summary>
+    public int? NullClassLabel => NumClasses;
+
+    /// <summary>Whether the network has at least one cross-attention block.</summary>
+    public bool HasCrossAttention =>
+        ContextDim is not null && CrossAttentionLevels is not null && UNet?.HiddenDims is { } dims && CrossAttentionLevels.Any(dims.Count);
+
+    /// <summary>Lists every rule these options break (the U-Net's own rules included); empty when they are valid.</summary>
+    /// <returns>One message per violation, naming the property, the rule and the value.</returns>
+    public IReadOnlyList<string> GetViolations()
+    {
+        var errors = new List<string>();
+        if (UNet is null)
+        {
+            errors.Add("UNet must not be null.");
+        }
+        else
+        {
+            errors.AddRange(UNet.GetViolations().Select(e => "UNet." + e));
+        }
+
+        if (ContextDim is < 1)
+        {
+            errors.Add($"ContextDim must be at least 1 or null (no text conditioning); got {ContextDim}.");
+        }
+
+        if (NumClasses is < 1)
+        {
+            errors.Add($"NumClasses must be at least 1 or null (no class conditioning); got {NumClasses}.");
+        }
+
+        if (CrossAttentionHeads < 1)
+        {
+            errors.Add($"CrossAttentionHeads must be at least 1; got {CrossAttentionHeads}.");
+        }
+
+        if (CrossAttentionHeadDim < 1)
+        {
+            errors.Add($"CrossAttentionHeadDim must be at least 1; got {CrossAttentionHeadDim}.");
+        }
+
+        if (CrossAttentionLevels is null)
+        {
+            errors.Add("CrossAttentionLevels must not be null (use CrossAttentionLevels.None for no cross-attention).");
+        }
+        else if (UNet?.HiddenDims is { Count: >= 2 } dims)
+        {
+            errors.AddRange(CrossAttentionLevels.GetViolations(dims.Count));
+        }
+
+        return errors;
+    }
+
+    /// <summary>Throws when these options break any rule, listing all of them.</summary>
+    /// <exception cref="ArgumentException">At least one rule is broken; the message lists every violation.</exception>
+    public void Validate()
+    {
+        IReadOnlyList<string> errors = GetViolations();
+        if (errors.Count > 0)
+        {
+            throw new ArgumentException("Invalid ConditionalUNetOptions: " + string.Join(" ", errors), "options");
+        }
+    }
+
+    private bool PrintMembers(System.Text.StringBuilder builder)
+    {
+        builder.Append(CultureInfo.InvariantCulture,
+            $"UNet = {UNet}, ContextDim = {ContextDim?.ToString(CultureInfo.InvariantCulture) ?? "null"}, ");
+        builder.Append(CultureInfo.InvariantCulture,
+            $"NumClasses = {NumClasses?.ToString(CultureInfo.InvariantCulture) ?? "null"}, CrossAttentionLevels = {CrossAttentionLevels}, ");
+        builder.Append(CultureInfo.InvariantCulture, $"CrossAttentionHeads = {CrossAttentionHeads}, CrossAttentionHeadDim = {CrossAttentionHeadDim}");
+        return true;
+    }
+}

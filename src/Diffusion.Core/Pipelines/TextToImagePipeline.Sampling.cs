@@ -1,0 +1,95 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Diffusion.Pipelines;
+
+/// <summary>The sampling loop and classifier-free guidance of <see cref="TextToImagePipeline"/>.</summary>
+public sealed partial class TextToImagePipeline
+{
+    /// <summary>
+    /// The guided noise prediction of one step: ε_u + s·(ε_c − ε_u) from one forward pass over the batch
+    /// <c>[unconditional; conditional]</c>, or the plain conditional prediction when s = 1.
+    /// </summary>
+    /// <param name="input">The scaled model input <c>[n, C, S, S]</c> on the model's device and dtype.</param>
+    /// <param name="timestep">The step's timestep (one value).</param>
+    /// <param name="context">Conditional text embeddings <c>[n, L, D]</c>, or null for a model without cross-attention.</param>
+    /// <param name="unconditionalContext">Unconditional embeddings <c>[1, L, D]</c> (the empty or negative prompt); needed when s ≠ 1 and <paramref name="context"/> is set.</param>
+    /// <param name="classLabels">Conditional class labels <c>[n]</c>, or null for "no class".</param>
+    /// <param name="guidanceScale">s.</param>
+    /// <returns>The guided prediction <c>[n, C, S, S]</c>; the caller (or its dispose scope) owns it.</returns>
+    internal Tensor GuidedNoise(Tensor input, Tensor timestep, Tensor? context, Tensor? unconditionalContext, Tensor? classLabels, double guidanceScale)
+    {
+        if (guidanceScale == 1)
+        {
+            return UNet.call(input, timestep, context, classLabels);
+        }
+
+        using var scope = NewDisposeScope();
+        long n = input.shape[0];
+        Tensor both = cat([input, input], 0);                                                       // [2n, C, S, S]: (uncond, cond)
+        Tensor? contexts = context is null
+            ? null
+            : cat([(unconditionalContext ?? throw new ArgumentNullException(nameof(unconditionalContext))).expand(n, -1, -1), context], 0); // [2n, L, D]
+        Tensor? labels = classLabels is null
+            ? null
+            : cat([full(n, UNet.Options.NullClassLabel!.Value, dtype: int64, device: classLabels.device), classLabels], 0); // [2n]
+        Tensor[] halves = UNet.call(both, timestep, contexts, labels).chunk(2, 0);                 // 2 × [n, C, S, S]
+        Tensor unconditional = halves[0];
+        Tensor conditional = halves[1];
+        return (unconditional + ((conditional - unconditional) * guidanceScale)).MoveToOuterDisposeScope();
+    }
+
+    private Tensor Sample(IReadOnlyList<string> prompts, string unconditionalPrompt, IReadOnlyList<int>? labels, int perPrompt, int steps,
+        double guidanceScale, long seed, int? batchSize, IProgress<SamplingProgress>? progress, CancellationToken cancellationToken)
+    {
+        int total = prompts.Count * perPrompt;
+        int perBatch = batchSize ?? total;
+        int batches = (total + perBatch - 1) / perBatch;
+        Device device = UNet.Device;
+        using var generator = new Generator((ulong)seed, CPU);
+        using var noGrad = no_grad();
+        using var outer = NewDisposeScope();
+        Tensor? promptContexts = TextEncoder?.Encode(prompts).to(device);                          // [P, L, D]
+        Tensor? unconditionalContext = TextEncoder is null || guidanceScale == 1
+            ? null
+            : TextEncoder.Encode([unconditionalPrompt]).to(device);                                // [1, L, D]
+        Tensor? promptLabels = labels is null ? null : tensor(labels.Select(l => (long)l).ToArray(), dtype: int64).to(device); // [P]
+        var outputs = new List<Tensor>(batches);
+        for (int b = 0; b < batches; b++)
+        {
+            int start = b * perBatch;
+            int n = Math.Min(perBatch, total - start);
+            Tensor rows = tensor(Enumerable.Range(start, n).Select(i => (long)(i / perPrompt)).ToArray(), dtype: int64).to(device); // prompt of each image
+            outputs.Add(SampleBatch(n, steps, guidanceScale, generator, promptContexts?.index_select(0, rows), unconditionalContext,
+                promptLabels?.index_select(0, rows), b, batches, progress, cancellationToken));
+        }
+
+        return (batches == 1 ? outputs[0] : cat(outputs, 0)).MoveToOuterDisposeScope();
+    }
+
+    private Tensor SampleBatch(int n, int steps, double guidanceScale, Generator generator, Tensor? context, Tensor? unconditionalContext,
+        Tensor? classLabels, int batch, int batches, IProgress<SamplingProgress>? progress, CancellationToken cancellationToken)
+    {
+        using var outer = NewDisposeScope();
+        Device device = UNet.Device;
+        ScalarType modelType = UNet.DType;
+        Scheduler.SetTimesteps(steps);
+        Tensor sample = (randn([n, Channels, ImageSize, ImageSize], generator: generator) * Scheduler.InitNoiseSigma).to(device); // x_T
+        Tensor timesteps = Scheduler.Timesteps;
+        int total = (int)timesteps.shape[0];
+        for (int i = 0; i < total; i++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            using var scope = NewDisposeScope();
+            Tensor t = timesteps[i];
+            Tensor input = Scheduler.ScaleModelInput(sample, t).to(modelType);
+            Tensor prediction = GuidedNoise(input, t.to(device), context, unconditionalContext, classLabels, guidanceScale).to(float32);
+            Tensor next = Scheduler.Step(prediction, t, sample, generator).PrevSample;   // x_{t-1}
+            sample.Dispose();
+            sample = next.MoveToOuterDisposeScope();
+            progress?.Report(new SamplingProgress(i + 1, total, t.to(float64).item<double>(), batch, batches));
+        }
+
+        return sample.div(2).add_(0.5).clamp_(0, 1).to(float32).cpu().MoveToOuterDisposeScope(); // [−1, 1] → [0, 1]
+    }
+}

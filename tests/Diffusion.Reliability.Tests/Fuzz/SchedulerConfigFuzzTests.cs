@@ -1,0 +1,78 @@
+using System.Text;
+using Diffusion.Schedulers;
+using Xunit.Abstractions;
+using static TorchSharp.torch;
+
+namespace Diffusion.Tests.Fuzz;
+
+/// <summary>
+/// Seeded fuzzing of <c>scheduler_config.json</c>: a damaged config must load, or be refused by
+/// <see cref="SchedulerConfig.Load"/> with an <see cref="InvalidDataException"/> naming the file; a config
+/// that loads must then set timesteps and step (or refuse the step count with the documented
+/// <see cref="ArgumentOutOfRangeException"/>). Values are bounded: no config makes the scheduler allocate
+/// more than a few megabytes.
+/// </summary>
+public sealed class SchedulerConfigFuzzTests(ITestOutputHelper output)
+{
+    [Fact]
+    public void DamagedConfigsLoadOrAreRefusedWithTheirPath()
+    {
+        using TempDirectory temp = TestEnvironment.CreateTempDirectory();
+        string[] originals = [.. Originals()];
+        var runner = new FuzzRunner("scheduler config", seed: 13, output)
+        {
+            Allowed = [typeof(ArgumentOutOfRangeException)],
+            MustNamePath = e => e is not ArgumentOutOfRangeException,
+        };
+        INoiseScheduler? loaded = null;
+        runner.Run(
+            1200,
+            temp.Path,
+            random =>
+            {
+                string original = originals[random.Next(originals.Length)];
+                if (random.Next(3) == 0)
+                {
+                    (byte[] bytes, string kind) = ByteMutator.Mutate(Encoding.UTF8.GetBytes(original), random, head: original.Length);
+                    return ([("scheduler_config.json", bytes)], kind);
+                }
+
+                (string json, string jsonKind) = JsonMutator.Mutate(original, random);
+                if (random.Next(4) == 0)
+                {
+                    (json, string second) = JsonMutator.Mutate(json, random);
+                    jsonKind += "+" + second;
+                }
+
+                return ([("scheduler_config.json", Encoding.UTF8.GetBytes(json))], "json-" + jsonKind);
+            },
+            paths => loaded = SchedulerConfig.Load(paths[0]),
+            _ =>
+            {
+                using var scheduler = (IDisposable)loaded!;
+                using var scope = NewDisposeScope();
+                INoiseScheduler s = loaded!;
+                s.SetTimesteps(Math.Min(10, s.NumTrainTimesteps));
+                Tensor sample = ones(1, 1, 2, 2) * s.InitNoiseSigma;
+                Tensor t = s.Timesteps[0];
+                s.Step(zeros(1, 1, 2, 2), t, s.ScaleModelInput(sample, t), varianceNoise: zeros(1, 1, 2, 2));
+                s.AddNoise(zeros(1, 1, 2, 2), ones(1, 1, 2, 2), tensor(new long[] { s.NumTrainTimesteps - 1 }));
+            });
+    }
+
+    private static IEnumerable<string> Originals()
+    {
+        INoiseScheduler[] schedulers =
+        [
+            new DdpmScheduler(),
+            new DdimScheduler(DdimSchedulerOptions.Book),
+            new EulerDiscreteScheduler(new EulerDiscreteSchedulerOptions { UseKarrasSigmas = true }),
+            new DpmSolverMultistepScheduler(new DpmSolverMultistepSchedulerOptions { SolverOrder = 3, NumTrainTimesteps = 20, TrainedBetas = [.. Enumerable.Range(1, 20).Select(i => i / 100.0)] }),
+        ];
+        foreach (INoiseScheduler scheduler in schedulers)
+        {
+            yield return SchedulerConfig.ToJson(scheduler);
+            ((IDisposable)scheduler).Dispose();
+        }
+    }
+}
