@@ -1,6 +1,6 @@
 using System.IO.Compression;
 
-namespace Diffusion.Tests;
+namespace Diffusion.Tests.Tokenization;
 
 public sealed class TokenizerDataTests
 {

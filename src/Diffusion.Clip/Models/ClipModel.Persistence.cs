@@ -1,0 +1,127 @@
+using Diffusion.IO;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Diffusion.Clip;
+
+/// <summary>Loading and saving in the Hugging Face folder layout.</summary>
+public sealed partial class ClipModel
+{
+    /// <summary>Weights file name in a Hugging Face model folder.</summary>
+    public const string WeightsFileName = "model.safetensors";
+
+    /// <summary>Configuration file name.</summary>
+    public const string ConfigFileName = "config.json";
+
+    /// <summary>Image preprocessing file name.</summary>
+    public const string PreprocessorConfigFileName = "preprocessor_config.json";
+
+    // Non-persistent buffers that checkpoints written by older transformers still carry.
+    private static readonly HashSet<string> IgnoredCheckpointKeys = new(StringComparer.Ordinal)
+    {
+        "text_model.embeddings.position_ids",
+        "vision_model.embeddings.position_ids",
+    };
+
+    /// <summary>
+    /// Opens a Hugging Face CLIP folder such as a download of openai/clip-vit-base-patch32:
+    /// <c>config.json</c> and <c>model.safetensors</c>, plus <c>vocab.json</c> + <c>merges.txt</c> (for the
+    /// text API) and <c>preprocessor_config.json</c> when present.
+    /// </summary>
+    /// <param name="directory">The folder.</param>
+    /// <param name="device">Where to put the weights; the CPU when null.</param>
+    /// <returns>The model. The caller owns and disposes it.</returns>
+    /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
+    /// <exception cref="FileNotFoundException">config.json or model.safetensors is missing.</exception>
+    /// <exception cref="InvalidDataException">A file is malformed or the weights do not fit the configuration; the message names the file.</exception>
+    public static ClipModel Load(string directory, Device? device = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        if (!Directory.Exists(directory))
+        {
+            throw new DirectoryNotFoundException($"CLIP model folder not found: {directory}");
+        }
+
+        string configPath = RequireFile(directory, ConfigFileName);
+        string weightsPath = RequireFile(directory, WeightsFileName);
+        ClipConfig config = ClipConfig.Load(configPath);
+
+        ClipTokenizer? tokenizer = null;
+        string vocab = Path.Combine(directory, "vocab.json"), merges = Path.Combine(directory, "merges.txt");
+        if (File.Exists(vocab) && File.Exists(merges))
+        {
+            tokenizer = ClipTokenizer.FromFiles(vocab, merges, config.TextConfig.MaxPositionEmbeddings);
+        }
+
+        ClipImageProcessorOptions imageOptions = ClipImageProcessorOptions.ForImageSize(config.VisionConfig.ImageSize);
+        string preprocessorPath = Path.Combine(directory, PreprocessorConfigFileName);
+        if (File.Exists(preprocessorPath))
+        {
+            try
+            {
+                imageOptions = ClipImageProcessorOptions.FromJson(File.ReadAllText(preprocessorPath), imageOptions);
+            }
+            catch (Exception e) when (e is System.Text.Json.JsonException or ArgumentException or KeyNotFoundException or InvalidOperationException)
+            {
+                throw new InvalidDataException($"{preprocessorPath}: not a valid CLIP preprocessor config: {e.Message}", e);
+            }
+        }
+
+        ClipModel model;
+        try
+        {
+            model = new ClipModel(config, tokenizer, imageOptions, initialize: false);
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidDataException($"{directory}: the files do not fit together: {e.Message}", e);
+        }
+
+        try
+        {
+            SafeTensorsLoadResult result = model.LoadSafeTensors(weightsPath, strict: false);
+            string[] unexpected = [.. result.UnexpectedKeys.Where(k => !IgnoredCheckpointKeys.Contains(k))];
+            if (result.MissingKeys.Count > 0 || unexpected.Length > 0)
+            {
+                throw new InvalidDataException(
+                    $"{weightsPath}: the weights do not match the CLIP architecture in {ConfigFileName}. " +
+                    $"Missing ({result.MissingKeys.Count}): {string.Join(", ", result.MissingKeys.Take(8))}. " +
+                    $"Unexpected ({unexpected.Length}): {string.Join(", ", unexpected.Take(8))}.");
+            }
+
+            if (device is not null)
+            {
+                model.to(device);
+            }
+
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Writes the model as a Hugging Face folder: <c>config.json</c>, <c>model.safetensors</c>,
+    /// <c>preprocessor_config.json</c> and, when the model has a tokenizer, <c>vocab.json</c> + <c>merges.txt</c>.
+    /// Each file is written to a temporary name and renamed.
+    /// </summary>
+    /// <param name="directory">The folder; created if needed.</param>
+    public void Save(string directory)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        Directory.CreateDirectory(directory);
+        this.SaveSafeTensors(Path.Combine(directory, WeightsFileName), new Dictionary<string, string> { ["format"] = "pt" });
+        AtomicFile.WriteAllText(Path.Combine(directory, ConfigFileName), Config.ToJson());
+        AtomicFile.WriteAllText(Path.Combine(directory, PreprocessorConfigFileName), ImageProcessor.Options.ToJson());
+        Tokenizer?.Save(directory);
+    }
+
+    private static string RequireFile(string directory, string name)
+    {
+        string path = Path.Combine(directory, name);
+        return File.Exists(path) ? path : throw new FileNotFoundException($"{directory} has no {name}.", path);
+    }
+}

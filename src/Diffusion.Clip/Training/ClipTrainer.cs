@@ -1,0 +1,236 @@
+using System.Diagnostics;
+using Diffusion.IO;
+using Diffusion.Optimization;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Diffusion.Clip;
+
+/// <summary>
+/// Trains a <see cref="ClipModel"/> contrastively on captioned images: each step embeds a batch of
+/// images and their captions, and the loss pulls matched pairs together and pushes the batch's other
+/// pairs apart. AdamW with linear warm-up and cosine decay (<see cref="WarmupCosineSchedule"/>),
+/// <c>logit_scale</c> clamped to [0, ln 100] after every step (as open_clip), optional checkpoints.
+/// </summary>
+/// <remarks>Synchronous; one step at a time on the model's device. Not thread-safe. Disposing the trainer disposes <see cref="SigLip"/>, not the model.</remarks>
+public sealed class ClipTrainer : IDisposable
+{
+    private static readonly double MaxLogLogitScale = Math.Log(ClipModel.MaxLogitScale);
+    private readonly ILogger logger;
+
+    /// <summary>Creates a trainer.</summary>
+    /// <param name="model">The model to train in place; it must have a <see cref="ClipModel.Tokenizer"/>.</param>
+    /// <param name="options">Settings; validated.</param>
+    /// <param name="loggerFactory">Where log messages go; none when null.</param>
+    /// <exception cref="ArgumentException">The options break a rule, or the model has no tokenizer.</exception>
+    public ClipTrainer(ClipModel model, ClipTrainerOptions options, ILoggerFactory? loggerFactory = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        if (model.Tokenizer is null)
+        {
+            throw new ArgumentException("model must have a Tokenizer to turn captions into ids.", nameof(model));
+        }
+
+        Model = model;
+        Options = options;
+        SigLip = options.Loss == ClipLossKind.SigLip ? new SigLipLoss() : null;
+        logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<ClipTrainer>();
+    }
+
+    /// <summary>The model being trained.</summary>
+    public ClipModel Model { get; }
+
+    /// <summary>The settings.</summary>
+    public ClipTrainerOptions Options { get; }
+
+    /// <summary>The SigLIP loss (and its learned bias) when <see cref="ClipTrainerOptions.Loss"/> is <see cref="ClipLossKind.SigLip"/>; otherwise null. The trainer owns it.</summary>
+    public SigLipLoss? SigLip { get; }
+
+    /// <summary>Disposes <see cref="SigLip"/> (the model stays with its owner).</summary>
+    public void Dispose() => SigLip?.Dispose();
+
+    /// <summary>Trains until <see cref="ClipTrainerOptions.Steps"/>, the time limit or cancellation, whichever comes first.</summary>
+    /// <param name="dataset">At least 2 image–caption pairs.</param>
+    /// <param name="progress">Told after every step; optional.</param>
+    /// <param name="cancellationToken">Stops training between steps; a checkpoint is written first when a folder is set.</param>
+    /// <returns>What happened.</returns>
+    /// <exception cref="ArgumentException">The dataset is too small or an item is not a <c>[3,H,W]</c> image.</exception>
+    /// <exception cref="InvalidDataException">The checkpoint to resume from is broken or does not fit the model.</exception>
+    public ClipTrainingResult Fit(IClipDataset dataset, IProgress<ClipTrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(dataset);
+        if (dataset.Count < 2)
+        {
+            throw new ArgumentException($"dataset must hold at least 2 pairs; got {dataset.Count}.", nameof(dataset));
+        }
+
+        int startStep = Options.ResumeFrom is null ? 0 : Resume(Options.ResumeFrom);
+        int batchSize = Math.Min(Options.BatchSize, dataset.Count);
+        var schedule = new WarmupCosineSchedule(Options.LearningRate, Options.WarmupSteps, Options.Steps);
+        var batches = new ClipBatchSampler(dataset, batchSize, Options.Seed, Options.RandomHorizontalFlip);
+        List<Parameter> parameters = [.. Model.parameters(), .. SigLip?.parameters() ?? []];
+        Log.TrainingStarted(logger, Options.Steps, startStep, batchSize, dataset.Count, parameters.Sum(p => p.numel()), Options.Loss);
+
+        var losses = new List<float>();
+        var clock = Stopwatch.StartNew();
+        string? lastCheckpoint = null;
+        double learningRate = 0;
+        int step = startStep;
+        bool cancelled = false, timedOut = false;
+        Model.train();
+        using (AdamW optimizer = CreateOptimizer())
+        {
+            while (step < Options.Steps)
+            {
+                if (cancellationToken.IsCancellationRequested)
+                {
+                    cancelled = true;
+                    Log.TrainingCancelled(logger, step);
+                    break;
+                }
+
+                learningRate = schedule.LearningRateAt(step);
+                float loss = TrainStep(optimizer, batches, step, learningRate);
+                losses.Add(loss);
+                step++;
+                float scale = Model.LogitScale;
+                progress?.Report(new ClipTrainingProgress(step, Options.Steps, loss, learningRate, scale, clock.Elapsed));
+                if (step % Options.LogEvery == 0)
+                {
+                    Log.StepCompleted(logger, step, Options.Steps, loss, learningRate, scale, (step - startStep) / clock.Elapsed.TotalSeconds);
+                }
+
+                if (Options.CheckpointEvery > 0 && step % Options.CheckpointEvery == 0 && step < Options.Steps)
+                {
+                    lastCheckpoint = SaveCheckpoint(step, loss, learningRate);
+                }
+
+                if (Options.MaxDuration is { } limit && clock.Elapsed >= limit && step < Options.Steps)
+                {
+                    timedOut = true;
+                    break;
+                }
+            }
+        }
+
+        Model.eval();
+        if (Options.CheckpointDirectory is not null && step > startStep)
+        {
+            lastCheckpoint = SaveCheckpoint(step, losses.Count > 0 ? losses[^1] : float.NaN, learningRate);
+        }
+
+        Log.TrainingFinished(logger, step, clock.Elapsed);
+        return new ClipTrainingResult(step, losses, clock.Elapsed, cancelled, timedOut, lastCheckpoint);
+    }
+
+    private AdamW CreateOptimizer()
+    {
+        // open_clip: no weight decay on parameters with fewer than 2 dimensions (biases, LayerNorm
+        // gains, the class embedding, logit_scale, the SigLIP bias).
+        var all = Model.named_parameters().Select(p => p.parameter).Concat(SigLip?.parameters() ?? []).ToList();
+        var decay = all.Where(p => p.dim() >= 2).ToList();
+        var noDecay = all.Where(p => p.dim() < 2).ToList();
+        var groups = new List<AdamW.ParamGroup>
+        {
+            new(decay, Options.LearningRate, Options.Beta1, Options.Beta2, Options.Epsilon, Options.WeightDecay, false, false),
+            new(noDecay, Options.LearningRate, Options.Beta1, Options.Beta2, Options.Epsilon, 0.0, false, false),
+        };
+        return optim.AdamW(groups, Options.LearningRate, Options.Beta1, Options.Beta2, Options.Epsilon, Options.WeightDecay);
+    }
+
+    private float TrainStep(AdamW optimizer, ClipBatchSampler batches, int step, double learningRate)
+    {
+        using var scope = NewDisposeScope();
+        (Tensor pixels, string[] captions) = batches.Load(step, Model.ImageProcessor); // [B, 3, S, S]
+        Device device = Model.LogitScaleParameter.device;
+        Tensor ids = Model.Tokenizer!.Tokenize(captions).to(device); // [B, T]
+        Tensor image = ClipModel.Normalize(Model.GetImageFeatures(pixels.to(device))); // [B, P]
+        Tensor text = ClipModel.Normalize(Model.GetTextFeatures(ids)); // [B, P]
+        Tensor scale = Model.GetLogitScale();
+        Tensor loss = SigLip is null ? ClipLoss.Compute(image, text, scale) : SigLip.call(image, text, scale);
+
+        optimizer.zero_grad();
+        loss.backward();
+        if (Options.MaxGradNorm is { } maxNorm)
+        {
+            nn.utils.clip_grad_norm_(optimizer.parameters(), maxNorm);
+        }
+
+        foreach (var group in optimizer.ParamGroups)
+        {
+            group.LearningRate = learningRate;
+        }
+
+        optimizer.step();
+        using (no_grad())
+        {
+            Model.LogitScaleParameter.clamp_(0, MaxLogLogitScale);
+        }
+
+        return loss.item<float>();
+    }
+
+    private int Resume(string folder)
+    {
+        string statePath = Path.Combine(folder, ClipTrainerState.FileName);
+        if (!File.Exists(statePath))
+        {
+            throw new FileNotFoundException($"{folder} has no {ClipTrainerState.FileName}; not a ClipTrainer checkpoint.", statePath);
+        }
+
+        ClipTrainerState state = ClipTrainerState.Load(statePath);
+        Model.LoadSafeTensors(Path.Combine(folder, ClipModel.WeightsFileName), strict: true);
+        if (SigLip is not null && state.LogitBias is { } bias)
+        {
+            using var noGrad = no_grad();
+            SigLip.parameters().Single().fill_(bias);
+        }
+
+        Log.Resumed(logger, folder, state.Step);
+        return state.Step;
+    }
+
+    private string? SaveCheckpoint(int step, float loss, double learningRate)
+    {
+        if (Options.CheckpointDirectory is not { } root)
+        {
+            return null;
+        }
+
+        string final = Path.Combine(root, $"checkpoint-{step:D6}");
+        string temp = Path.Combine(root, $".checkpoint-{step:D6}.{Guid.NewGuid():N}.tmp");
+        var state = new ClipTrainerState
+        {
+            Step = step, TotalSteps = Options.Steps, Loss = loss, LearningRate = learningRate, LogitScale = Model.LogitScale,
+            LossKind = Options.Loss, LogitBias = SigLip?.LogitBias, Seed = Options.Seed,
+        };
+        try
+        {
+            Model.Save(temp);
+            AtomicFile.WriteAllText(Path.Combine(temp, ClipTrainerState.FileName), state.ToJson());
+            if (Directory.Exists(final))
+            {
+                Directory.Delete(final, recursive: true);
+            }
+
+            Directory.Move(temp, final); // the folder appears complete or not at all
+        }
+        catch
+        {
+            if (Directory.Exists(temp))
+            {
+                Directory.Delete(temp, recursive: true);
+            }
+
+            throw;
+        }
+
+        Log.CheckpointSaved(logger, final);
+        return final;
+    }
+}
