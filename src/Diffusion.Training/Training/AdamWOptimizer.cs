@@ -67,7 +67,7 @@ internal sealed class AdamWOptimizer : IDisposable
             target.mul_(1 - (learningRate * weightDecay));                         // decoupled weight decay
             slot.ExpAvg.mul_(beta1).add_(g, alpha: 1 - beta1);                      // m ← β1·m + (1−β1)·g
             slot.ExpAvgSq.mul_(beta2).addcmul_(g, g, value: 1 - beta2);             // v ← β2·v + (1−β2)·g²
-            Tensor denominator = (slot.ExpAvgSq.sqrt() / biasCorrection2Sqrt).add_(epsilon);
+            Tensor denominator = slot.ExpAvgSq.sqrt().div_(biasCorrection2Sqrt).add_(epsilon); // one temporary, not two
             target.addcdiv_(slot.ExpAvg, denominator, value: -stepSize);           // θ ← θ − lr·m̂/(√v̂ + ε)
             if (slot.Master is not null)
             {
