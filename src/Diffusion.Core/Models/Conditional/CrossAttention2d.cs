@@ -21,7 +21,7 @@ namespace Diffusion.Models.Blocks;
 /// states depend only on the prompt (the text transformer is causal), so the padding carries no noise;
 /// Stable Diffusion does the same.</para>
 /// </remarks>
-public sealed class CrossAttention2d : nn.Module<Tensor, Tensor, Tensor>
+internal sealed class CrossAttention2d : nn.Module<Tensor, Tensor, Tensor>
 {
     private readonly ChannelLayerNorm norm;
     private readonly Linear to_q;
