@@ -10,12 +10,14 @@
 #
 # usage: benchmarks/compare.sh --dgai DIR [--hidden-dims 64,128,256,512] [--image-size 64] [--batch 4]
 #            [--threads 1] [--steps 3] [--warmup 1] [--rounds 3] [--modes forward,train]
-#            [--dtypes float32,bfloat16] [--malloc keep|default] [--out DIR] [--ours-bin DIR]
+#            [--dtypes float32,bfloat16] [--malloc keep|default] [--out DIR] [--ours-bin DIR] [--save DIR]
 #
 #   --dgai DIR   a checkout of https://github.com/markhliu/DGAI (only utils/ is read), e.g.
 #                git clone --depth 1 https://github.com/markhliu/DGAI /tmp/dgai
 #   --malloc     keep (default): both sides keep freed memory in glibc's malloc (ours: mallopt at start-up,
 #                PyTorch: the same settings as MALLOC_* variables); default: both leave malloc alone.
+#   --out        working folder (weights, inputs, raw results); default: a new folder under /tmp
+#   --save       also copy machine.txt, results.jsonl and summary.md there (e.g. benchmarks/results/…)
 #   --ours-bin   a folder holding an already built Diffusion.Benchmarks (e.g. a copy of an older build, to
 #                compare two versions of ours); default: build this checkout in Release.
 #
@@ -29,7 +31,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(dirname "$here")"
 dgai="${DGAI_DIR:-}"
 dims="64,128,256,512"; size=64; batch=4; threads=1; steps=3; warmup=1; rounds=3
-modes="forward,train"; dtypes="float32,bfloat16"; malloc=keep; out=""; ours_bin=""
+modes="forward,train"; dtypes="float32,bfloat16"; malloc=keep; out=""; ours_bin=""; save=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --dgai) dgai="$2"; shift 2 ;;
@@ -45,7 +47,8 @@ while [[ $# -gt 0 ]]; do
     --malloc) malloc="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
     --ours-bin) ours_bin="$2"; shift 2 ;;
-    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+    --save) save="$2"; shift 2 ;;
+    -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
     *) echo "compare.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -110,6 +113,7 @@ record() { # round, then the command; keeps the RESULT line with the round added
   free -g | sed -n 2p | awk '{ print "Memory: " $2 " GiB" }'
   echo "Threads: $threads, batch $batch, [$dims]@$size, malloc $malloc, load at start: $(cut -d' ' -f1-3 /proc/loadavg)"
   "$python" -c 'import torch; print("PyTorch", torch.__version__)'
+  echo "ours: $(git -C "$repo" rev-parse --short HEAD)$(git -C "$repo" diff --quiet -- src || echo ' + local changes in src/')${ours_bin:+ (prebuilt: $ours_bin)}"
 } | tee "$out/machine.txt" >&2
 
 echo "# exporting the book's model, weights and inputs, and counting FLOPs (PyTorch)" >&2
@@ -121,6 +125,7 @@ else
   record 0 pyrun "${shape[@]}" export --out "$out"
 fi
 record 0 pyrun --threads "$threads" --steps 5 --warmup 1 peak --size 2048
+record 0 pyrun --threads "$threads" --steps 5 --warmup 1 --dtype bfloat16 peak --size 2048
 record 0 ourrun --mode peak --threads "$threads" --steps 5 --warmup 1 --size 2048
 record 0 ourrun --mode peak --threads "$threads" --steps 5 --warmup 1 --size 2048 --dtype bfloat16
 
@@ -139,3 +144,8 @@ done
 echo "# load at end: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out/machine.txt" >&2
 "$python" "$here/pytorch/compare.py" summarize --results "$results" | tee "$out/summary.md"
 echo "# raw results: $results" >&2
+if [[ -n "$save" ]]; then
+  mkdir -p "$save"
+  cp "$out/machine.txt" "$results" "$out/summary.md" "$save/"
+  echo "# saved to $save" >&2
+fi

@@ -49,4 +49,7 @@ exe="$repo/benchmarks/Diffusion.Benchmarks/bin/Release/net10.0/Diffusion.Benchma
   echo "load after: $(cat /proc/loadavg)"
   echo '```'
 } >> "$out/machine.md"
+# Keep what is worth committing: the markdown and CSV reports, the console (which has BenchmarkDotNet's
+# log and our environment line), the machine. BenchmarkDotNet's own log repeats the console.
+rm -f "$out"/BenchmarkRun-*.log "$out"/results/*.html
 echo "# results in $out" >&2

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Text.Json;
 using Diffusion.Benchmarks.Workloads;
 using Diffusion.IO;
@@ -150,6 +149,4 @@ internal static class CompareCommand
 
         return times;
     }
-
-    internal static string Format(double value) => value.ToString("0.###", CultureInfo.InvariantCulture);
 }

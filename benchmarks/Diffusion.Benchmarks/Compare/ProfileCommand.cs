@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Reflection;
+using System.Text.RegularExpressions;
 using Diffusion.Benchmarks.Workloads;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -13,7 +14,7 @@ namespace Diffusion.Benchmarks.Compare;
 /// (concatenations, the time-embedding add, residual adds) is what no module accounts for.
 /// </summary>
 /// <remarks>Takes the options of <c>compare</c> (<c>--hidden-dims --image-size --batch --threads --steps --dtype</c>).</remarks>
-internal static class ProfileCommand
+internal static partial class ProfileCommand
 {
     public static int Run(string[] args)
     {
@@ -53,14 +54,17 @@ internal static class ProfileCommand
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{type,-24} {ms / o.Steps,10:F1} ms {100 * ms / total,6:F1} %"));
         }
 
-        Console.WriteLine("# top-level parts:");
-        foreach ((string name, double ms) in byName.Where(p => !p.Key.Contains('.', StringComparison.Ordinal) || p.Key.Count(c => c == '.') == 1 && p.Key.StartsWith("down_blocks", StringComparison.Ordinal) || p.Key.StartsWith("up_blocks", StringComparison.Ordinal) && p.Key.Count(c => c == '.') == 1))
+        Console.WriteLine("# top-level parts, and each level's block1 (.0), block2 (.1), attention (.2), transition (.3):");
+        foreach ((string name, double ms) in byName.Where(p => !p.Key.Contains('.', StringComparison.Ordinal) || LevelPart().IsMatch(p.Key)))
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-24} {ms / o.Steps,10:F1} ms {100 * ms / total,6:F1} %"));
         }
 
         return 0;
     }
+
+    [GeneratedRegex(@"^(down|up)_blocks\.\d+\.\d+$")]
+    private static partial Regex LevelPart();
 
     // register_forward_pre_hook / register_forward_hook(Action<Module>) live on the generic HookableModule<,>.
     private static IEnumerable<Action> Hook(nn.Module module, Action before, Action after)
