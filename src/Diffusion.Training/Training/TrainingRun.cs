@@ -461,16 +461,22 @@ internal sealed class TrainingRun : IDisposable
     private void FinishModel()
     {
         using var noGrad = no_grad();
+        IEnumerable<(string Name, Tensor Parameter)> current = parameters.Select(p => (p.Name, (Tensor)p.Parameter));
         if (options.BFloat16)
         {
+            // Module.to(dtype) replaces every Parameter (the bf16 ones held in `parameters` are disposed), so the
+            // float32 parameters are looked up again by name.
             trainer.Model.to(ScalarType.Float32);
-            foreach (((string _, Parameter parameter), (string _, Tensor master)) in parameters.Zip(optimizer.MasterWeights))
+            Dictionary<string, Parameter> byName = trainer.Model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+            foreach ((string name, Tensor master) in optimizer.MasterWeights)
             {
-                parameter.copy_(master);
+                byName[name].copy_(master);
             }
+
+            current = [.. parameters.Select(p => (p.Name, (Tensor)byName[p.Name]))];
         }
 
-        ema?.CopyTo(parameters.Select(p => (p.Name, (Tensor)p.Parameter)));
+        ema?.CopyTo(current);
     }
 
     public void Dispose()

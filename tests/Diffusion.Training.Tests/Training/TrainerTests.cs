@@ -20,6 +20,29 @@ public sealed class TrainerTests
         Assert.True(last < 0.75 * first, $"loss fell only from {first:F4} to {last:F4}");
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void BFloat16TrainingLeavesAFloat32ModelWithTheFinalWeights(bool useEma)
+    {
+        // Module.to(dtype) replaces the parameters: the end of a bf16 run must copy the float32 master (or EMA)
+        // weights into the model's new float32 parameters, not into the disposed bf16 ones.
+        using var checkpoints = TestEnvironment.CreateTempDirectory();
+        using var scope = NewDisposeScope();
+        var unet = TinySetup.Model();
+        var options = TinySetup.Options(checkpoints.Path) with { MaxSteps = 3, BFloat16 = true, UseEma = useEma, EmaDecay = 0.5 };
+        TrainingResult result = new Trainer(unet, TinySetup.Scheduler(), options).Fit(TinySetup.Flowers(16));
+
+        Assert.Equal(3, result.Steps);
+        Dictionary<string, Tensor> saved = TinySetup.ReadAll(result.LastCheckpoint!);
+        string prefix = useEma ? TrainingCheckpoint.EmaPrefix : TrainingCheckpoint.ModelPrefix;
+        foreach ((string name, TorchSharp.Modules.Parameter parameter) in unet.named_parameters())
+        {
+            Assert.Equal(ScalarType.Float32, parameter.dtype);
+            Assert.True(parameter.eq(saved[prefix + name]).all().item<bool>(), $"parameter '{name}' is not the checkpoint's {prefix}{name}");
+        }
+    }
+
     [Fact]
     public void ResumedTrainingEqualsUninterruptedTrainingBitForBit()
     {
