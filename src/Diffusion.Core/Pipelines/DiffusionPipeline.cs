@@ -116,6 +116,7 @@ public sealed class DiffusionPipeline
         Scheduler.SetTimesteps(steps);
         Tensor sample = (randn([n, Channels, ImageSize, ImageSize], generator: generator) * Scheduler.InitNoiseSigma).to(device); // x_T
         Tensor timesteps = Scheduler.Timesteps;
+        Tensor modelTimesteps = timesteps.to(device); // once: each copy to a GPU would wait for the work queued on it
         int total = (int)timesteps.shape[0];
         for (int i = 0; i < total; i++)
         {
@@ -123,7 +124,7 @@ public sealed class DiffusionPipeline
             using var scope = NewDisposeScope();
             Tensor t = timesteps[i];
             Tensor input = Scheduler.ScaleModelInput(sample, t).to(modelType);
-            Tensor prediction = model.call(input, t.to(device)).to(float32);
+            Tensor prediction = model.call(input, modelTimesteps[i]).to(float32);
             Tensor next = Scheduler.Step(prediction, t, sample, generator).PrevSample;   // x_{t-1}
             sample.Dispose();
             sample = next.MoveToOuterDisposeScope();

@@ -76,6 +76,7 @@ public sealed partial class TextToImagePipeline
         Scheduler.SetTimesteps(steps);
         Tensor sample = (randn([n, Channels, ImageSize, ImageSize], generator: generator) * Scheduler.InitNoiseSigma).to(device); // x_T
         Tensor timesteps = Scheduler.Timesteps;
+        Tensor modelTimesteps = timesteps.to(device); // once: each copy to a GPU would wait for the work queued on it
         int total = (int)timesteps.shape[0];
         for (int i = 0; i < total; i++)
         {
@@ -83,7 +84,7 @@ public sealed partial class TextToImagePipeline
             using var scope = NewDisposeScope();
             Tensor t = timesteps[i];
             Tensor input = Scheduler.ScaleModelInput(sample, t).to(modelType);
-            Tensor prediction = GuidedNoise(input, t.to(device), context, unconditionalContext, classLabels, guidanceScale).to(float32);
+            Tensor prediction = GuidedNoise(input, modelTimesteps[i], context, unconditionalContext, classLabels, guidanceScale).to(float32);
             Tensor next = Scheduler.Step(prediction, t, sample, generator).PrevSample;   // x_{t-1}
             sample.Dispose();
             sample = next.MoveToOuterDisposeScope();

@@ -97,7 +97,20 @@ internal static class SchedulerGuard
         // As diffusers' randn_tensor: draw on the generator's device, then move.
         Device drawOn = generator?.device ?? device;
         Tensor noise = randn(shape, dtype: dtype, device: drawOn, generator: generator);
-        return drawOn.type == device.type && drawOn.index == device.index ? noise : noise.to(device);
+        if (drawOn.type == device.type && drawOn.index == device.index)
+        {
+            return noise;
+        }
+
+        if (drawOn.type == DeviceType.CPU && device.type == DeviceType.CUDA)
+        {
+            // From pinned memory the copy is queued like a kernel; from ordinary memory libtorch waits for all queued
+            // GPU work first, which would serialise every sampling step with the U-Net (docs/performance.md).
+            using Tensor pinned = noise.pin_memory();
+            return pinned.to(device, non_blocking: true);
+        }
+
+        return noise.to(device);
     }
 
     /// <summary>diffusers refuses a generator and explicit noise together; so do we.</summary>
