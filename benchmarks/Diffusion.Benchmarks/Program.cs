@@ -7,6 +7,7 @@ using Diffusion.Benchmarks.Compare;
 using Diffusion.Benchmarks.Reporting;
 
 // Commands: "compare ..." (our side of benchmarks/compare.sh), "profile ..." (time per U-Net part),
+// "gpu check|bench" (benchmarks/gpu/run-on-device.sh),
 // anything else goes to BenchmarkDotNet, after our own options:
 //   --threads N        libtorch intra-op threads (default 1; reported in every row)
 //   --quick            1 warm-up + 2 measured iterations instead of ShortRun's 3 + 3
@@ -15,6 +16,11 @@ using Diffusion.Benchmarks.Reporting;
 if (args.Length > 0 && args[0] == "compare")
 {
     return CompareCommand.Run(args[1..]);
+}
+
+if (args.Length > 0 && args[0] == "gpu")
+{
+    return GpuCommand.Run(args[1..]);
 }
 
 if (args.Length > 0 && args[0] == "profile")

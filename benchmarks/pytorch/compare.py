@@ -10,10 +10,13 @@ Sub-commands (all print one line "RESULT {json}" that compare.sh reads):
           model's FLOPs per forward pass and per training step, counted at the aten level
   run     time K forward passes (no_grad) or K training steps (forward + L1 loss + backward + AdamW)
   peak    time a square float32 (or bfloat16) matrix product: the machine's matmul GFLOP/s
+  gpubench  on CUDA, in one process: forward passes and training steps at the shapes of our `gpu bench`
+          (benchmarks/gpu/run-on-device.sh), float32 and bfloat16, and 2048² / 8192² matrix products
 
 Usage: /usr/bin/python3 benchmarks/pytorch/compare.py --dgai /tmp/dgai export --out /tmp/cmp ...
 """
 import argparse
+import importlib.machinery
 import json
 import os
 import resource
@@ -64,7 +67,10 @@ def load_book(dgai):
     einops.layers, layers.torch = layers, layers_torch
     tqdm = types.ModuleType("tqdm")
     tqdm.tqdm = lambda it, *a, **k: it
-    sys.modules.update({"einops": einops, "einops.layers": layers, "einops.layers.torch": layers_torch, "tqdm": tqdm})
+    stand_ins = {"einops": einops, "einops.layers": layers, "einops.layers.torch": layers_torch, "tqdm": tqdm}
+    for name, module in stand_ins.items():  # newer PyTorch (torch._dynamo) looks up every loaded module's spec
+        module.__spec__ = importlib.machinery.ModuleSpec(name, None)
+    sys.modules.update(stand_ins)
 
     # ch15util.py imports PIL, torchvision and matplotlib at the top; run it from its first helper on
     # (normalisation, match_shape, clip, LayerNorm, Attention, DDIMScheduler), which needs only torch/numpy.
@@ -76,6 +82,8 @@ def load_book(dgai):
     exec(compile(ch15_src[start:], "ch15util.py", "exec"), ch15.__dict__)
     utils = types.ModuleType("utils")
     utils.ch14util = ch15
+    for name, module in (("utils", utils), ("utils.ch14util", ch15)):
+        module.__spec__ = importlib.machinery.ModuleSpec(name, None)
     sys.modules.update({"utils": utils, "utils.ch14util": ch15})
     with open(os.path.join(dgai, "utils", "unet_util.py")) as f:
         unet_src = f.read()
@@ -195,28 +203,49 @@ def to_bfloat16(model):
 
 
 class TrainStep:
-    """The book's training step: x0 → [−1, 1], noise, random t, add_noise, predict, L1, backward, AdamW."""
+    """The book's training step: x0 → [−1, 1], noise, random t, add_noise, predict, L1, backward, AdamW.
 
-    def __init__(self, model, scheduler, x0, bf16):
+    Noise and timesteps are drawn on the CPU (as ours) and moved to `device` (a no-op on the CPU)."""
+
+    def __init__(self, model, scheduler, x0, bf16, device=None):
         self.model, self.scheduler, self.x0, self.bf16 = model, scheduler, x0, bf16
+        self.device = device or torch.device("cpu")
         # The book's AdamW settings (lr 1e-4, betas (0.95, 0.999), weight decay 1e-5); ours uses the same.
         self.optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, betas=(0.95, 0.999), weight_decay=1e-5, eps=1e-8)
         self.generator = torch.Generator().manual_seed(0)
 
     def __call__(self):
         clean = self.x0 * 2 - 1
-        noise = torch.randn(clean.shape, generator=self.generator)
-        t = torch.randint(0, 1000, (clean.shape[0],), generator=self.generator).long()
+        noise = torch.randn(clean.shape, generator=self.generator).to(self.device)
+        t = torch.randint(0, 1000, (clean.shape[0],), generator=self.generator).long().to(self.device)
         noisy = self.scheduler.add_noise(clean, noise, t)
         self.optimizer.zero_grad()
-        if self.bf16:
-            prediction = self.model(noisy.to(torch.bfloat16), t)["sample"]
-            loss = torch.nn.functional.l1_loss(prediction.float(), noise)
-        else:
-            loss = torch.nn.functional.l1_loss(self.model(noisy, t)["sample"], noise)
+        prediction = self.model(noisy.to(torch.bfloat16) if self.bf16 else noisy, t)["sample"]
+        loss = torch.nn.functional.l1_loss(prediction.float(), noise)
         loss.backward()
         self.optimizer.step()
         return loss.item()
+
+
+def workload(model, ch15, mode, bf16, sample, timesteps, x0, device=None):
+    """A no-argument function running one forward pass (no_grad) or one training step of `model`, with the
+    inputs moved to `device` (None: where they are)."""
+    device = device or sample.device
+    if mode == "forward":
+        model.eval()
+        sample, timesteps = sample.to(device), timesteps.to(device)
+        if bf16:
+            to_bfloat16(model)
+            sample = sample.to(torch.bfloat16)
+
+        def forward():
+            with torch.no_grad():
+                return model(sample, timesteps)["sample"]
+        return forward
+    model.train()
+    if bf16:
+        to_bfloat16(model)
+    return TrainStep(model, ch15.DDIMScheduler(), x0.to(device), bf16, device)
 
 
 def rss_peak_mb():
@@ -272,21 +301,7 @@ def cmd_run(args):
     model.load_state_dict(state, strict=True)
     io = load_safetensors(os.path.join(args.weights, "io.safetensors"))
     bf16 = args.dtype == "bfloat16"
-    if args.mode == "forward":
-        model.eval()
-        sample, timesteps = io["sample"], io["timesteps"]
-        if bf16:
-            to_bfloat16(model)
-            sample = sample.to(torch.bfloat16)
-
-        def fn():
-            with torch.no_grad():
-                return model(sample, timesteps)["sample"]
-    else:
-        model.train()
-        if bf16:
-            to_bfloat16(model)
-        fn = TrainStep(model, ch15.DDIMScheduler(), io["x0"], bf16)
+    fn = workload(model, ch15, args.mode, bf16, io["sample"], io["timesteps"], io["x0"])
     cpu = []
     times = time_it(fn, args.steps, args.warmup, cpu)
     result = {"side": "pytorch", "mode": args.mode, "dtype": args.dtype, "threads": torch.get_num_threads(),
@@ -294,6 +309,69 @@ def cmd_run(args):
               "cpu_ms": cpu, "cpu_ms_median": statistics.median(cpu), "load": " ".join(open("/proc/loadavg").read().split()[:3]),
               "rss_peak_mb": rss_peak_mb(), "torch": torch.__version__}
     print("RESULT " + json.dumps(result), flush=True)
+
+
+# The shapes of our GpuCommand.BenchShapes: (hidden dims, image size, batch).
+GPU_SHAPES = [("128,256,512,1024", 64, 1), ("128,256,512,1024", 64, 32), ("64,128,256,512", 64, 4),
+              ("64,128,256,512", 64, 64), ("32,64,128,256", 32, 8), ("32,64,128,256", 32, 256)]
+
+
+def cmd_gpubench(args):
+    """Times the book's model on CUDA at GPU_SHAPES with seeded weights (timing only: ours checks its own
+    CUDA results against its CPU results). Synchronises before every clock read; TF32 stays at PyTorch's
+    defaults (off for matmul, on for cuDNN convolutions), which libtorch under TorchSharp shares."""
+    unet_util, ch15 = load_book(args.dgai)
+    device = torch.device(args.device)
+    cuda = device.type == "cuda"
+    sync = torch.cuda.synchronize if cuda else (lambda: None)
+    shapes = GPU_SHAPES[:args.shapes] if args.shapes else GPU_SHAPES
+
+    def timed(fn):
+        for _ in range(3):
+            fn()
+        sync()
+        times = []
+        for _ in range(args.steps):
+            start = time.perf_counter()
+            fn()
+            sync()
+            times.append((time.perf_counter() - start) * 1000.0)
+        return times
+
+    base = {"side": "pytorch", "device": torch.cuda.get_device_name() if cuda else "cpu", "torch": torch.__version__,
+            "tf32_matmul": torch.backends.cuda.matmul.allow_tf32, "tf32_cudnn": torch.backends.cudnn.allow_tf32}
+    for size in (2048, 8192) if cuda else (256,):
+        for dtype_name, dtype in (("float32", torch.float32), ("bfloat16", torch.bfloat16)):
+            a = torch.randn(size, size, device=device, dtype=dtype)
+            b = torch.randn(size, size, device=device, dtype=dtype)
+            times = timed(lambda: torch.mm(a, b))
+            print("RESULT " + json.dumps({**base, "mode": "peak", "dtype": dtype_name, "size": size, "ms": times,
+                                          "gflops_best": 2 * size ** 3 / (min(times) / 1000) / 1e9}), flush=True)
+            del a, b
+    for dims, image_size, batch in shapes:
+        for mode in ("forward", "train"):
+            for dtype_name in ("float32", "bfloat16"):
+                bf16 = dtype_name == "bfloat16"
+                torch.manual_seed(0)
+                model = unet_util.UNet(3, hidden_dims=[int(d) for d in dims.split(",")], image_size=image_size).to(device)
+                g = torch.Generator().manual_seed(1)
+                x0 = torch.rand(batch, 3, image_size, image_size, generator=g)
+                result = {**base, "mode": mode, "dtype": dtype_name, "hidden_dims": dims, "image_size": image_size, "batch": batch}
+                try:
+                    sample = torch.randn(x0.shape, generator=g)
+                    t = torch.randint(0, 1000, (batch,), generator=g)
+                    fn = workload(model, ch15, mode, bf16, sample, t, x0, device)
+                    times = timed(fn)
+                    result.update({"steps": args.steps, "ms": times, "ms_median": statistics.median(times),
+                                   "images_per_s": batch / (statistics.median(times) / 1000),
+                                   "max_memory_mb": torch.cuda.max_memory_allocated() / 2 ** 20 if cuda else None})
+                except RuntimeError as e:  # out of memory at the largest shapes: the book's attention is quadratic
+                    result["error"] = str(e).split("\n")[0][:200]
+                print("RESULT " + json.dumps(result), flush=True)
+                del model
+                if cuda:
+                    torch.cuda.empty_cache()
+                    torch.cuda.reset_peak_memory_stats()
 
 
 def cmd_peak(args):
@@ -369,6 +447,34 @@ def cmd_summarize(args):
     print("SUMMARY " + json.dumps(summary))
 
 
+def cmd_gpusummary(args):
+    """Prints the table of docs/performance.md §8 from ours.jsonl (our `gpu bench` / `gpu sample`) and
+    pytorch.jsonl (gpubench), matched by mode, dtype, widths, image size and batch."""
+    ours = [json.loads(line) for line in open(args.ours) if line.strip()]
+    theirs = [json.loads(line) for line in open(args.pytorch) if line.strip()]
+    key = lambda r: (r["mode"], r["dtype"], r.get("hidden_dims"), r.get("image_size"), r.get("batch"), r.get("size"))
+    by_key = {key(r): r for r in theirs}
+    print("| U-Net | batch | mode | dtype | PyTorch ms | ours ms | ours/PyTorch | images/s PyTorch | images/s ours | PyTorch peak GPU memory |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for r in ours:
+        p = by_key.get(key(r))
+        if r["mode"] not in ("forward", "train") or p is None or "ms_median" not in p or "ms_median" not in r:
+            continue
+        print(f"| [{r['hidden_dims']}]@{r['image_size']} | {r['batch']} | {r['mode']} | {r['dtype']} | {p['ms_median']:.2f} "
+              f"| {r['ms_median']:.2f} | **{r['ms_median'] / p['ms_median']:.2f}** | {p['images_per_s']:.0f} | {r['images_per_s']:.0f} "
+              f"| {p['max_memory_mb'] / 1024:.1f} GiB |")
+    print()
+    for r in ours:
+        p = by_key.get(key(r))
+        if r["mode"] == "peak" and p is not None:
+            print(f"- matmul {r['size']}² {r['dtype']}: ours {r['gflops_best'] / 1000:.1f} TFLOP/s, PyTorch {p['gflops_best'] / 1000:.1f} TFLOP/s")
+    for r in ours:
+        if r["mode"] == "sample" and "plain_step_ms_median" in r:
+            print(f"- sampling, Diffusion.Core {r.get('variant', '?')}, [{r['hidden_dims']}]@{r['image_size']} batch {r['batch']}: "
+                  f"step {r['plain_step_ms_median']:.2f} ms, bare forward {r['bare_forward_ms_median']:.2f} ms, "
+                  f"overhead {100 * r['plain_overhead_fraction']:.1f} %")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dgai", default=os.environ.get("DGAI_DIR", "/tmp/dgai"), help="checkout of markhliu/DGAI (needs utils/)")
@@ -388,12 +494,19 @@ def main():
     run.add_argument("--mode", choices=["forward", "train"], default="forward")
     peak = sub.add_parser("peak")
     peak.add_argument("--size", type=int, default=2048)
+    gpusummary = sub.add_parser("gpusummary")
+    gpusummary.add_argument("--ours", required=True)
+    gpusummary.add_argument("--pytorch", required=True)
+    gpubench = sub.add_parser("gpubench")
+    gpubench.add_argument("--device", default="cuda", help="cuda, or cpu to try the script out")
+    gpubench.add_argument("--shapes", type=int, default=0, help="only the first N shapes (0: all)")
     summarize = sub.add_parser("summarize")
     summarize.add_argument("--results", required=True, help="a file of RESULT json lines")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.set_num_interop_threads(1)
-    {"export": cmd_export, "run": cmd_run, "peak": cmd_peak, "summarize": cmd_summarize}[args.command](args)
+    {"export": cmd_export, "run": cmd_run, "peak": cmd_peak, "gpubench": cmd_gpubench, "gpusummary": cmd_gpusummary,
+     "summarize": cmd_summarize}[args.command](args)
 
 
 if __name__ == "__main__":

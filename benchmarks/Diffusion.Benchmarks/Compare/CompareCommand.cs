@@ -105,7 +105,7 @@ internal static class CompareCommand
         }
     }
 
-    private static void Peak(CompareOptions o, Dictionary<string, object?> result)
+    internal static void Peak(CompareOptions o, Dictionary<string, object?> result)
     {
         using var generator = new Generator(0, CPU);
         using Tensor a = randn([o.Size, o.Size], generator: generator).to(BenchmarkEnvironment.Device).to(o.DType);

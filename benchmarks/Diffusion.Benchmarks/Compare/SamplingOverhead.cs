@@ -41,14 +41,32 @@ internal static class SamplingOverhead
         }
 
         List<double> overheadShare = [.. totals.Zip(insides, (t, u) => (t - u) / t)];
+
+        // The same sampling with the bare U-Net (no clocks inside, so on a GPU the host may run ahead of the device
+        // as in real use), against bare forward passes on a prepared input: what a sampling step costs beyond the U-Net.
+        var plainPipeline = new DiffusionPipeline(unet, scheduler);
+        var plain = new List<double>();
+        for (int run = 0; run < 3; run++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            plainPipeline.Generate(o.Batch, inferenceSteps: steps, seed: 2).Dispose();
+            plain.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds / steps);
+        }
+
+        using Tensor x = randn([o.Batch, 3, o.ImageSize, o.ImageSize]).to(BenchmarkEnvironment.Device).to(o.DType);
+        using Tensor t500 = tensor(500L).to(BenchmarkEnvironment.Device);
         List<double> forward = CompareCommand.Time(() =>
         {
             using var noGrad = no_grad();
             using var scope = NewDisposeScope();
-            using Tensor x = randn([o.Batch, 3, o.ImageSize, o.ImageSize]).to(BenchmarkEnvironment.Device).to(o.DType);
-            unet.call(x, tensor(500L));
+            for (int i = 0; i < steps; i++)
+            {
+                unet.call(x, t500);
+            }
+
             BenchmarkEnvironment.Synchronize();
-        }, steps: 5, warmup: 1);
+        }, steps: 3, warmup: 1).Select(ms => ms / steps).ToList();
+        double plainStep = BenchmarkEnvironment.Median(plain), bareStep = BenchmarkEnvironment.Median(forward);
 
         result["batch"] = o.Batch;
         result["inference_steps"] = steps;
@@ -58,6 +76,11 @@ internal static class SamplingOverhead
         result["overhead_ms_per_step_median"] = BenchmarkEnvironment.Median([.. totals.Zip(insides, (t, u) => (t - u) / steps)]);
         result["overhead_fraction_median"] = BenchmarkEnvironment.Median(overheadShare);
         result["bare_forward_ms"] = forward;
-        result["bare_forward_ms_median"] = BenchmarkEnvironment.Median(forward);
+        result["bare_forward_ms_median"] = bareStep;
+        result["hidden_dims"] = string.Join(",", o.HiddenDims);
+        result["image_size"] = o.ImageSize;
+        result["plain_step_ms"] = plain;
+        result["plain_step_ms_median"] = plainStep;
+        result["plain_overhead_fraction"] = (plainStep - bareStep) / plainStep;
     }
 }

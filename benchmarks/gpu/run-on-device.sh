@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Runs on a CUDA machine that has PyTorch (with CUDA) but no .NET and no network: our benchmarks as a
+# self-contained publish (benchmarks/gpu/publish.sh) on PyTorch's own libtorch, and the book's model in that
+# PyTorch, on the same GPU.
+#
+#   benchmarks/gpu/publish.sh                      # here: .gpu-carry/bench.tar.xz and .gpu-carry/dgai/utils
+#   benchmarks/gpu/run-on-device.sh [OUT]          # there: writes OUT/{machine.txt,symbols.txt,ours-check.log,ours.jsonl,pytorch.jsonl}
+#
+# TorchSharp 0.107's libLibTorchSharp.so is built against libtorch 2.10; the machine's PyTorch may be newer.
+# symbols.txt lists what LibTorchSharp needs that the machine's libtorch does not define, so a refusal to load
+# is explained rather than guessed at. The PyTorch side runs whatever happens to ours.
+set -u
+OUT=${1:-${OUT:-/tmp/gpu-out}}
+mkdir -p "$OUT"
+CARRY=${CARRY:-.gpu-carry}
+PY=${PYTHON:-python3}
+TORCHLIB=$($PY -c 'import os, torch; print(os.path.join(os.path.dirname(torch.__file__), "lib"))')
+
+{
+  date -u +%FT%TZ
+  nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv,noheader
+  $PY -c 'import torch; print("PyTorch", torch.__version__, "CUDA", torch.version.cuda, "cuDNN", torch.backends.cudnn.version(), torch.cuda.get_device_name())'
+  lscpu | grep -E "^Model name|^CPU\(s\)"
+  echo "libtorch: $TORCHLIB"
+} > "$OUT/machine.txt" 2>&1
+cat "$OUT/machine.txt"
+
+APP=/tmp/diffusion-bench
+rm -rf "$APP" && mkdir -p "$APP" && tar -xJf "$CARRY/bench.tar.xz" -C "$APP"
+
+# What LibTorchSharp needs from libtorch that this libtorch lacks (unversioned symbols only: the versioned
+# ones are glibc's and libstdc++'s).
+nm -D --undefined-only "$APP/libLibTorchSharp.so" | awk '{print $2}' | grep -v '@' | sort -u > /tmp/needed
+for lib in "$TORCHLIB"/libtorch*.so "$TORCHLIB"/libc10*.so; do nm -D --defined-only "$lib" | awk '{print $3}'; done | sed 's/@.*//' | sort -u > /tmp/defined
+comm -23 /tmp/needed /tmp/defined > /tmp/missing
+{
+  echo "LibTorchSharp needs $(wc -l < /tmp/needed) libtorch symbols; $(wc -l < /tmp/missing) are not defined by $TORCHLIB:"
+  c++filt < /tmp/missing | head -200
+} > "$OUT/symbols.txt"
+head -20 "$OUT/symbols.txt"
+
+export LD_LIBRARY_PATH="$TORCHLIB${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+export DOTNET_gcServer=0
+PARTS=${PARTS:-check bench sample pytorch}
+has() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
+ours() { ( cd "$APP" && timeout "$1" ./Diffusion.Benchmarks "${@:2}" ); }
+
+( cd "$APP" && timeout 150 ./Diffusion.Benchmarks gpu check ) > "$OUT/ours-check.log" 2>&1
+echo "ours gpu check: exit $?" | tee -a "$OUT/ours-check.log"
+grep '^CHECK' "$OUT/ours-check.log" | cut -c1-300
+if grep -q '^CHECK {"name":"cuda available","ok":true' "$OUT/ours-check.log"; then
+  : > "$OUT/ours.jsonl"
+  if has bench; then
+    ours 180 gpu bench --steps 10 2>&1 | tee "$OUT/ours-bench.log" | grep '^RESULT' | sed 's/^RESULT //' >> "$OUT/ours.jsonl"
+  fi
+  if has sample; then
+    ours 90 gpu sample --steps 20 2>&1 | grep '^RESULT' | sed 's/^RESULT //' >> "$OUT/ours.jsonl"
+    if [ -f "$CARRY/old/Diffusion.Core.dll" ]; then   # the same measurement with an earlier Diffusion.Core (A/B)
+      cp "$APP/Diffusion.Core.dll" /tmp/new-core.dll && cp "$CARRY/old/Diffusion.Core.dll" "$APP/"
+      ours 90 gpu sample --steps 20 2>&1 | grep '^RESULT' | sed 's/^RESULT /{"variant":"old",/;s/^{"variant":"old",{/{"variant":"old",/' >> "$OUT/ours.jsonl"
+      cp /tmp/new-core.dll "$APP/Diffusion.Core.dll"
+    fi
+  fi
+fi
+
+if has pytorch; then
+  PYTHONUNBUFFERED=1 timeout 180 $PY benchmarks/pytorch/compare.py --dgai "$CARRY/dgai" --steps 10 gpubench 2>&1 \
+    | tee "$OUT/pytorch-bench.log" | grep '^RESULT' | sed 's/^RESULT //' > "$OUT/pytorch.jsonl"
+  echo "pytorch gpubench: $(wc -l < "$OUT/pytorch.jsonl") results"
+fi
