@@ -38,6 +38,38 @@ public sealed class AdamWOptimizerTests
     }
 
     [Fact]
+    public void AParameterWithoutAGradientIsLeftAloneAsInPyTorch()
+    {
+        // torch.optim.AdamW skips parameters whose .grad is None (no weight decay, no moments); with such a
+        // parameter at the first step the optimizer stays parameter by parameter instead of using flat buffers.
+        using var scope = NewDisposeScope();
+        manual_seed(12);
+        var used = nn.Linear(4, 2);
+        var unused = nn.Linear(4, 2);
+        var reference = nn.Linear(4, 2);
+        reference.load_state_dict(used.state_dict());
+        Tensor unusedBefore = unused.weight!.detach().clone();
+        (string, Parameter)[] parameters = [.. used.named_parameters().Select(p => ("used." + p.name, p.parameter)),
+            .. unused.named_parameters().Select(p => ("unused." + p.name, p.parameter))];
+        using var optimizer = new AdamWOptimizer(parameters, 0.9, 0.999, 1e-8, 1e-2, masterFloat32: false);
+        var theirs = optim.AdamW(reference.parameters(), lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 1e-2);
+        for (int step = 0; step < 3; step++)
+        {
+            using var stepScope = NewDisposeScope();
+            Tensor x = randn(3, 4);
+            optimizer.ZeroGrad();
+            used.forward(x).square().mean().backward();
+            optimizer.Step(1e-2);
+            theirs.zero_grad();
+            reference.forward(x).square().mean().backward();
+            theirs.step();
+        }
+
+        Assert.True(unused.weight!.eq(unusedBefore).all().item<bool>(), "a parameter without a gradient changed");
+        Assert.True(used.weight!.allclose(reference.weight!, rtol: 0, atol: 1e-6), "the used parameters differ from libtorch's AdamW");
+    }
+
+    [Fact]
     public void EmaDecayWarmsUpAsDiffusersEmaModel()
     {
         using var scope = NewDisposeScope();
