@@ -50,16 +50,20 @@ echo "ours gpu check: exit $?" | tee -a "$OUT/ours-check.log"
 grep '^CHECK' "$OUT/ours-check.log" | cut -c1-300
 if grep -q '^CHECK {"name":"cuda available","ok":true' "$OUT/ours-check.log"; then
   : > "$OUT/ours.jsonl"
-  if has bench; then
-    ours 180 gpu bench --steps 10 2>&1 | tee "$OUT/ours-bench.log" | grep '^RESULT' | sed 's/^RESULT //' >> "$OUT/ours.jsonl"
-  fi
-  if has sample; then
-    ours 90 gpu sample --steps 20 2>&1 | grep '^RESULT' | sed 's/^RESULT //' >> "$OUT/ours.jsonl"
-    if [ -f "$CARRY/old/Diffusion.Core.dll" ]; then   # the same measurement with an earlier Diffusion.Core (A/B)
-      cp "$APP/Diffusion.Core.dll" /tmp/new-core.dll && cp "$CARRY/old/Diffusion.Core.dll" "$APP/"
-      ours 90 gpu sample --steps 20 2>&1 | grep '^RESULT' | sed 's/^RESULT /{"variant":"old",/;s/^{"variant":"old",{/{"variant":"old",/' >> "$OUT/ours.jsonl"
-      cp /tmp/new-core.dll "$APP/Diffusion.Core.dll"
+  run_parts() {   # $1: the variant written into every result line
+    if has bench; then
+      ours 180 gpu bench --steps 10 2>&1 | tee -a "$OUT/ours-bench.log" | grep '^RESULT' | sed "s/^RESULT {/{\"variant\":\"$1\",/" >> "$OUT/ours.jsonl"
     fi
+    if has sample; then
+      ours 90 gpu sample --steps 20 2>&1 | grep '^RESULT' | sed "s/^RESULT {/{\"variant\":\"$1\",/" >> "$OUT/ours.jsonl"
+    fi
+  }
+  run_parts new
+  # A/B on the same machine: the same program with earlier builds of our assemblies from $CARRY/old/*.dll.
+  if ls "$CARRY"/old/*.dll > /dev/null 2>&1; then
+    mkdir -p /tmp/new-dlls && for f in "$CARRY"/old/*.dll; do cp "$APP/$(basename "$f")" /tmp/new-dlls/ && cp "$f" "$APP/"; done
+    run_parts old
+    cp /tmp/new-dlls/*.dll "$APP/"
   fi
 fi
 

@@ -451,6 +451,8 @@ def cmd_gpusummary(args):
     """Prints the table of docs/performance.md §8 from ours.jsonl (our `gpu bench` / `gpu sample`) and
     pytorch.jsonl (gpubench), matched by mode, dtype, widths, image size and batch."""
     ours = [json.loads(line) for line in open(args.ours) if line.strip()]
+    if args.variant:
+        ours = [r for r in ours if r.get("variant", "new") == args.variant or r["mode"] == "sample"]
     theirs = [json.loads(line) for line in open(args.pytorch) if line.strip()]
     key = lambda r: (r["mode"], r["dtype"], r.get("hidden_dims"), r.get("image_size"), r.get("batch"), r.get("size"))
     by_key = {key(r): r for r in theirs}
@@ -497,6 +499,7 @@ def main():
     gpusummary = sub.add_parser("gpusummary")
     gpusummary.add_argument("--ours", required=True)
     gpusummary.add_argument("--pytorch", required=True)
+    gpusummary.add_argument("--variant", default="", help="only our results of this variant (new, old); sampling rows always")
     gpubench = sub.add_parser("gpubench")
     gpubench.add_argument("--device", default="cuda", help="cuda, or cpu to try the script out")
     gpubench.add_argument("--shapes", type=int, default=0, help="only the first N shapes (0: all)")
