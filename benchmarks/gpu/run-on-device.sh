@@ -5,6 +5,7 @@
 #
 #   benchmarks/gpu/publish.sh                      # here: .gpu-carry/bench.tar.xz and .gpu-carry/dgai/utils
 #   benchmarks/gpu/run-on-device.sh [OUT]          # there: writes OUT/{machine.txt,symbols.txt,ours-check.log,ours.jsonl,pytorch.jsonl}
+#   PARTS="check bdn" benchmarks/gpu/run-on-device.sh OUT   # choose parts: check bench sample pytorch bdn
 #
 # TorchSharp 0.107's libLibTorchSharp.so is built against libtorch 2.10; the machine's PyTorch may be newer.
 # symbols.txt lists what LibTorchSharp needs that the machine's libtorch does not define, so a refusal to load
@@ -41,14 +42,23 @@ head -20 "$OUT/symbols.txt"
 
 export LD_LIBRARY_PATH="$TORCHLIB${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 export DOTNET_gcServer=0
-PARTS=${PARTS:-check bench sample pytorch}
+PARTS=${PARTS:-check bench sample pytorch}   # also: bdn (the BenchmarkDotNet suite's U-Net and sampling classes)
 has() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
 ours() { ( cd "$APP" && timeout "$1" ./Diffusion.Benchmarks "${@:2}" ); }
 
-( cd "$APP" && timeout 150 ./Diffusion.Benchmarks gpu check ) > "$OUT/ours-check.log" 2>&1
-echo "ours gpu check: exit $?" | tee -a "$OUT/ours-check.log"
-grep '^CHECK' "$OUT/ours-check.log" | cut -c1-300
-if grep -q '^CHECK {"name":"cuda available","ok":true' "$OUT/ours-check.log"; then
+if has check; then
+  ( cd "$APP" && timeout 150 ./Diffusion.Benchmarks gpu check ) > "$OUT/ours-check.log" 2>&1
+  echo "ours gpu check: exit $?" | tee -a "$OUT/ours-check.log"
+  grep '^CHECK' "$OUT/ours-check.log" | cut -c1-300
+fi
+if has bdn; then   # the BenchmarkDotNet classes themselves, unchanged, on the CUDA backend
+  ( cd "$APP" && timeout 300 ./Diffusion.Benchmarks --quick --threads "$(nproc)" --artifacts /tmp/bdn \
+      --filter '*UNetBenchmarks*' '*SamplingBenchmarks*' ) > "$OUT/bdn-console.log" 2>&1
+  echo "BenchmarkDotNet: exit $?"
+  cp /tmp/bdn/results/*-report-github.md "$OUT/" 2>/dev/null
+  grep -E '^\|' /tmp/bdn/results/*-report-github.md | cut -c1-250 | head -40
+fi
+if ! has check || grep -q '^CHECK {"name":"cuda available","ok":true' "$OUT/ours-check.log"; then
   : > "$OUT/ours.jsonl"
   run_parts() {   # $1: the variant written into every result line
     if has bench; then
