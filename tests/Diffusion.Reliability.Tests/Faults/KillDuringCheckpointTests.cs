@@ -15,7 +15,9 @@ namespace Diffusion.Tests.Faults;
 public sealed class KillDuringCheckpointTests(ITestOutputHelper output)
 {
     private const int Kills = 6;
-    private const long TargetSteps = 20;
+    // More steps than six kills reach (in trials at most 25 in all, up to 15 in one kill when steps are fast): a
+    // child that reached the target before its kill would end without the steps the loop waits for.
+    private const long TargetSteps = 100;
     private static readonly TimeSpan ChildTimeout = TimeSpan.FromSeconds(120);
 
     [Fact]
@@ -67,6 +69,7 @@ public sealed class KillDuringCheckpointTests(ITestOutputHelper output)
             }
 
             output.WriteLine($"kill {kill}: latest checkpoint step {step}, temporary file left: {leftTemporary}");
+            Assert.True(step < TargetSteps - 2, $"kill {kill}: the child reached step {step} of {TargetSteps} before it was killed; raise TargetSteps");
             latestStep = step;
         }
 
