@@ -64,6 +64,7 @@ internal sealed class ResidualBlock : nn.Module<Tensor, Tensor, Tensor>
     {
         GroupNorm norm = nn.GroupNorm(groups, channels);
         using (no_grad())
+        using (NewDisposeScope()) // in-place methods return a new handle to the same tensor
         {
             norm.weight.fill_(1);
             norm.bias!.zero_();

@@ -77,6 +77,7 @@ public sealed partial class ConditionalUNet : nn.Module<Tensor, Tensor, Tensor?,
         {
             class_embedding = nn.Embedding(classes + 1, tembDim);
             using (no_grad())
+            using (NewDisposeScope()) // in-place methods return a new handle to the same tensor
             {
                 class_embedding.weight!.zero_();
             }

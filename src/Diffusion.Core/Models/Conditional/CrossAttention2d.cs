@@ -53,6 +53,7 @@ internal sealed class CrossAttention2d : nn.Module<Tensor, Tensor, Tensor>
         to_v = nn.Linear(contextDim, inner, hasBias: false);
         to_out = nn.Linear(inner, dim);
         using (no_grad())
+        using (NewDisposeScope()) // in-place methods return a new handle to the same tensor
         {
             to_out.weight!.zero_();
             to_out.bias!.zero_();
