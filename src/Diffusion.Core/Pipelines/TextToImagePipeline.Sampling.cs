@@ -68,29 +68,7 @@ public sealed partial class TextToImagePipeline
     }
 
     private Tensor SampleBatch(int n, int steps, double guidanceScale, Generator generator, Tensor? context, Tensor? unconditionalContext,
-        Tensor? classLabels, int batch, int batches, IProgress<SamplingProgress>? progress, CancellationToken cancellationToken)
-    {
-        using var outer = NewDisposeScope();
-        Device device = UNet.Device;
-        ScalarType modelType = UNet.DType;
-        Scheduler.SetTimesteps(steps);
-        Tensor sample = (randn([n, Channels, ImageSize, ImageSize], generator: generator) * Scheduler.InitNoiseSigma).to(device); // x_T
-        Tensor timesteps = Scheduler.Timesteps;
-        Tensor modelTimesteps = timesteps.to(device); // once: each copy to a GPU would wait for the work queued on it
-        int total = (int)timesteps.shape[0];
-        for (int i = 0; i < total; i++)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            using var scope = NewDisposeScope();
-            Tensor t = timesteps[i];
-            Tensor input = Scheduler.ScaleModelInput(sample, t).to(modelType);
-            Tensor prediction = GuidedNoise(input, modelTimesteps[i], context, unconditionalContext, classLabels, guidanceScale).to(float32);
-            Tensor next = Scheduler.Step(prediction, t, sample, generator).PrevSample;   // x_{t-1}
-            sample.Dispose();
-            sample = next.MoveToOuterDisposeScope();
-            progress?.Report(new SamplingProgress(i + 1, total, t.to(float64).item<double>(), batch, batches));
-        }
-
-        return sample.div(2).add_(0.5).clamp_(0, 1).to(float32).cpu().MoveToOuterDisposeScope(); // [−1, 1] → [0, 1]
-    }
+        Tensor? classLabels, int batch, int batches, IProgress<SamplingProgress>? progress, CancellationToken cancellationToken) =>
+        DenoisingLoop.Run(Scheduler, [n, Channels, ImageSize, ImageSize], steps, generator, UNet.Device, UNet.DType,
+            (input, t) => GuidedNoise(input, t, context, unconditionalContext, classLabels, guidanceScale), batch, batches, progress, cancellationToken);
 }
