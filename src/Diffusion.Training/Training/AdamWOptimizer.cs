@@ -15,8 +15,13 @@ namespace Diffusion.Training;
 /// AdamW does in effect), so a step is about ten element-wise kernels in all instead of ten per parameter
 /// tensor: on a GPU a small model's step is otherwise bound by kernel launches (docs/performance.md §8). The
 /// arithmetic is element for element the same. The gradient buffer is set up at the first step, once every
-/// parameter has a gradient; if one has none then, the update goes parameter by parameter (skipping it), as
-/// torch.optim.AdamW does.
+/// parameter has a gradient; if one has none then, the update goes parameter by parameter and skips it, as
+/// torch.optim.AdamW skips a parameter whose gradient is None. Each step checks that every gradient is still
+/// its view of the buffer (something may have set a gradient to None, and backward then made a new one) and
+/// moves them back if not. Two differences from torch.optim.AdamW, in both modes: one step count serves all
+/// parameters (PyTorch counts per parameter, which differs only for a parameter whose first gradient comes
+/// late), and gradients are zeroed rather than set to None, so a parameter that once had a gradient keeps
+/// being decayed when a later step gives it none (PyTorch with <c>zero_grad(set_to_none: false)</c>).
 /// </remarks>
 internal sealed class AdamWOptimizer : IDisposable
 {
@@ -70,7 +75,12 @@ internal sealed class AdamWOptimizer : IDisposable
         flat = new Flat(values, masters, expAvg, expAvgSq, offsets);
         slots = [.. list.Select((p, i) =>
         {
-            Tensor Part(Tensor buffer) => buffer.narrow(0, offsets[i], p.Parameter.numel()).view(p.Parameter.shape).DetachFromDisposeScope();
+            Tensor Part(Tensor buffer)
+            {
+                using var scope = NewDisposeScope(); // narrow's own handle
+                return buffer.narrow(0, offsets[i], p.Parameter.numel()).view(p.Parameter.shape).DetachFromDisposeScope();
+            }
+
             return new Slot(p.Name, p.Parameter, masters is null ? null : Part(masters), Part(expAvg), Part(expAvgSq));
         })];
     }
@@ -101,7 +111,7 @@ internal sealed class AdamWOptimizer : IDisposable
         double biasCorrection2Sqrt = Math.Sqrt(1 - Math.Pow(beta2, StepCount));
         double stepSize = learningRate / biasCorrection1;
         using var noGrad = no_grad();
-        if (flat is not null && (flat.Gradients is not null || FlattenGradients(flat)))
+        if (flat is not null && (GradientsInBuffer(flat) || FlattenGradients(flat)))
         {
             using var scope = NewDisposeScope();
             Update(flat.Masters ?? flat.Values, flat.Masters is null ? flat.Gradients! : flat.Gradients!.to(float32), flat.ExpAvg, flat.ExpAvgSq,
@@ -132,7 +142,7 @@ internal sealed class AdamWOptimizer : IDisposable
         }
     }
 
-    /// <summary>Float32 master weights by parameter name (bf16 training), else the parameters themselves.</summary>
+    /// <summary>One AdamW update of <paramref name="target"/> (a parameter, its float32 master, or a flat buffer of them).</summary>
     private void Update(Tensor target, Tensor g, Tensor expAvg, Tensor expAvgSq, double learningRate, double stepSize, double biasCorrection2Sqrt)
     {
         target.mul_(1 - (learningRate * weightDecay));                              // decoupled weight decay
@@ -143,31 +153,55 @@ internal sealed class AdamWOptimizer : IDisposable
     }
 
     /// <summary>
-    /// At the first step: moves every parameter's gradient into one flat buffer and makes the gradients views of
-    /// it (backward then accumulates into them in place). False, leaving everything as it is, when a parameter
-    /// has no gradient or one of another dtype or layout.
+    /// Moves every parameter's gradient into one flat buffer and makes the gradients views of it (backward then
+    /// accumulates into them in place). False, leaving everything as it is, when a parameter has no gradient or
+    /// one of another dtype or layout. The views start one element into the buffer, so that no view of it has
+    /// storage offset 0 and a gradient backward made anew (offset 0) is told apart by its offset alone.
     /// </summary>
     private bool FlattenGradients(Flat state)
     {
         using var scope = NewDisposeScope();
         Tensor?[] gradients = [.. slots.Select(s => s.Parameter.grad)];
-        if (gradients.Any(g => g is null || g.dtype != state.Values.dtype || !g.is_contiguous()))
+        if (gradients.Any(g => g is null || g.is_sparse || g.dtype != state.Values.dtype || !g.is_contiguous()))
         {
             return false;
         }
 
-        Tensor buffer = empty_like(state.Values);
+        long total = state.Values.numel();
+        Tensor buffer = empty(total + 1, dtype: state.Values.dtype, device: state.Values.device);
         for (int i = 0; i < slots.Length; i++)
         {
-            Tensor view = buffer.narrow(0, state.Offsets[i], slots[i].Parameter.numel()).view(slots[i].Parameter.shape);
+            Tensor view = buffer.narrow(0, 1 + state.Offsets[i], slots[i].Parameter.numel()).view(slots[i].Parameter.shape);
             view.copy_(gradients[i]!);
             slots[i].Parameter.grad = view;
         }
 
-        state.Gradients = buffer.DetachFromDisposeScope();
+        state.SetGradients(buffer.DetachFromDisposeScope(), buffer.narrow(0, 1, total).DetachFromDisposeScope());
         return true;
     }
 
+    /// <summary>True when every parameter's gradient is still its view of the flat gradient buffer.</summary>
+    private bool GradientsInBuffer(Flat state)
+    {
+        if (state.Gradients is null)
+        {
+            return false;
+        }
+
+        using var scope = NewDisposeScope(); // each .grad access makes a new handle
+        for (int i = 0; i < slots.Length; i++)
+        {
+            Tensor? grad = slots[i].Parameter.grad;
+            if (grad is null || grad.storage_offset() != 1 + state.Offsets[i])
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Float32 master weights by parameter name (bf16 training), else the parameters themselves.</summary>
     public IEnumerable<(string Name, Tensor Weight)> MasterWeights => slots.Select(s => (s.Name, s.Master ?? (Tensor)s.Parameter));
 
     public void AddStateTo(IDictionary<string, Tensor> tensors, string prefix)
@@ -242,7 +276,18 @@ internal sealed class AdamWOptimizer : IDisposable
 
         public long[] Offsets { get; } = offsets;
 
-        public Tensor? Gradients { get; set; }
+        /// <summary>The gradients, all of them (the buffer without its first, unused element); null until the first step.</summary>
+        public Tensor? Gradients { get; private set; }
+
+        private Tensor? GradientBuffer { get; set; }
+
+        public void SetGradients(Tensor buffer, Tensor gradients)
+        {
+            Gradients?.Dispose();
+            GradientBuffer?.Dispose();
+            GradientBuffer = buffer;
+            Gradients = gradients;
+        }
 
         public void Dispose()
         {
@@ -252,6 +297,7 @@ internal sealed class AdamWOptimizer : IDisposable
             ExpAvg.Dispose();
             ExpAvgSq.Dispose();
             Gradients?.Dispose();
+            GradientBuffer?.Dispose();
         }
     }
 }

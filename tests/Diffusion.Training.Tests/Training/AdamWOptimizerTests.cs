@@ -38,6 +38,46 @@ public sealed class AdamWOptimizerTests
     }
 
     [Fact]
+    public void GradientsSetToNoneMidRunAreTakenBackIntoTheFlatBuffer()
+    {
+        // After the first step the gradients are views of one flat buffer. If something sets them to None (as
+        // Module.zero_grad() does by default), backward makes new tensors; the next step must use those, not the
+        // buffer's zeros.
+        using var scope = NewDisposeScope();
+        manual_seed(13);
+        var ours = nn.Sequential(nn.Linear(5, 4), nn.Linear(4, 3));
+        var theirs = nn.Sequential(nn.Linear(5, 4), nn.Linear(4, 3));
+        theirs.load_state_dict(ours.state_dict());
+        using var optimizer = new AdamWOptimizer(ours.named_parameters().Select(p => (p.name, p.parameter)), 0.9, 0.999, 1e-8, 1e-2, masterFloat32: false);
+        var reference = optim.AdamW(theirs.parameters(), lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 1e-2);
+        for (int step = 0; step < 5; step++)
+        {
+            using var stepScope = NewDisposeScope();
+            Tensor x = randn(6, 5);
+            Tensor y = randn(6, 3);
+            optimizer.ZeroGrad();
+            if (step == 2)
+            {
+                foreach (Parameter p in ours.parameters())
+                {
+                    p.grad = null;
+                }
+            }
+
+            nn.functional.mse_loss(ours.forward(x), y).backward();
+            optimizer.Step(1e-2);
+            reference.zero_grad();
+            nn.functional.mse_loss(theirs.forward(x), y).backward();
+            reference.step();
+        }
+
+        foreach (((string name, Parameter mine), (string _, Parameter expected)) in ours.named_parameters().Zip(theirs.named_parameters()))
+        {
+            Assert.True(mine.allclose(expected, rtol: 0, atol: 1e-6), $"'{name}' differs from libtorch's AdamW");
+        }
+    }
+
+    [Fact]
     public void AParameterWithoutAGradientIsLeftAloneAsInPyTorch()
     {
         // torch.optim.AdamW skips parameters whose .grad is None (no weight decay, no moments); with such a
