@@ -18,6 +18,9 @@ namespace Diffusion.Clip;
 /// <remarks>Synchronous; one step at a time on the model's device. Not thread-safe. Disposing the trainer disposes <see cref="SigLip"/>, not the model.</remarks>
 public sealed class ClipTrainer : IDisposable
 {
+    /// <summary>File in each checkpoint folder that holds AdamW's moments and step counts (safetensors).</summary>
+    public const string OptimizerStateFileName = "optimizer.safetensors";
+
     private static readonly double MaxLogLogitScale = Math.Log(ClipModel.MaxLogitScale);
     private readonly ILogger logger;
 
@@ -83,8 +86,14 @@ public sealed class ClipTrainer : IDisposable
         int step = startStep;
         bool cancelled = false, timedOut = false;
         Model.train();
-        using (AdamW optimizer = CreateOptimizer())
+        (AdamW optimizer, string[] stateNames) = CreateOptimizer();
+        using (optimizer)
         {
+            if (Options.ResumeFrom is { } resumeFolder)
+            {
+                LoadOptimizerState(optimizer, stateNames, resumeFolder);
+            }
+
             while (step < Options.Steps)
             {
                 if (cancellationToken.IsCancellationRequested)
@@ -107,7 +116,7 @@ public sealed class ClipTrainer : IDisposable
 
                 if (Options.CheckpointEvery > 0 && step % Options.CheckpointEvery == 0 && step < Options.Steps)
                 {
-                    lastCheckpoint = SaveCheckpoint(step, loss, learningRate);
+                    lastCheckpoint = SaveCheckpoint(step, loss, learningRate, optimizer, stateNames);
                 }
 
                 if (Options.MaxDuration is { } limit && clock.Elapsed >= limit && step < Options.Steps)
@@ -116,31 +125,83 @@ public sealed class ClipTrainer : IDisposable
                     break;
                 }
             }
-        }
 
-        Model.eval();
-        if (Options.CheckpointDirectory is not null && step > startStep)
-        {
-            lastCheckpoint = SaveCheckpoint(step, losses.Count > 0 ? losses[^1] : float.NaN, learningRate);
+            Model.eval();
+            if (Options.CheckpointDirectory is not null && step > startStep)
+            {
+                lastCheckpoint = SaveCheckpoint(step, losses.Count > 0 ? losses[^1] : float.NaN, learningRate, optimizer, stateNames);
+            }
         }
 
         Log.TrainingFinished(logger, step, clock.Elapsed);
         return new ClipTrainingResult(step, losses, clock.Elapsed, cancelled, timedOut, lastCheckpoint);
     }
 
-    private AdamW CreateOptimizer()
+    /// <summary>AdamW in two groups, and the names of its per-parameter states in the order it keeps them.</summary>
+    private (AdamW Optimizer, string[] StateNames) CreateOptimizer()
     {
         // open_clip: no weight decay on parameters with fewer than 2 dimensions (biases, LayerNorm
         // gains, the class embedding, logit_scale, the SigLIP bias).
-        var all = Model.named_parameters().Select(p => p.parameter).Concat(SigLip?.parameters() ?? []).ToList();
-        var decay = all.Where(p => p.dim() >= 2).ToList();
-        var noDecay = all.Where(p => p.dim() < 2).ToList();
+        var all = Model.named_parameters().Select(p => (name: p.name, p.parameter))
+            .Concat(SigLip?.named_parameters().Select(p => (name: "siglip." + p.name, p.parameter)) ?? []).ToList();
+        var decay = all.Where(p => p.parameter.dim() >= 2).ToList();
+        var noDecay = all.Where(p => p.parameter.dim() < 2).ToList();
         var groups = new List<AdamW.ParamGroup>
         {
-            new(decay, Options.LearningRate, Options.Beta1, Options.Beta2, Options.Epsilon, Options.WeightDecay, false, false),
-            new(noDecay, Options.LearningRate, Options.Beta1, Options.Beta2, Options.Epsilon, 0.0, false, false),
+            new(decay.Select(p => p.parameter), Options.LearningRate, Options.Beta1, Options.Beta2, Options.Epsilon, Options.WeightDecay, false, false),
+            new(noDecay.Select(p => p.parameter), Options.LearningRate, Options.Beta1, Options.Beta2, Options.Epsilon, 0.0, false, false),
         };
-        return optim.AdamW(groups, Options.LearningRate, Options.Beta1, Options.Beta2, Options.Epsilon, Options.WeightDecay);
+        AdamW optimizer = optim.AdamW(groups, Options.LearningRate, Options.Beta1, Options.Beta2, Options.Epsilon, Options.WeightDecay);
+        return (optimizer, [.. decay.Concat(noDecay).Select(p => p.name)]);
+    }
+
+    /// <summary>AdamW's moments and step counts by parameter name, for <see cref="OptimizerStateFileName"/>.</summary>
+    private static Dictionary<string, Tensor> OptimizerState(AdamW optimizer, string[] names)
+    {
+        var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        IList<OptimizerState> states = optimizer.state_dict().State;
+        for (int i = 0; i < names.Length; i++)
+        {
+            var state = (AdamW.State)states[i];
+            tensors[$"exp_avg.{names[i]}"] = state.exp_avg;
+            tensors[$"exp_avg_sq.{names[i]}"] = state.exp_avg_sq;
+            tensors[$"step.{names[i]}"] = tensor(new[] { state.step });
+        }
+
+        return tensors;
+    }
+
+    private void LoadOptimizerState(AdamW optimizer, string[] names, string folder)
+    {
+        string path = Path.Combine(folder, OptimizerStateFileName);
+        if (!File.Exists(path))
+        {
+            Log.NoOptimizerState(logger, folder);
+            return;
+        }
+
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        Dictionary<string, Tensor> saved = SafeTensors.Load(path);
+        IList<OptimizerState> states = optimizer.state_dict().State;
+        for (int i = 0; i < names.Length; i++)
+        {
+            var state = (AdamW.State)states[i];
+            state.exp_avg.copy_(Saved($"exp_avg.{names[i]}", state.exp_avg));
+            state.exp_avg_sq.copy_(Saved($"exp_avg_sq.{names[i]}", state.exp_avg_sq));
+            state.step = Saved($"step.{names[i]}", tensor(new[] { 0L })).item<long>();
+        }
+
+        // The saved tensor of that name, checked against the shape and dtype it must have.
+        Tensor Saved(string key, Tensor like)
+        {
+            if (!saved.TryGetValue(key, out Tensor? value) || !value.shape.SequenceEqual(like.shape) || value.dtype != like.dtype)
+            {
+                throw new InvalidDataException($"{path}: expected '{key}' as {like.dtype} [{string.Join(',', like.shape)}]; the optimizer state does not fit this model.");
+            }
+
+            return value;
+        }
     }
 
     private float TrainStep(AdamW optimizer, ClipBatchSampler batches, int step, double learningRate)
@@ -195,7 +256,7 @@ public sealed class ClipTrainer : IDisposable
         return state.Step;
     }
 
-    private string? SaveCheckpoint(int step, float loss, double learningRate)
+    private string? SaveCheckpoint(int step, float loss, double learningRate, AdamW optimizer, string[] stateNames)
     {
         if (Options.CheckpointDirectory is not { } root)
         {
@@ -213,6 +274,10 @@ public sealed class ClipTrainer : IDisposable
         {
             Model.Save(temp);
             AtomicFile.WriteAllText(Path.Combine(temp, ClipTrainerState.FileName), state.ToJson());
+            using (NewDisposeScope())
+            {
+                SafeTensors.Save(OptimizerState(optimizer, stateNames), Path.Combine(temp, OptimizerStateFileName));
+            }
             if (Directory.Exists(final))
             {
                 Directory.Delete(final, recursive: true);

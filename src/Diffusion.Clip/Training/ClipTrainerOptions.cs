@@ -63,7 +63,7 @@ public sealed record ClipTrainerOptions
     /// <value>The default value is 0.</value>
     public int CheckpointEvery { get; init; }
 
-    /// <summary>A checkpoint folder to resume from: its weights are loaded and training continues at its step (the AdamW moments start afresh).</summary>
+    /// <summary>A checkpoint folder to resume from: its weights and AdamW state are loaded and training continues at its step, as if never interrupted.</summary>
     /// <value>The default value is null.</value>
     public string? ResumeFrom { get; init; }
 

@@ -24,4 +24,8 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 6, Level = LogLevel.Information, Message = "resumed from {Path} at step {Step}")]
     public static partial void Resumed(ILogger logger, string path, int step);
+
+    [LoggerMessage(EventId = 7, Level = LogLevel.Warning,
+        Message = "{Path} holds no optimizer state (a checkpoint from an earlier version): AdamW's moments restart, so the resumed run only approximates an uninterrupted one")]
+    public static partial void NoOptimizerState(ILogger logger, string path);
 }

@@ -42,6 +42,78 @@ public sealed class ClipTrainerTests
         }
     }
 
+    [Theory]
+    [InlineData(ClipLossKind.Clip)]
+    [InlineData(ClipLossKind.SigLip)]
+    public void ResumedTrainingEqualsUninterruptedTrainingBitForBit(ClipLossKind loss)
+    {
+        // The checkpoint holds AdamW's moments and step counts (optimizer.safetensors), so three steps, a
+        // checkpoint and three resumed steps give exactly the weights of six steps in one run.
+        using var straight = TestEnvironment.CreateTempDirectory();
+        using var split = TestEnvironment.CreateTempDirectory();
+        var options = new ClipTrainerOptions { Steps = 6, BatchSize = 4, WarmupSteps = 1, LearningRate = 3e-3, Loss = loss, CheckpointEvery = 3 };
+        using (ClipModel model = TinyModel())
+        using (var trainer = new ClipTrainer(model, options with { CheckpointDirectory = straight.Path }))
+        {
+            trainer.Fit(new ColourDataset(12));
+        }
+
+        using (ClipModel model = TinyModel())
+        using (var trainer = new ClipTrainer(model, options with { CheckpointEvery = 0, CheckpointDirectory = split.Path }))
+        using (var stop = new CancellationTokenSource())
+        {
+            // Interrupted after step 3 of the same 6-step schedule; cancelling writes the checkpoint.
+            var progress = new SynchronousProgress(p =>
+            {
+                if (p.Step == 3)
+                {
+                    stop.Cancel();
+                }
+            });
+            Assert.True(trainer.Fit(new ColourDataset(12), progress, stop.Token).Cancelled);
+        }
+
+        string third = Path.Combine(split.Path, "checkpoint-000003");
+        Assert.True(File.Exists(Path.Combine(third, ClipTrainer.OptimizerStateFileName)));
+        using (ClipModel model = TinyModel(seed: 2))
+        using (var trainer = new ClipTrainer(model, options with { ResumeFrom = third, CheckpointDirectory = split.Path }))
+        {
+            Assert.Equal(6, trainer.Fit(new ColourDataset(12)).Steps);
+        }
+
+        Dictionary<string, Tensor> expected = Diffusion.IO.SafeTensors.Load(Path.Combine(straight.Path, "checkpoint-000006", ClipModel.WeightsFileName));
+        Dictionary<string, Tensor> actual = Diffusion.IO.SafeTensors.Load(Path.Combine(split.Path, "checkpoint-000006", ClipModel.WeightsFileName));
+        Assert.Equal(expected.Keys.Order(StringComparer.Ordinal), actual.Keys.Order(StringComparer.Ordinal));
+        string[] differing = [.. expected.Where(p => !p.Value.eq(actual[p.Key]).all().item<bool>()).Select(p => p.Key)];
+        Assert.True(differing.Length == 0, $"{differing.Length} of {expected.Count} tensors differ after resuming, e.g. '{differing.FirstOrDefault()}'");
+    }
+
+    [Fact]
+    public void AnOptimizerStateOfAnotherModelIsRefusedWithTheFileNamed()
+    {
+        using var dir = TestEnvironment.CreateTempDirectory();
+        var options = new ClipTrainerOptions { Steps = 2, BatchSize = 4, WarmupSteps = 1, CheckpointDirectory = dir.Path };
+        using (ClipModel model = TinyModel())
+        using (var trainer = new ClipTrainer(model, options))
+        {
+            trainer.Fit(new ColourDataset(12));
+        }
+
+        // Replace the saved moments with ones of the wrong shape.
+        string folder = Path.Combine(dir.Path, "checkpoint-000002");
+        string path = Path.Combine(folder, ClipTrainer.OptimizerStateFileName);
+        Dictionary<string, Tensor> state = Diffusion.IO.SafeTensors.Load(path);
+        string key = state.Keys.First(k => k.StartsWith("exp_avg.", StringComparison.Ordinal));
+        state[key] = zeros(3);
+        Diffusion.IO.SafeTensors.Save(state, path);
+
+        using ClipModel fresh = TinyModel();
+        using var resumed = new ClipTrainer(fresh, options with { Steps = 4, ResumeFrom = folder, CheckpointDirectory = null });
+        var error = Assert.Throws<InvalidDataException>(() => resumed.Fit(new ColourDataset(12)));
+        Assert.Contains(ClipTrainer.OptimizerStateFileName, error.Message, StringComparison.Ordinal);
+        Assert.Contains(key, error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void CheckpointsAreCompleteFoldersAndResumeContinuesTheStepCount()
     {
