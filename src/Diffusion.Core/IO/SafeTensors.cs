@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Buffers.Binary;
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using TorchSharp;
@@ -19,6 +21,13 @@ public static class SafeTensors
 {
     /// <summary>Largest header accepted, as in the reference implementation.</summary>
     public const int MaxHeaderBytes = 100 * 1024 * 1024;
+
+    /// <summary>
+    /// Metadata key under which <see cref="Save"/> records the SHA-256 of the data section (lower-case hex); the
+    /// readers here check it when present, so damage to tensor bytes is an error rather than wrong weights. Other
+    /// safetensors readers ignore it.
+    /// </summary>
+    public const string ChecksumKey = "diffusion.data_sha256";
 
     /// <summary>Reads and validates the header of a safetensors file without reading tensor data.</summary>
     /// <param name="path">The file.</param>
@@ -41,6 +50,7 @@ public static class SafeTensors
         ArgumentException.ThrowIfNullOrEmpty(path);
         using FileStream stream = File.OpenRead(path);
         SafeTensorsHeader header = ReadHeader(stream, path);
+        VerifyChecksum(stream, header, path);
         var result = new Dictionary<string, Tensor>(header.Entries.Count, StringComparer.Ordinal);
         try
         {
@@ -65,18 +75,21 @@ public static class SafeTensors
     /// <summary>Writes tensors to a safetensors file, atomically: a temporary file renamed over <paramref name="path"/>.</summary>
     /// <param name="tensors">The tensors by name; any device and layout (they are copied to contiguous CPU memory).</param>
     /// <param name="path">The destination; an existing file is replaced only once the new one is complete.</param>
-    /// <param name="metadata">Optional string metadata stored under <c>__metadata__</c>.</param>
+    /// <param name="metadata">Optional string metadata stored under <c>__metadata__</c>, to which the data's
+    /// SHA-256 is added under <see cref="ChecksumKey"/>.</param>
     /// <exception cref="ArgumentException">A name is empty or <c>__metadata__</c>, or a dtype has no safetensors code.</exception>
     public static void Save(IReadOnlyDictionary<string, Tensor> tensors, string path, IReadOnlyDictionary<string, string>? metadata = null)
     {
         ArgumentNullException.ThrowIfNull(tensors);
         ArgumentException.ThrowIfNullOrEmpty(path);
-        var header = new Dictionary<string, object>(StringComparer.Ordinal);
-        if (metadata is { Count: > 0 })
+        // The data's SHA-256 is known only once the data is written, after the header: the header gets a placeholder
+        // of the same length, overwritten at the end (one pass over the tensors).
+        string placeholder = new('0', 64);
+        var withChecksum = new Dictionary<string, string>(metadata ?? new Dictionary<string, string>(), StringComparer.Ordinal)
         {
-            header["__metadata__"] = metadata;
-        }
-
+            [ChecksumKey] = placeholder,
+        };
+        var header = new Dictionary<string, object>(StringComparer.Ordinal) { ["__metadata__"] = withChecksum };
         long offset = 0;
         foreach ((string name, Tensor tensor) in tensors)
         {
@@ -92,6 +105,7 @@ public static class SafeTensors
         }
 
         byte[] json = JsonSerializer.SerializeToUtf8Bytes(header);
+        int checksumAt = json.AsSpan().IndexOf(Encoding.UTF8.GetBytes($"\"{ChecksumKey}\":\"{placeholder}\"")) + ChecksumKey.Length + 4;
         int padded = (json.Length + 7) / 8 * 8; // align the data section to 8 bytes, padding with spaces
         AtomicFile.Write(path, stream =>
         {
@@ -104,12 +118,19 @@ public static class SafeTensors
                 stream.WriteByte((byte)' ');
             }
 
+            using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             foreach (Tensor tensor in tensors.Values)
             {
                 using var scope = NewDisposeScope();
                 Tensor cpu = tensor.detach().cpu().contiguous();
-                stream.Write(cpu.bytes);
+                ReadOnlySpan<byte> bytes = cpu.bytes;
+                sha.AppendData(bytes);
+                stream.Write(bytes);
             }
+
+            stream.Seek(8 + checksumAt, SeekOrigin.Begin);
+            stream.Write(Encoding.ASCII.GetBytes(Convert.ToHexStringLower(sha.GetHashAndReset())));
+            stream.Seek(0, SeekOrigin.End);
         });
     }
 
@@ -125,6 +146,7 @@ public static class SafeTensors
         ArgumentException.ThrowIfNullOrEmpty(path);
         using FileStream stream = File.OpenRead(path);
         SafeTensorsHeader header = ReadHeader(stream, path);
+        VerifyChecksum(stream, header, path); // before any parameter is overwritten
         Dictionary<string, Tensor> targets = module.state_dict();
         var entries = header.Entries.ToDictionary(e => e.Name, StringComparer.Ordinal);
         string[] missing = [.. targets.Keys.Where(k => !entries.ContainsKey(k))];
@@ -177,6 +199,37 @@ public static class SafeTensors
 
     private static string Preview(string[] keys) =>
         keys.Length == 0 ? "none" : string.Join(", ", keys.Take(8)) + (keys.Length > 8 ? ", …" : string.Empty);
+
+    /// <summary>Compares the data section's SHA-256 with the header's <see cref="ChecksumKey"/>, when there is one.</summary>
+    private static void VerifyChecksum(FileStream stream, SafeTensorsHeader header, string path)
+    {
+        if (!header.Metadata.TryGetValue(ChecksumKey, out string? expected))
+        {
+            return; // written elsewhere: nothing to compare with
+        }
+
+        stream.Seek(header.DataStart, SeekOrigin.Begin);
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(1 << 20);
+        try
+        {
+            int read;
+            while ((read = stream.Read(buffer, 0, buffer.Length)) > 0)
+            {
+                sha.AppendData(buffer, 0, read);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        string actual = Convert.ToHexStringLower(sha.GetHashAndReset());
+        if (!string.Equals(actual, expected, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new InvalidDataException($"{path}: the tensor data is damaged: its SHA-256 is {actual}, the header records {expected} ({ChecksumKey}).");
+        }
+    }
 
     private static Tensor ReadTensor(FileStream stream, SafeTensorsHeader header, SafeTensorsEntry entry, string path)
     {

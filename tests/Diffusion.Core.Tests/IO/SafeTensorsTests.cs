@@ -129,6 +129,36 @@ public sealed class SafeTensorsTests
     }
 
     [Fact]
+    public void TheHeaderRecordsTheDataSha256AndADamagedByteIsRefusedBeforeAnyParameterChanges()
+    {
+        using var dir = TestEnvironment.CreateTempDirectory();
+        using var scope = NewDisposeScope();
+        manual_seed(6);
+        var source = nn.Linear(8, 8);
+        string path = Path.Combine(dir.Path, "w.safetensors");
+        source.SaveSafeTensors(path, new Dictionary<string, string> { ["note"] = "kept" });
+
+        // The recorded value is the SHA-256 of everything after the header, computed here independently.
+        SafeTensorsHeader header = SafeTensors.ReadHeader(path);
+        byte[] file = File.ReadAllBytes(path);
+        string expected = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(file.AsSpan((int)header.DataStart)));
+        Assert.Equal(expected, header.Metadata[SafeTensors.ChecksumKey]);
+        Assert.Equal("kept", header.Metadata["note"]);
+
+        // One flipped bit in the last tensor's data: both readers refuse the file, naming it.
+        file[^3] ^= 0x10;
+        File.WriteAllBytes(path, file);
+        var e = Assert.Throws<InvalidDataException>(() => SafeTensors.Load(path));
+        Assert.Contains(path, e.Message, StringComparison.Ordinal);
+        Assert.Contains("damaged", e.Message, StringComparison.Ordinal);
+
+        var target = nn.Linear(8, 8);
+        Tensor before = target.weight!.detach().clone();
+        Assert.Throws<InvalidDataException>(() => target.LoadSafeTensors(path));
+        Assert.True(target.weight!.eq(before).all().item<bool>(), "the module changed although its file was refused");
+    }
+
+    [Fact]
     public void LoadingIntoBFloat16ModuleConvertsValues()
     {
         using var dir = TestEnvironment.CreateTempDirectory();
