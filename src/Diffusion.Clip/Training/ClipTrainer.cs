@@ -64,6 +64,7 @@ public sealed class ClipTrainer : IDisposable
     /// <returns>What happened.</returns>
     /// <exception cref="ArgumentException">The dataset is too small or an item is not a <c>[3,H,W]</c> image.</exception>
     /// <exception cref="InvalidDataException">The checkpoint to resume from is broken or does not fit the model.</exception>
+    /// <exception cref="InvalidOperationException">The checkpoint to resume from was trained with another loss.</exception>
     public ClipTrainingResult Fit(IClipDataset dataset, IProgress<ClipTrainingProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(dataset);
@@ -72,7 +73,9 @@ public sealed class ClipTrainer : IDisposable
             throw new ArgumentException($"dataset must hold at least 2 pairs; got {dataset.Count}.", nameof(dataset));
         }
 
-        int startStep = Options.ResumeFrom is null ? 0 : Resume(Options.ResumeFrom);
+        (AdamW optimizer, string[] stateNames) = CreateOptimizer();
+        using var optimizerLifetime = optimizer;
+        int startStep = Options.ResumeFrom is null ? 0 : Resume(Options.ResumeFrom, optimizer, stateNames);
         int batchSize = Math.Min(Options.BatchSize, dataset.Count);
         var schedule = new WarmupCosineSchedule(Options.LearningRate, Options.WarmupSteps, Options.Steps);
         var batches = new ClipBatchSampler(dataset, batchSize, Options.Seed, Options.RandomHorizontalFlip);
@@ -86,14 +89,7 @@ public sealed class ClipTrainer : IDisposable
         int step = startStep;
         bool cancelled = false, timedOut = false;
         Model.train();
-        (AdamW optimizer, string[] stateNames) = CreateOptimizer();
-        using (optimizer)
         {
-            if (Options.ResumeFrom is { } resumeFolder)
-            {
-                LoadOptimizerState(optimizer, stateNames, resumeFolder);
-            }
-
             while (step < Options.Steps)
             {
                 if (cancellationToken.IsCancellationRequested)
@@ -152,7 +148,16 @@ public sealed class ClipTrainer : IDisposable
             new(noDecay.Select(p => p.parameter), Options.LearningRate, Options.Beta1, Options.Beta2, Options.Epsilon, 0.0, false, false),
         };
         AdamW optimizer = optim.AdamW(groups, Options.LearningRate, Options.Beta1, Options.Beta2, Options.Epsilon, Options.WeightDecay);
-        return (optimizer, [.. decay.Concat(noDecay).Select(p => p.name)]);
+        var ordered = decay.Concat(noDecay).ToList();
+        List<Parameter> kept = [.. optimizer.parameters()];
+        if (kept.Count != ordered.Count || optimizer.state_dict().State.Count != ordered.Count
+            || !kept.Zip(ordered).All(pair => pair.First.Handle == pair.Second.parameter.Handle))
+        {
+            optimizer.Dispose();
+            throw new InvalidOperationException("TorchSharp's AdamW does not keep its parameters in the order they were given; its state could not be named for checkpoints.");
+        }
+
+        return (optimizer, [.. ordered.Select(p => p.name)]);
     }
 
     /// <summary>AdamW's moments and step counts by parameter name, for <see cref="OptimizerStateFileName"/>.</summary>
@@ -171,25 +176,52 @@ public sealed class ClipTrainer : IDisposable
         return tensors;
     }
 
-    private void LoadOptimizerState(AdamW optimizer, string[] names, string folder)
+    /// <summary>
+    /// Reads and checks a checkpoint's AdamW state against this optimizer: every name present with the state's shape
+    /// and dtype, moments finite, second moments non-negative, step counts in [0, <paramref name="checkpointStep"/>].
+    /// Null (with a warning) for a checkpoint written before the file existed. The caller owns the tensors.
+    /// </summary>
+    private Dictionary<string, Tensor>? ReadOptimizerState(AdamW optimizer, string[] names, string folder, int checkpointStep)
     {
         string path = Path.Combine(folder, OptimizerStateFileName);
         if (!File.Exists(path))
         {
             Log.NoOptimizerState(logger, folder);
-            return;
+            return null;
         }
 
-        using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
         Dictionary<string, Tensor> saved = SafeTensors.Load(path);
-        IList<OptimizerState> states = optimizer.state_dict().State;
-        for (int i = 0; i < names.Length; i++)
+        try
         {
-            var state = (AdamW.State)states[i];
-            state.exp_avg.copy_(Saved($"exp_avg.{names[i]}", state.exp_avg));
-            state.exp_avg_sq.copy_(Saved($"exp_avg_sq.{names[i]}", state.exp_avg_sq));
-            state.step = Saved($"step.{names[i]}", tensor(new[] { 0L })).item<long>();
+            using var scope = NewDisposeScope();
+            IList<OptimizerState> states = optimizer.state_dict().State;
+            for (int i = 0; i < names.Length; i++)
+            {
+                var state = (AdamW.State)states[i];
+                Tensor expAvg = Saved($"exp_avg.{names[i]}", state.exp_avg);
+                Tensor expAvgSq = Saved($"exp_avg_sq.{names[i]}", state.exp_avg_sq);
+                long step = Saved($"step.{names[i]}", tensor(new[] { 0L })).item<long>();
+                if (!expAvg.isfinite().all().item<bool>() || !expAvgSq.isfinite().all().item<bool>() || expAvgSq.lt(0).any().item<bool>())
+                {
+                    throw new InvalidDataException($"{path}: the moments of '{names[i]}' are not finite, or the second moment is negative.");
+                }
+
+                if (step < 0 || step > checkpointStep)
+                {
+                    throw new InvalidDataException($"{path}: '{names[i]}' has step count {step}; expected 0 to the checkpoint's step {checkpointStep}.");
+                }
+            }
+
+            return saved;
+        }
+        catch
+        {
+            foreach (Tensor t in saved.Values)
+            {
+                t.Dispose();
+            }
+
+            throw;
         }
 
         // The saved tensor of that name, checked against the shape and dtype it must have.
@@ -201,6 +233,20 @@ public sealed class ClipTrainer : IDisposable
             }
 
             return value;
+        }
+    }
+
+    /// <summary>Copies checked AdamW state (from <see cref="ReadOptimizerState"/>) into the optimizer.</summary>
+    private static void ApplyOptimizerState(AdamW optimizer, string[] names, Dictionary<string, Tensor> saved)
+    {
+        using var noGrad = no_grad();
+        IList<OptimizerState> states = optimizer.state_dict().State;
+        for (int i = 0; i < names.Length; i++)
+        {
+            var state = (AdamW.State)states[i];
+            state.exp_avg.copy_(saved[$"exp_avg.{names[i]}"]);
+            state.exp_avg_sq.copy_(saved[$"exp_avg_sq.{names[i]}"]);
+            state.step = saved[$"step.{names[i]}"].item<long>();
         }
     }
 
@@ -236,7 +282,11 @@ public sealed class ClipTrainer : IDisposable
         return loss.item<float>();
     }
 
-    private int Resume(string folder)
+    /// <summary>
+    /// Resumes from a checkpoint folder: checks its training state and optimizer state first, then loads the weights
+    /// (checked before they are copied) and the optimizer state, so a refused checkpoint leaves the model as it was.
+    /// </summary>
+    private int Resume(string folder, AdamW optimizer, string[] stateNames)
     {
         string statePath = Path.Combine(folder, ClipTrainerState.FileName);
         if (!File.Exists(statePath))
@@ -245,11 +295,33 @@ public sealed class ClipTrainer : IDisposable
         }
 
         ClipTrainerState state = ClipTrainerState.Load(statePath);
-        Model.LoadSafeTensors(Path.Combine(folder, ClipModel.WeightsFileName), strict: true);
-        if (SigLip is not null && state.LogitBias is { } bias)
+        if (state.LossKind != Options.Loss)
         {
-            using var noGrad = no_grad();
-            SigLip.parameters().Single().fill_(bias);
+            throw new InvalidOperationException(
+                $"{folder} was trained with the {state.LossKind} loss and these options ask for {Options.Loss}; resume with Loss = {state.LossKind}, or start a new run.");
+        }
+
+        Dictionary<string, Tensor>? moments = ReadOptimizerState(optimizer, stateNames, folder, state.Step);
+        try
+        {
+            Model.LoadSafeTensors(Path.Combine(folder, ClipModel.WeightsFileName), strict: true);
+            if (SigLip is not null && state.LogitBias is { } bias)
+            {
+                using var noGrad = no_grad();
+                SigLip.parameters().Single().fill_(bias);
+            }
+
+            if (moments is not null)
+            {
+                ApplyOptimizerState(optimizer, stateNames, moments);
+            }
+        }
+        finally
+        {
+            foreach (Tensor t in moments?.Values ?? Enumerable.Empty<Tensor>())
+            {
+                t.Dispose();
+            }
         }
 
         Log.Resumed(logger, folder, state.Step);

@@ -76,7 +76,8 @@ public static class SafeTensors
     /// <param name="tensors">The tensors by name; any device and layout (they are copied to contiguous CPU memory).</param>
     /// <param name="path">The destination; an existing file is replaced only once the new one is complete.</param>
     /// <param name="metadata">Optional string metadata stored under <c>__metadata__</c>, to which the data's
-    /// SHA-256 is added under <see cref="ChecksumKey"/>.</param>
+    /// SHA-256 is added under <see cref="ChecksumKey"/> (replacing any value given for it) and <c>format</c> =
+    /// <c>pt</c> unless given.</param>
     /// <exception cref="ArgumentException">A name is empty or <c>__metadata__</c>, or a dtype has no safetensors code.</exception>
     public static void Save(IReadOnlyDictionary<string, Tensor> tensors, string path, IReadOnlyDictionary<string, string>? metadata = null)
     {
@@ -89,6 +90,7 @@ public static class SafeTensors
         {
             [ChecksumKey] = placeholder,
         };
+        withChecksum.TryAdd("format", "pt"); // transformers refuses a file whose metadata lacks it
         var header = new Dictionary<string, object>(StringComparer.Ordinal) { ["__metadata__"] = withChecksum };
         long offset = 0;
         foreach ((string name, Tensor tensor) in tensors)
@@ -105,7 +107,13 @@ public static class SafeTensors
         }
 
         byte[] json = JsonSerializer.SerializeToUtf8Bytes(header);
-        int checksumAt = json.AsSpan().IndexOf(Encoding.UTF8.GetBytes($"\"{ChecksumKey}\":\"{placeholder}\"")) + ChecksumKey.Length + 4;
+        int keyAt = json.AsSpan().IndexOf(Encoding.UTF8.GetBytes($"\"{ChecksumKey}\":\"{placeholder}\""));
+        if (keyAt < 0)
+        {
+            throw new InvalidOperationException($"the serialised header has no '{ChecksumKey}' placeholder to fill in."); // cannot happen with System.Text.Json's escaping
+        }
+
+        int checksumAt = keyAt + ChecksumKey.Length + 4; // past the quoted key, the colon and the opening quote
         int padded = (json.Length + 7) / 8 * 8; // align the data section to 8 bytes, padding with spaces
         AtomicFile.Write(path, stream =>
         {

@@ -104,14 +104,46 @@ public sealed class ClipTrainerTests
         string path = Path.Combine(folder, ClipTrainer.OptimizerStateFileName);
         Dictionary<string, Tensor> state = Diffusion.IO.SafeTensors.Load(path);
         string key = state.Keys.First(k => k.StartsWith("exp_avg.", StringComparison.Ordinal));
+        Tensor original = state[key];
         state[key] = zeros(3);
         Diffusion.IO.SafeTensors.Save(state, path);
 
-        using ClipModel fresh = TinyModel();
+        using ClipModel fresh = TinyModel(seed: 3);
+        Tensor before = fresh.LogitScaleParameter.detach().clone();
         using var resumed = new ClipTrainer(fresh, options with { Steps = 4, ResumeFrom = folder, CheckpointDirectory = null });
         var error = Assert.Throws<InvalidDataException>(() => resumed.Fit(new ColourDataset(12)));
         Assert.Contains(ClipTrainer.OptimizerStateFileName, error.Message, StringComparison.Ordinal);
         Assert.Contains(key, error.Message, StringComparison.Ordinal);
+        Assert.True(fresh.LogitScaleParameter.eq(before).all().item<bool>(), "the refused checkpoint's weights were loaded anyway");
+
+        // A step count beyond the checkpoint's own (which would make AdamW's bias correction meaningless) is refused too.
+        state = Diffusion.IO.SafeTensors.Load(path);
+        string stepKey = state.Keys.First(k => k.StartsWith("step.", StringComparison.Ordinal));
+        state[key] = original;
+        state[stepKey] = tensor(new[] { 99L });
+        Diffusion.IO.SafeTensors.Save(state, path);
+        Assert.Contains("step count 99", Assert.Throws<InvalidDataException>(() => resumed.Fit(new ColourDataset(12))).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ResumingWithAnotherLossIsRefusedNamingBoth()
+    {
+        using var dir = TestEnvironment.CreateTempDirectory();
+        var options = new ClipTrainerOptions { Steps = 2, BatchSize = 4, WarmupSteps = 1, CheckpointDirectory = dir.Path };
+        using (ClipModel model = TinyModel())
+        using (var trainer = new ClipTrainer(model, options))
+        {
+            trainer.Fit(new ColourDataset(12));
+        }
+
+        using ClipModel fresh = TinyModel();
+        using var resumed = new ClipTrainer(fresh, options with
+        {
+            Steps = 4, Loss = ClipLossKind.SigLip, ResumeFrom = Path.Combine(dir.Path, "checkpoint-000002"), CheckpointDirectory = null,
+        });
+        string message = Assert.Throws<InvalidOperationException>(() => resumed.Fit(new ColourDataset(12))).Message;
+        Assert.Contains("Clip loss", message, StringComparison.Ordinal);
+        Assert.Contains("SigLip", message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -144,6 +144,7 @@ public sealed class SafeTensorsTests
         string expected = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(file.AsSpan((int)header.DataStart)));
         Assert.Equal(expected, header.Metadata[SafeTensors.ChecksumKey]);
         Assert.Equal("kept", header.Metadata["note"]);
+        Assert.Equal("pt", header.Metadata["format"]); // transformers refuses metadata without it
 
         // One flipped bit in the last tensor's data: both readers refuse the file, naming it.
         file[^3] ^= 0x10;
