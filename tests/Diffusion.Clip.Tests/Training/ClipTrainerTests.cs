@@ -92,12 +92,7 @@ public sealed class ClipTrainerTests
     public void AnOptimizerStateOfAnotherModelIsRefusedWithTheFileNamed()
     {
         using var dir = TestEnvironment.CreateTempDirectory();
-        var options = new ClipTrainerOptions { Steps = 2, BatchSize = 4, WarmupSteps = 1, CheckpointDirectory = dir.Path };
-        using (ClipModel model = TinyModel())
-        using (var trainer = new ClipTrainer(model, options))
-        {
-            trainer.Fit(new ColourDataset(12));
-        }
+        ClipTrainerOptions options = TrainTwoStepsInto(dir.Path);
 
         // Replace the saved moments with ones of the wrong shape.
         string folder = Path.Combine(dir.Path, "checkpoint-000002");
@@ -129,12 +124,7 @@ public sealed class ClipTrainerTests
     public void ResumingWithAnotherLossIsRefusedNamingBoth()
     {
         using var dir = TestEnvironment.CreateTempDirectory();
-        var options = new ClipTrainerOptions { Steps = 2, BatchSize = 4, WarmupSteps = 1, CheckpointDirectory = dir.Path };
-        using (ClipModel model = TinyModel())
-        using (var trainer = new ClipTrainer(model, options))
-        {
-            trainer.Fit(new ColourDataset(12));
-        }
+        ClipTrainerOptions options = TrainTwoStepsInto(dir.Path);
 
         using ClipModel fresh = TinyModel();
         using var resumed = new ClipTrainer(fresh, options with
@@ -144,6 +134,16 @@ public sealed class ClipTrainerTests
         string message = Assert.Throws<InvalidOperationException>(() => resumed.Fit(new ColourDataset(12))).Message;
         Assert.Contains("Clip loss", message, StringComparison.Ordinal);
         Assert.Contains("SigLip", message, StringComparison.Ordinal);
+    }
+
+    /// <summary>Trains the tiny model 2 steps with checkpoints in <paramref name="directory"/>; returns the options used.</summary>
+    private static ClipTrainerOptions TrainTwoStepsInto(string directory)
+    {
+        var options = new ClipTrainerOptions { Steps = 2, BatchSize = 4, WarmupSteps = 1, CheckpointDirectory = directory };
+        using ClipModel model = TinyModel();
+        using var trainer = new ClipTrainer(model, options);
+        trainer.Fit(new ColourDataset(12));
+        return options;
     }
 
     [Fact]
