@@ -13,8 +13,9 @@ internal static class Tiny
     public const int ImageSize = 16;
 
     /// <summary>The book's U-Net at [16, 32, 32] on 16×16 images, seeded.</summary>
-    // Module initialisation draws from libtorch's global generator (as PyTorch's does): test classes run in
-    // parallel, so seeding and building must not interleave with another thread's, or "seeded" weights differ.
+    // Module initialisation draws from libtorch's global generator (as PyTorch's does): seeding and building must
+    // not interleave with another thread's draws, or "seeded" weights differ. Test classes run one at a time
+    // (AssemblyInfo.cs); the lock still covers tests that build models on several threads.
     private static readonly Lock GlobalGenerator = new();
 
     public static UNet UNet(long seed = 0)
