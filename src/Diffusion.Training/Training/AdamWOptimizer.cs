@@ -63,7 +63,7 @@ internal sealed class AdamWOptimizer : IDisposable
             using var scope = NewDisposeScope();
             Parameter parameter = list[i].Parameter;
             offsets[i] = offset;
-            Tensor view = values.narrow(0, offset, parameter.numel()).view(parameter.shape);
+            Tensor view = ViewOf(values, offset, parameter);
             view.copy_(parameter);
             parameter.set_(view); // the parameter now lives in the flat buffer
             offset += parameter.numel();
@@ -78,7 +78,7 @@ internal sealed class AdamWOptimizer : IDisposable
             Tensor Part(Tensor buffer)
             {
                 using var scope = NewDisposeScope(); // narrow's own handle
-                return buffer.narrow(0, offsets[i], p.Parameter.numel()).view(p.Parameter.shape).DetachFromDisposeScope();
+                return ViewOf(buffer, offsets[i], p.Parameter).DetachFromDisposeScope();
             }
 
             return new Slot(p.Name, p.Parameter, masters is null ? null : Part(masters), Part(expAvg), Part(expAvgSq));
@@ -171,14 +171,18 @@ internal sealed class AdamWOptimizer : IDisposable
         Tensor buffer = empty(total + 1, dtype: state.Values.dtype, device: state.Values.device);
         for (int i = 0; i < slots.Length; i++)
         {
-            Tensor view = buffer.narrow(0, 1 + state.Offsets[i], slots[i].Parameter.numel()).view(slots[i].Parameter.shape);
+            Tensor view = ViewOf(buffer, 1 + state.Offsets[i], slots[i].Parameter);
             view.copy_(gradients[i]!);
             slots[i].Parameter.grad = view;
         }
 
-        state.SetGradients(buffer.DetachFromDisposeScope(), buffer.narrow(0, 1, total).DetachFromDisposeScope());
+        state.Gradients = buffer.narrow(0, 1, total).DetachFromDisposeScope(); // the views keep the storage alive
         return true;
     }
+
+    /// <summary>The part of a flat buffer that holds <paramref name="parameter"/>, shaped like it.</summary>
+    private static Tensor ViewOf(Tensor buffer, long offset, Parameter parameter) =>
+        buffer.narrow(0, offset, parameter.numel()).view(parameter.shape);
 
     /// <summary>True when every parameter's gradient is still its view of the flat gradient buffer.</summary>
     private bool GradientsInBuffer(Flat state)
@@ -276,17 +280,15 @@ internal sealed class AdamWOptimizer : IDisposable
 
         public long[] Offsets { get; } = offsets;
 
-        /// <summary>The gradients, all of them (the buffer without its first, unused element); null until the first step.</summary>
-        public Tensor? Gradients { get; private set; }
-
-        private Tensor? GradientBuffer { get; set; }
-
-        public void SetGradients(Tensor buffer, Tensor gradients)
+        /// <summary>The gradients, all of them (their buffer without its first, unused element); null until the first step.</summary>
+        public Tensor? Gradients
         {
-            Gradients?.Dispose();
-            GradientBuffer?.Dispose();
-            GradientBuffer = buffer;
-            Gradients = gradients;
+            get;
+            set
+            {
+                field?.Dispose();
+                field = value;
+            }
         }
 
         public void Dispose()
@@ -297,7 +299,6 @@ internal sealed class AdamWOptimizer : IDisposable
             ExpAvg.Dispose();
             ExpAvgSq.Dispose();
             Gradients?.Dispose();
-            GradientBuffer?.Dispose();
         }
     }
 }
