@@ -18,18 +18,7 @@ public sealed class AdamWOptimizerTests
         using var optimizer = new AdamWOptimizer(ours.named_parameters().Select(p => (p.name, p.parameter)), 0.95, 0.999, 1e-8, 1e-2, masterFloat32: false);
         var reference = optim.AdamW(theirs.parameters(), lr: 1e-2, beta1: 0.95, beta2: 0.999, eps: 1e-8, weight_decay: 1e-2);
 
-        for (int step = 0; step < 6; step++)
-        {
-            using var stepScope = NewDisposeScope();
-            Tensor x = randn(4, 5);
-            Tensor y = randn(4, 3);
-            optimizer.ZeroGrad();
-            nn.functional.mse_loss(ours.forward(x), y).backward();
-            optimizer.Step(1e-2);
-            reference.zero_grad();
-            nn.functional.mse_loss(theirs.forward(x), y).backward();
-            reference.step();
-        }
+        TrainSideBySide(ours, optimizer, theirs, reference, steps: 6, batch: 4);
 
         // Same formula, same float32 operations; libtorch may fuse differently: 1e-6 absolute on O(1) weights.
         Assert.True(ours.weight!.allclose(theirs.weight!, rtol: 0, atol: 1e-6), "weights differ from libtorch's AdamW");
@@ -50,12 +39,8 @@ public sealed class AdamWOptimizerTests
         theirs.load_state_dict(ours.state_dict());
         using var optimizer = new AdamWOptimizer(ours.named_parameters().Select(p => (p.name, p.parameter)), 0.9, 0.999, 1e-8, 1e-2, masterFloat32: false);
         var reference = optim.AdamW(theirs.parameters(), lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 1e-2);
-        for (int step = 0; step < 5; step++)
+        TrainSideBySide(ours, optimizer, theirs, reference, steps: 5, batch: 6, beforeBackward: step =>
         {
-            using var stepScope = NewDisposeScope();
-            Tensor x = randn(6, 5);
-            Tensor y = randn(6, 3);
-            optimizer.ZeroGrad();
             if (step == 2)
             {
                 foreach (Parameter p in ours.parameters())
@@ -63,13 +48,7 @@ public sealed class AdamWOptimizerTests
                     p.grad = null;
                 }
             }
-
-            nn.functional.mse_loss(ours.forward(x), y).backward();
-            optimizer.Step(1e-2);
-            reference.zero_grad();
-            nn.functional.mse_loss(theirs.forward(x), y).backward();
-            reference.step();
-        }
+        });
 
         foreach (((string name, Parameter mine), (string _, Parameter expected)) in ours.named_parameters().Zip(theirs.named_parameters()))
         {
@@ -129,5 +108,27 @@ public sealed class AdamWOptimizerTests
         }
 
         Assert.Equal(0.5, ema.NextDecay, 12);       // capped at maxDecay
+    }
+
+    /// <summary>
+    /// Steps our AdamW and libtorch's side by side, each on its own 5-in, 3-out model, with the same random batches
+    /// and MSE targets; <paramref name="beforeBackward"/> runs after our ZeroGrad, before our backward.
+    /// </summary>
+    private static void TrainSideBySide(nn.Module<Tensor, Tensor> ours, AdamWOptimizer optimizer, nn.Module<Tensor, Tensor> theirs,
+        optim.Optimizer reference, int steps, int batch, Action<int>? beforeBackward = null)
+    {
+        for (int step = 0; step < steps; step++)
+        {
+            using var stepScope = NewDisposeScope();
+            Tensor x = randn(batch, 5);
+            Tensor y = randn(batch, 3);
+            optimizer.ZeroGrad();
+            beforeBackward?.Invoke(step);
+            nn.functional.mse_loss(ours.forward(x), y).backward();
+            optimizer.Step(1e-2);
+            reference.zero_grad();
+            nn.functional.mse_loss(theirs.forward(x), y).backward();
+            reference.step();
+        }
     }
 }
