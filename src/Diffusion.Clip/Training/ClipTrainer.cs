@@ -89,44 +89,42 @@ public sealed class ClipTrainer : IDisposable
         int step = startStep;
         bool cancelled = false, timedOut = false;
         Model.train();
+        while (step < Options.Steps)
         {
-            while (step < Options.Steps)
+            if (cancellationToken.IsCancellationRequested)
             {
-                if (cancellationToken.IsCancellationRequested)
-                {
-                    cancelled = true;
-                    Log.TrainingCancelled(logger, step);
-                    break;
-                }
-
-                learningRate = schedule.LearningRateAt(step);
-                float loss = TrainStep(optimizer, batches, step, learningRate);
-                losses.Add(loss);
-                step++;
-                float scale = Model.LogitScale;
-                progress?.Report(new ClipTrainingProgress(step, Options.Steps, loss, learningRate, scale, clock.Elapsed));
-                if (step % Options.LogEvery == 0)
-                {
-                    Log.StepCompleted(logger, step, Options.Steps, loss, learningRate, scale, (step - startStep) / clock.Elapsed.TotalSeconds);
-                }
-
-                if (Options.CheckpointEvery > 0 && step % Options.CheckpointEvery == 0 && step < Options.Steps)
-                {
-                    lastCheckpoint = SaveCheckpoint(step, loss, learningRate, optimizer, stateNames);
-                }
-
-                if (Options.MaxDuration is { } limit && clock.Elapsed >= limit && step < Options.Steps)
-                {
-                    timedOut = true;
-                    break;
-                }
+                cancelled = true;
+                Log.TrainingCancelled(logger, step);
+                break;
             }
 
-            Model.eval();
-            if (Options.CheckpointDirectory is not null && step > startStep)
+            learningRate = schedule.LearningRateAt(step);
+            float loss = TrainStep(optimizer, batches, step, learningRate);
+            losses.Add(loss);
+            step++;
+            float scale = Model.LogitScale;
+            progress?.Report(new ClipTrainingProgress(step, Options.Steps, loss, learningRate, scale, clock.Elapsed));
+            if (step % Options.LogEvery == 0)
             {
-                lastCheckpoint = SaveCheckpoint(step, losses.Count > 0 ? losses[^1] : float.NaN, learningRate, optimizer, stateNames);
+                Log.StepCompleted(logger, step, Options.Steps, loss, learningRate, scale, (step - startStep) / clock.Elapsed.TotalSeconds);
             }
+
+            if (Options.CheckpointEvery > 0 && step % Options.CheckpointEvery == 0 && step < Options.Steps)
+            {
+                lastCheckpoint = SaveCheckpoint(step, loss, learningRate, optimizer, stateNames);
+            }
+
+            if (Options.MaxDuration is { } limit && clock.Elapsed >= limit && step < Options.Steps)
+            {
+                timedOut = true;
+                break;
+            }
+        }
+
+        Model.eval();
+        if (Options.CheckpointDirectory is not null && step > startStep)
+        {
+            lastCheckpoint = SaveCheckpoint(step, losses.Count > 0 ? losses[^1] : float.NaN, learningRate, optimizer, stateNames);
         }
 
         Log.TrainingFinished(logger, step, clock.Elapsed);
@@ -160,17 +158,19 @@ public sealed class ClipTrainer : IDisposable
         return (optimizer, [.. ordered.Select(p => p.name)]);
     }
 
+    /// <summary>AdamW's per-parameter states with the names <see cref="CreateOptimizer"/> gave them (same order).</summary>
+    private static IEnumerable<(string Name, AdamW.State State)> NamedStates(AdamW optimizer, string[] names) =>
+        names.Zip(optimizer.state_dict().State.Cast<AdamW.State>());
+
     /// <summary>AdamW's moments and step counts by parameter name, for <see cref="OptimizerStateFileName"/>.</summary>
     private static Dictionary<string, Tensor> OptimizerState(AdamW optimizer, string[] names)
     {
         var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        IList<OptimizerState> states = optimizer.state_dict().State;
-        for (int i = 0; i < names.Length; i++)
+        foreach ((string name, AdamW.State state) in NamedStates(optimizer, names))
         {
-            var state = (AdamW.State)states[i];
-            tensors[$"exp_avg.{names[i]}"] = state.exp_avg;
-            tensors[$"exp_avg_sq.{names[i]}"] = state.exp_avg_sq;
-            tensors[$"step.{names[i]}"] = tensor(new[] { state.step });
+            tensors[$"exp_avg.{name}"] = state.exp_avg;
+            tensors[$"exp_avg_sq.{name}"] = state.exp_avg_sq;
+            tensors[$"step.{name}"] = tensor(new[] { state.step });
         }
 
         return tensors;
@@ -194,21 +194,19 @@ public sealed class ClipTrainer : IDisposable
         try
         {
             using var scope = NewDisposeScope();
-            IList<OptimizerState> states = optimizer.state_dict().State;
-            for (int i = 0; i < names.Length; i++)
+            foreach ((string name, AdamW.State state) in NamedStates(optimizer, names))
             {
-                var state = (AdamW.State)states[i];
-                Tensor expAvg = Saved($"exp_avg.{names[i]}", state.exp_avg);
-                Tensor expAvgSq = Saved($"exp_avg_sq.{names[i]}", state.exp_avg_sq);
-                long step = Saved($"step.{names[i]}", tensor(new[] { 0L })).item<long>();
+                Tensor expAvg = Saved($"exp_avg.{name}", state.exp_avg);
+                Tensor expAvgSq = Saved($"exp_avg_sq.{name}", state.exp_avg_sq);
+                long step = Saved($"step.{name}", tensor(new[] { 0L })).item<long>();
                 if (!expAvg.isfinite().all().item<bool>() || !expAvgSq.isfinite().all().item<bool>() || expAvgSq.lt(0).any().item<bool>())
                 {
-                    throw new InvalidDataException($"{path}: the moments of '{names[i]}' are not finite, or the second moment is negative.");
+                    throw new InvalidDataException($"{path}: the moments of '{name}' are not finite, or the second moment is negative.");
                 }
 
                 if (step < 0 || step > checkpointStep)
                 {
-                    throw new InvalidDataException($"{path}: '{names[i]}' has step count {step}; expected 0 to the checkpoint's step {checkpointStep}.");
+                    throw new InvalidDataException($"{path}: '{name}' has step count {step}; expected 0 to the checkpoint's step {checkpointStep}.");
                 }
             }
 
@@ -240,13 +238,11 @@ public sealed class ClipTrainer : IDisposable
     private static void ApplyOptimizerState(AdamW optimizer, string[] names, Dictionary<string, Tensor> saved)
     {
         using var noGrad = no_grad();
-        IList<OptimizerState> states = optimizer.state_dict().State;
-        for (int i = 0; i < names.Length; i++)
+        foreach ((string name, AdamW.State state) in NamedStates(optimizer, names))
         {
-            var state = (AdamW.State)states[i];
-            state.exp_avg.copy_(saved[$"exp_avg.{names[i]}"]);
-            state.exp_avg_sq.copy_(saved[$"exp_avg_sq.{names[i]}"]);
-            state.step = saved[$"step.{names[i]}"].item<long>();
+            state.exp_avg.copy_(saved[$"exp_avg.{name}"]);
+            state.exp_avg_sq.copy_(saved[$"exp_avg_sq.{name}"]);
+            state.step = saved[$"step.{name}"].item<long>();
         }
     }
 
