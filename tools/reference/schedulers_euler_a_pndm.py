@@ -18,6 +18,7 @@ Inputs follow tools/reference/schedulers.py (the C# tests repeat the formulas):
   noise of loop step k   = pseudo(shape, 1000 + k): what randn_tensor returns inside step k (the only change
                            made to diffusers: its module-level randn_tensor is swapped for this feed)
   img2img x0, noise      = pseudo(shape, 3), pseudo(shape, 4); x_start = add_noise(x0, noise, timesteps[:1])
+  pipeline model(x, t)   = x * (1 + 0.05 * sin(t / 50))  (predicts its input as the noise: images stay in [0, 1])
 """
 
 import ast
@@ -320,6 +321,38 @@ def saved_configs():
     return out
 
 
+# ---------------------------------------------------------------- a pipeline's loop
+PIPELINES = [
+    (PNDM_SD, 20, 5),
+    ({"_class_name": PNDM}, 10, 6),
+    ({"_class_name": EA, **SD, "timestep_spacing": "leading", "steps_offset": 1}, 20, 5),
+]
+PIPELINE_SHAPE = [1, 3, 4, 4]
+
+
+def pipeline_model(x, t):
+    return x * (1.0 + 0.05 * math.sin(t / 50.0))
+
+
+def pipelines():
+    """diffusers' text-to-image loop as DiffusionPipeline runs it: x_T = randn(generator) * init_noise_sigma, the
+    scheduler's step gets the same CPU generator (diffusers passes it where step accepts one), images x/2 + 1/2
+    clamped to [0, 1]."""
+    out = []
+    for cfg, n, seed in PIPELINES:
+        s = make(cfg)
+        s.set_timesteps(n)
+        generator = torch.Generator().manual_seed(seed)
+        x = torch.randn(PIPELINE_SHAPE, generator=generator) * s.init_noise_sigma
+        for t in s.timesteps:
+            mo = pipeline_model(s.scale_model_input(x, t), float(t))
+            kwargs = {"generator": generator} if cfg["_class_name"] == EA else {}
+            x = s.step(mo, t, x, **kwargs).prev_sample
+        out.append({"config": cfg, "num_inference_steps": n, "seed": seed, "shape": PIPELINE_SHAPE,
+                    "timesteps": timestep_values(s), "images": f32((x / 2 + 0.5).clamp(0, 1))})
+    return out
+
+
 def git_head():
     return subprocess.check_output(["git", "-C", MIRROR, "rev-parse", "HEAD"], text=True).strip()
 
@@ -343,7 +376,7 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     contents = {
         "euler_a_pndm.json": {"steps": euler_a_steps(), "pndm_forced": pndm_forced(), "loops": loops(),
-                              "saved_configs": saved_configs()},
+                              "saved_configs": saved_configs(), "pipelines": pipelines()},
         "img2img.json": {"cases": img2img()},
     }
     for name, content in contents.items():
