@@ -42,6 +42,9 @@ import diffusers.schedulers.scheduling_euler_ancestral_discrete as ea_module  # 
 import diffusers.schedulers.scheduling_euler_discrete as euler_module  # noqa: E402
 import diffusers.schedulers.scheduling_pndm as pndm_module  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from scheduler_inputs import f32, f64, model, pseudo  # noqa: E402
+
 MIRROR = "/work/.mirror/huggingface+diffusers/repo"
 IMG2IMG_FILE = "src/diffusers/pipelines/stable_diffusion/pipeline_stable_diffusion_img2img.py"
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
@@ -81,26 +84,6 @@ class NoiseFeed:
 FEED = NoiseFeed(ea_module.randn_tensor)
 ea_module.randn_tensor = FEED
 ddpm_module.randn_tensor = FEED
-
-
-def pseudo(shape, seed):
-    n = int(np.prod(shape))
-    vals = [1.5 * math.sin(12.9898 * (i + 1) + 78.233 * seed) for i in range(n)]
-    return torch.tensor(vals, dtype=torch.float32).reshape(shape)
-
-
-def model(x, t):
-    return x * (0.1 * math.cos(t / 100.0)) + 0.05 * math.sin(t / 50.0)
-
-
-def f32(values):
-    if isinstance(values, torch.Tensor):
-        values = values.detach().to(torch.float32).flatten().tolist()
-    return [float("%.9g" % v) for v in np.asarray(values, dtype=np.float32).ravel()]
-
-
-def f64(values):
-    return [float(v) for v in np.asarray(values, dtype=np.float64).ravel()]
 
 
 def make(config):

@@ -32,13 +32,13 @@ public sealed class AncestralAndPndmParityTests(ITestOutputHelper output)
     private const double LoopRtol = 1e-4;
     private const double LoopAtol = 1e-5;
 
-    public static TheoryData<int> StepCases() => Indices("steps");
+    public static TheoryData<int> StepCases() => Indices(File, "steps");
 
-    public static TheoryData<int> PndmCases() => Indices("pndm_forced");
+    public static TheoryData<int> PndmCases() => Indices(File, "pndm_forced");
 
-    public static TheoryData<int> LoopCases() => Indices("loops");
+    public static TheoryData<int> LoopCases() => Indices(File, "loops");
 
-    public static TheoryData<int> SavedConfigCases() => Indices("saved_configs");
+    public static TheoryData<int> SavedConfigCases() => Indices(File, "saved_configs");
 
     [Theory]
     [MemberData(nameof(StepCases))]
@@ -142,39 +142,12 @@ public sealed class AncestralAndPndmParityTests(ITestOutputHelper output)
 
     private void RunLoop(INoiseScheduler scheduler, JsonElement item, string label)
     {
-        using var outer = NewDisposeScope();
+        using var scope = NewDisposeScope();
         AssertClose(Doubles(item.GetProperty("timesteps")).Select(v => (float)v).ToArray(), scheduler.Timesteps, 1e-6, 0, label + " timesteps");
-        long[] shape = Longs(item.GetProperty("shape"));
-        Dictionary<int, float[]> checkpoints = item.GetProperty("checkpoints").EnumerateObject()
-            .ToDictionary(p => int.Parse(p.Name, CultureInfo.InvariantCulture), p => Floats(p.Value));
-        Tensor x = Pseudo(shape, 7) * scheduler.InitNoiseSigma;
-        double worst = 0;
-        for (int k = 0; k < scheduler.Timesteps.shape[0]; k++)
-        {
-            using var scope = NewDisposeScope();
-            Tensor t = scheduler.Timesteps[k];
-            double tValue = t.to_type(ScalarType.Float64).item<double>();
-            Tensor modelOutput = Model(scheduler.ScaleModelInput(x, t), tValue);
-            x = scheduler.Step(modelOutput, t, x, varianceNoise: Pseudo(shape, 1000 + k)).PrevSample.MoveToOuterDisposeScope();
-            if (checkpoints.TryGetValue(k, out float[]? expected))
-            {
-                worst = Math.Max(worst, MaxRelativeError(expected, x));
-                AssertClose(expected, x, LoopRtol, LoopAtol, $"{label} after step {k} (t={tValue})");
-            }
-        }
-
+        Dictionary<int, float[]> checkpoints = Checkpoints(item);
         Assert.Equal(checkpoints.Keys.Max() + 1, scheduler.Timesteps.shape[0]);
+        Tensor start = Pseudo(Longs(item.GetProperty("shape")), 7) * scheduler.InitNoiseSigma;
+        double worst = AssertLoopMatches(scheduler, start, scheduler.Timesteps, Model, checkpoints, LoopRtol, LoopAtol, label);
         output.WriteLine($"{label}: max rel err over checkpoints {worst:E2}");
-    }
-
-    private static TheoryData<int> Indices(string key)
-    {
-        var data = new TheoryData<int>();
-        for (int i = 0; i < Load(File).GetProperty(key).GetArrayLength(); i++)
-        {
-            data.Add(i);
-        }
-
-        return data;
     }
 }

@@ -19,16 +19,7 @@ public sealed class ImageToImageTimestepsTests(ITestOutputHelper output)
 {
     private const string File = "img2img.json";
 
-    public static TheoryData<int> Cases()
-    {
-        var data = new TheoryData<int>();
-        for (int i = 0; i < Load(File).GetProperty("cases").GetArrayLength(); i++)
-        {
-            data.Add(i);
-        }
-
-        return data;
-    }
+    public static TheoryData<int> Cases() => Indices(File, "cases");
 
     [Theory]
     [MemberData(nameof(Cases))]
@@ -63,23 +54,7 @@ public sealed class ImageToImageTimestepsTests(ITestOutputHelper output)
         long[] shape = Longs(item.GetProperty("shape"));
         Tensor x = scheduler.AddNoise(Pseudo(shape, 3), Pseudo(shape, 4), timesteps[..1]);
         AssertClose(Floats(item.GetProperty("start")), x, 1e-5, 1e-6, label + " start");
-        Dictionary<int, float[]> checkpoints = item.GetProperty("checkpoints").EnumerateObject()
-            .ToDictionary(p => int.Parse(p.Name, CultureInfo.InvariantCulture), p => Floats(p.Value));
-        double worst = 0;
-        for (int k = 0; k < timesteps.shape[0]; k++)
-        {
-            using var scope = NewDisposeScope();
-            Tensor t = timesteps[k];
-            double tValue = t.to_type(ScalarType.Float64).item<double>();
-            Tensor modelOutput = Model(scheduler.ScaleModelInput(x, t), tValue);
-            x = scheduler.Step(modelOutput, t, x, varianceNoise: Pseudo(shape, 1000 + k)).PrevSample.MoveToOuterDisposeScope();
-            if (checkpoints.TryGetValue(k, out float[]? reference))
-            {
-                worst = Math.Max(worst, MaxRelativeError(reference, x));
-                AssertClose(reference, x, 1e-4, 1e-5, $"{label} after step {k} (t={tValue})");
-            }
-        }
-
+        double worst = AssertLoopMatches(scheduler, x, timesteps, Model, Checkpoints(item), 1e-4, 1e-5, label);
         output.WriteLine($"{label}: {timesteps.shape[0]} steps from t={timesteps[0].to_type(ScalarType.Float64).item<double>()}, max rel err {worst:E2}");
     }
 

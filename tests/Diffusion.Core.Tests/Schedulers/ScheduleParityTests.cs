@@ -133,15 +133,4 @@ public sealed class ScheduleParityTests(ITestOutputHelper output)
         node["_class_name"] = className;
         return JsonDocument.Parse(node.ToJsonString()).RootElement.Clone();
     }
-
-    private static TheoryData<int> Indices(string file, string key)
-    {
-        var data = new TheoryData<int>();
-        for (int i = 0; i < Load(file).GetProperty(key).GetArrayLength(); i++)
-        {
-            data.Add(i);
-        }
-
-        return data;
-    }
 }

@@ -125,6 +125,50 @@ internal static class SchedulerReference
         return expected.Zip(got).Max(p => Math.Abs((double)p.First - p.Second));
     }
 
+    /// <summary>0 … n − 1 for the n items of <paramref name="key"/> in <paramref name="file"/>: the cases of a reference theory.</summary>
+    public static TheoryData<int> Indices(string file, string key)
+    {
+        var data = new TheoryData<int>();
+        for (int i = 0; i < Load(file).GetProperty(key).GetArrayLength(); i++)
+        {
+            data.Add(i);
+        }
+
+        return data;
+    }
+
+    /// <summary>A reference case's "checkpoints": the sample after step k, by k.</summary>
+    public static Dictionary<int, float[]> Checkpoints(JsonElement item) =>
+        item.GetProperty("checkpoints").EnumerateObject().ToDictionary(p => int.Parse(p.Name, System.Globalization.CultureInfo.InvariantCulture), p => Floats(p.Value));
+
+    /// <summary>
+    /// The reference scripts' sampling loop: from <paramref name="x"/>, for each of <paramref name="timesteps"/> the
+    /// model on the scaled input, then a step with pseudo(shape, 1000 + k) as the noise; the sample after each
+    /// checkpointed step is compared with the reference (rtol, atol).
+    /// </summary>
+    /// <returns>The largest relative error over the checkpoints (for the test's output).</returns>
+    public static double AssertLoopMatches(INoiseScheduler scheduler, Tensor x, Tensor timesteps, Func<Tensor, double, Tensor> model,
+        Dictionary<int, float[]> checkpoints, double rtol, double atol, string label)
+    {
+        using var outer = NewDisposeScope();
+        double worst = 0;
+        for (int k = 0; k < timesteps.shape[0]; k++)
+        {
+            using var scope = NewDisposeScope();
+            Tensor t = timesteps[k];
+            double tValue = t.to_type(ScalarType.Float64).item<double>();
+            Tensor modelOutput = model(scheduler.ScaleModelInput(x, t), tValue);
+            x = scheduler.Step(modelOutput, t, x, varianceNoise: Pseudo(x.shape, 1000 + k)).PrevSample.MoveToOuterDisposeScope();
+            if (checkpoints.TryGetValue(k, out float[]? expected))
+            {
+                worst = Math.Max(worst, MaxRelativeError(expected, x));
+                AssertClose(expected, x, rtol, atol, $"{label} after step {k} (t={tValue})");
+            }
+        }
+
+        return worst;
+    }
+
     /// <summary>A short label for a reference case.</summary>
     public static string Label(JsonElement config, JsonElement? extras = null) =>
         config.GetRawText() + (extras is { ValueKind: JsonValueKind.Object } e && e.EnumerateObject().Any() ? " + " + e.GetRawText() : string.Empty);
