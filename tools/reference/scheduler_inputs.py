@@ -5,7 +5,9 @@ tests/Diffusion.Core.Tests/Schedulers/SchedulerReference.cs).
   model(x, t)            = x * (0.1 * cos(t / 100)) + 0.05 * sin(t / 50)         (a stand-in for a U-Net)
 """
 
+import json
 import math
+import os
 
 import numpy as np
 import torch
@@ -30,3 +32,15 @@ def f32(values):
 
 def f64(values):
     return [float(v) for v in np.asarray(values, dtype=np.float64).ravel()]
+
+
+def write_references(out_dir, provenance, files):
+    """Writes each {name: content} as compact JSON with the provenance first, through a temporary file."""
+    os.makedirs(out_dir, exist_ok=True)
+    for name, content in files.items():
+        path = os.path.join(out_dir, name)
+        text = json.dumps({"provenance": provenance, **content}, separators=(",", ":"))
+        with open(path + ".tmp", "w") as f:
+            f.write(text)
+        os.replace(path + ".tmp", path)
+        print(f"wrote {os.path.normpath(path)}: {len(text)} bytes")

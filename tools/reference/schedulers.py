@@ -15,7 +15,6 @@ be stored:
   loop noise of step k   = pseudo(shape, 1000 + k)                                 (k counts from 0)
 """
 
-import json
 import math
 import os
 import sys
@@ -25,7 +24,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import schedulers_upstream  # noqa: E402
-from scheduler_inputs import f32, f64, model, pseudo  # noqa: E402,F401
+from scheduler_inputs import f32, f64, model, pseudo, write_references  # noqa: E402,F401
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "reference", "schedulers")
 SHAPE = [2, 2, 3, 3]
@@ -371,15 +370,7 @@ def main():
         "loops.json": {"loops": loops()},
         "book.json": {"book": book_loop()},
     }
-    os.makedirs(OUT, exist_ok=True)
-    for name, content in files.items():
-        path = os.path.join(OUT, name)
-        text = json.dumps({"provenance": provenance, **content}, separators=(",", ":"))
-        with open(path + ".tmp", "w") as f:
-            f.write(text)
-        os.replace(path + ".tmp", path)
-        print(f"wrote {os.path.normpath(path)}: {len(text)} bytes")
-
+    write_references(OUT, provenance, files)
 
 if __name__ == "__main__":
     main()

@@ -43,7 +43,7 @@ import diffusers.schedulers.scheduling_euler_discrete as euler_module  # noqa: E
 import diffusers.schedulers.scheduling_pndm as pndm_module  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from scheduler_inputs import f32, f64, model, pseudo  # noqa: E402
+from scheduler_inputs import f32, f64, model, pseudo, write_references  # noqa: E402
 
 MIRROR = "/work/.mirror/huggingface+diffusers/repo"
 IMG2IMG_FILE = "src/diffusers/pipelines/stable_diffusion/pipeline_stable_diffusion_img2img.py"
@@ -362,14 +362,7 @@ def main():
                               "saved_configs": saved_configs(), "pipelines": pipelines()},
         "img2img.json": {"cases": img2img()},
     }
-    for name, content in contents.items():
-        path = os.path.join(OUT, name)
-        text = json.dumps({"provenance": provenance, **content}, separators=(",", ":"))
-        with open(path + ".tmp", "w") as f:
-            f.write(text)
-        os.replace(path + ".tmp", path)
-        print(f"wrote {os.path.normpath(path)}: {len(text)} bytes")
-
+    write_references(OUT, provenance, contents)
 
 if __name__ == "__main__":
     main()
