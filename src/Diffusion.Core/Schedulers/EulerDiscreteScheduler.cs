@@ -12,7 +12,7 @@ namespace Diffusion.Schedulers;
 /// <para>The sample lives in σ-space: start from noise × <see cref="InitNoiseSigma"/>, and feed the model
 /// <see cref="ScaleModelInput"/>'s output (x / √(σ² + 1)). <see cref="Timesteps"/> are float32 and may be
 /// fractional (linspace spacing); pass its elements back. Integer tensors are accepted and compared by value.</para>
-/// <para>The scheduler tracks its step like diffusers (it starts where the first timestep is and counts up); a
+/// <para>The scheduler tracks its step like diffusers (it starts at the begin index, <see cref="SetBeginIndex"/>, or where the first timestep is, and counts up); a
 /// timestep that is not the expected one moves it there, one not in the schedule is an error.</para>
 /// <para><see cref="AddNoise"/> is diffusers' σ-space x0 + σ·ε at inference timesteps; <see cref="GetVelocity"/>
 /// is the VP velocity at training timesteps (diffusers' version indexes ᾱ by schedule position, a bug, and

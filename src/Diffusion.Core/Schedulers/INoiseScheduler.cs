@@ -23,7 +23,7 @@ public interface INoiseScheduler : IDisposable
     int NumTrainTimesteps { get; }
 
     /// <summary>
-    /// The inference timesteps, highest first, after <see cref="SetTimesteps"/>; int64 (float32 for Euler), on the CPU.
+    /// The inference timesteps, highest first, after <see cref="SetTimesteps"/>; int64 (float32 for Euler and Euler ancestral), on the CPU.
     /// Before <see cref="SetTimesteps"/>: every training timestep, T − 1 down to 0. Owned by the scheduler and valid
     /// until the next <see cref="SetTimesteps"/>; index it (<c>Timesteps[i]</c>) to get the scalar for a step.
     /// </summary>
