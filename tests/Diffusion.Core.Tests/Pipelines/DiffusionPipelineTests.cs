@@ -18,7 +18,7 @@ public sealed class DiffusionPipelineTests
     public static TheoryData<string> SchedulerNames => ["ddpm", "ddim-book", "euler", "dpm-solver++", "euler-a", "pndm", "pndm-prk"];
 
     /// <summary>The cases of euler_a_pndm.json's "pipelines": diffusers' loop from torch.randn(seed) with the generator passed to step.</summary>
-    public static TheoryData<int> DiffusersLoops() => SchedulerReference.Indices("euler_a_pndm.json", "pipelines");
+    public static TheoryData<int> DiffusersLoops() => [.. SchedulerReference.Indices("euler_a_pndm.json", "pipelines")];
 
     private static INoiseScheduler Make(string name) => name switch
     {

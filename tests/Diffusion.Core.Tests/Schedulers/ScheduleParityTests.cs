@@ -30,9 +30,9 @@ public sealed class ScheduleParityTests(ITestOutputHelper output)
     private const double RescaledAtol = 1e-9;
     private const double RescaledSigmaRtol = 2e-5;
 
-    public static TheoryData<int> ScheduleCases() => Indices("schedules.json", "schedules");
+    public static TheoryData<int> ScheduleCases() => [.. Indices("schedules.json", "schedules")];
 
-    public static TheoryData<int> TimestepCases() => Indices("timesteps.json", "timesteps");
+    public static TheoryData<int> TimestepCases() => [.. Indices("timesteps.json", "timesteps")];
 
     [Theory]
     [MemberData(nameof(ScheduleCases))]

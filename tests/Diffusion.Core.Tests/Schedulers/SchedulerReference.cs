@@ -126,15 +126,35 @@ internal static class SchedulerReference
     }
 
     /// <summary>0 … n − 1 for the n items of <paramref name="key"/> in <paramref name="file"/>: the cases of a reference theory.</summary>
-    public static TheoryData<int> Indices(string file, string key)
+    public static IEnumerable<int> Indices(string file, string key) => Enumerable.Range(0, Load(file).GetProperty(key).GetArrayLength());
+
+    /// <summary>
+    /// Every case twice: as the reference ran it, and with its float32 inputs moved up by one ulp. The second proves the
+    /// tolerances are not tighter than the computation's own sensitivity to a last-bit difference, which is what
+    /// another CPU's kernels may produce.
+    /// </summary>
+    public static TheoryData<int, bool> IndicesWithPerturbation(string file, string key)
     {
-        var data = new TheoryData<int>();
-        for (int i = 0; i < Load(file).GetProperty(key).GetArrayLength(); i++)
+        var data = new TheoryData<int, bool>();
+        foreach (int i in Indices(file, key))
         {
-            data.Add(i);
+            data.Add(i, false);
+            data.Add(i, true);
         }
 
         return data;
+    }
+
+    /// <summary><paramref name="values"/> (float32) with every element one ulp up when <paramref name="perturb"/>, else themselves.</summary>
+    public static Tensor OneUlpUpIf(bool perturb, Tensor values)
+    {
+        if (!perturb)
+        {
+            return values;
+        }
+
+        float[] moved = values.data<float>().ToArray().Select(MathF.BitIncrement).ToArray();
+        return tensor(moved, dtype: ScalarType.Float32).reshape(values.shape);
     }
 
     /// <summary>A reference case's "checkpoints": the sample after step k, by k.</summary>
@@ -146,12 +166,12 @@ internal static class SchedulerReference
     /// model on the scaled input, then a step with pseudo(shape, 1000 + k) as the noise; the sample after each
     /// checkpointed step is compared with the reference (rtol, atol).
     /// </summary>
-    /// <returns>The largest relative error over the checkpoints (for the test's output).</returns>
-    public static double AssertLoopMatches(INoiseScheduler scheduler, Tensor x, Tensor timesteps, Func<Tensor, double, Tensor> model,
+    /// <returns>The largest relative and absolute errors over the checkpoints (for the test's output).</returns>
+    public static (double Relative, double Absolute) AssertLoopMatches(INoiseScheduler scheduler, Tensor x, Tensor timesteps, Func<Tensor, double, Tensor> model,
         Dictionary<int, float[]> checkpoints, double rtol, double atol, string label)
     {
         using var outer = NewDisposeScope();
-        double worst = 0;
+        double worst = 0, worstAbs = 0;
         for (int k = 0; k < timesteps.shape[0]; k++)
         {
             using var scope = NewDisposeScope();
@@ -162,11 +182,12 @@ internal static class SchedulerReference
             if (checkpoints.TryGetValue(k, out float[]? expected))
             {
                 worst = Math.Max(worst, MaxRelativeError(expected, x));
+                worstAbs = Math.Max(worstAbs, MaxAbsoluteError(expected, x));
                 AssertClose(expected, x, rtol, atol, $"{label} after step {k} (t={tValue})");
             }
         }
 
-        return worst;
+        return (worst, worstAbs);
     }
 
     /// <summary>A short label for a reference case.</summary>
