@@ -14,6 +14,8 @@ Writes small files in PyTorch's zip format (torch.save since 1.6: <archive>/data
   book_unet_tiny.pth     torch.save(model.state_dict()) of the book's U-Net (markhliu/DGAI utils/unet_util.py,
                          loaded as tools/reference/unet_reference.py loads it) at hidden dims [8, 16, 16], 8x8
   book_unet_tiny_io.pt   a sample, timesteps and that model's output, to check the loaded model runs the same
+  checkpoint.pt          {"epoch", "state_dict": the module's state dict, "optimizer": an Adam state, "note": None}
+  not_a_state_dict.pt    {"step": 3, "tensors": [a tensor]}: read without error by torch.load, refused by a state-dict reader
   legacy.pt              the same small dict saved with _use_new_zipfile_serialization=False (pre-1.6 format)
   hostile_*.pt           files a loader must refuse. Their pickles are written byte by byte below and are
                          NEVER unpickled here (nothing in this script calls pickle.load or torch.load on them):
@@ -106,12 +108,10 @@ def state_dict_pickle(items):
 def zip_archive(pickle_bytes, storages, archive="archive"):
     """The layout torch.save writes: stored (uncompressed) entries under one top-level folder."""
     buffer = io.BytesIO()
+    records = [("data.pkl", pickle_bytes)] + [("data/" + k, v) for k, v in storages.items()] + [("version", b"3\n"), ("byteorder", b"little")]
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as z:
-        z.writestr(archive + "/data.pkl", pickle_bytes)
-        for key, data in storages.items():
-            z.writestr(archive + "/data/" + key, data)
-        z.writestr(archive + "/version", b"3\n")
-        z.writestr(archive + "/byteorder", b"little")
+        for name, data in records:
+            z.writestr(zipfile.ZipInfo(archive + "/" + name, date_time=(1980, 1, 1, 0, 0, 0)), data)  # reproducible bytes
     return buffer.getvalue()
 
 
@@ -200,7 +200,16 @@ def main():
     state = module.state_dict()
     assert hasattr(state, "_metadata")
     save(state, "module_state_dict.pt")
+    state_described = {k: describe(v) for k, v in state.items()}  # now: the optimizer below changes these tensors in place
     save({"weight": torch.arange(4.0)}, "legacy.pt", _use_new_zipfile_serialization=False)
+
+    # A training checkpoint: the state dict under "state_dict", next to an epoch and an Adam state (ints, floats,
+    # tuples, lists, None, tensors). And a dict that is no state dict (a list of tensors under a key).
+    optimizer = torch.optim.Adam(module.parameters(), lr=1e-3)
+    module(torch.randn(5, 3)).sum().backward()
+    optimizer.step()
+    save({"epoch": 3, "state_dict": state, "optimizer": optimizer.state_dict(), "note": None}, "checkpoint.pt")
+    save({"step": 3, "tensors": [torch.ones(2)]}, "not_a_state_dict.pt")
 
     provenance = {"script": "tools/reference/torch_pickle.py", "torch": torch.__version__,
                   "writer": "torch.save (torch/serialization.py, pickle protocol %d)" % torch.serialization.DEFAULT_PROTOCOL}
@@ -211,7 +220,7 @@ def main():
               "tied_row in tied_a": values["tied_row"].storage().data_ptr() == values["tied_a"].storage().data_ptr()}
     document = {"provenance": provenance, "shared_storages": shared, "book_unet_tiny": book,
                 "tensors.pt": {k: describe(v) for k, v in values.items()},
-                "module_state_dict.pt": {k: describe(v) for k, v in state.items()}}
+                "module_state_dict.pt": state_described}
     tmp = os.path.join(OUT_DIR, "tensors.json.tmp")
     with open(tmp, "w") as f:
         json.dump(document, f, indent=1)
