@@ -227,17 +227,21 @@ internal sealed class TorchArchive : IDisposable
         {
             int elementSize = SafeTensorsDType.ElementSize(storage.DType);
             long perChunk = Math.Max(1, chunkBytes / elementSize);
-            Zip(path, () =>
+            uint crc = Zip(path, () =>
             {
                 using Stream source = entry.Open();
+                uint crc = 0;
                 for (long start = 0; start < storage.Numel; start += perChunk)
                 {
                     using Tensor part = tensor.narrow(0, start, Math.Min(perChunk, storage.Numel - start));
-                    source.ReadExactly(part.bytes); // part is contiguous: its bytes are the storage's, from start on
+                    Span<byte> bytes = part.bytes; // part is contiguous: its bytes are the storage's, from start on
+                    source.ReadExactly(bytes);
+                    crc = ZipCrc32.Append(crc, bytes);
                 }
 
-                return 0;
+                return crc;
             });
+            CheckCrc(entry, crc);
             return tensor;
         }
         catch
@@ -287,6 +291,16 @@ internal sealed class TorchArchive : IDisposable
             source.ReadExactly(into);
             return 0;
         });
+        CheckCrc(entry, ZipCrc32.Append(0, into));
+    }
+
+    private void CheckCrc(ZipArchiveEntry entry, uint crc)
+    {
+        if (crc != entry.Crc32)
+        {
+            throw new InvalidDataException(
+                $"{path}: {entry.FullName} is damaged: its bytes have CRC-32 {crc:x8}, the archive records {entry.Crc32:x8}.");
+        }
     }
 
     // System.IO.Compression reports a damaged archive as InvalidDataException, IOException (EndOfStreamException

@@ -137,6 +137,30 @@ public sealed class TorchPickleTests
         archive.ReadTensors(archive.Tensors, (name, t) => Assert.True(Same(t, whole[name]), name));
     }
 
+    [Fact]
+    public void AFlippedBitInAStorageIsRefusedByTheZipChecksum()
+    {
+        // torch.save records each entry's CRC-32; System.IO.Compression does not check it, the reader does.
+        using TempDirectory dir = TestEnvironment.CreateTempDirectory();
+        string path = Path.Combine(dir.Path, "flipped.pt");
+        byte[] bytes = File.ReadAllBytes(Path.Combine(Dir, "tensors.pt"));
+        using (var zip = new System.IO.Compression.ZipArchive(new MemoryStream(bytes), System.IO.Compression.ZipArchiveMode.Read))
+        {
+            // The first storage's data starts after its local header: 30 bytes, the name and the extra field.
+            System.IO.Compression.ZipArchiveEntry entry = zip.GetEntry("archive/data/0")!;
+            int header = IndexOf(bytes, System.Text.Encoding.ASCII.GetBytes(entry.FullName)) - 30;
+            int data = header + 30 + BitConverter.ToUInt16(bytes, header + 26) + BitConverter.ToUInt16(bytes, header + 28);
+            bytes[data + 1] ^= 0x10;
+        }
+
+        File.WriteAllBytes(path, bytes);
+        var e = Assert.Throws<InvalidDataException>(() => TorchPickle.ReadStateDict(path));
+        Assert.StartsWith(path, e.Message, StringComparison.Ordinal);
+        Assert.Contains("archive/data/0 is damaged: its bytes have CRC-32", e.Message, StringComparison.Ordinal);
+        Assert.Equal(0xCBF43926u, ZipCrc32.Append(0, "123456789"u8)); // the CRC-32 check value
+        Assert.Equal(0xCBF43926u, ZipCrc32.Append(ZipCrc32.Append(0, "12345"u8), "6789"u8));
+    }
+
     [Theory]
     [InlineData("hostile_os_system.pt", "refused the global 'posix.system'")]
     [InlineData("hostile_builtins_eval.pt", "refused the global '__builtin__.eval'")]
@@ -185,6 +209,8 @@ public sealed class TorchPickleTests
         }
 
     }
+
+    private static int IndexOf(byte[] haystack, byte[] needle) => haystack.AsSpan().IndexOf(needle);
 
     private static bool Same(Tensor a, Tensor b) => a.dtype == b.dtype && a.shape.SequenceEqual(b.shape) && a.eq(b).all().item<bool>();
 
