@@ -45,6 +45,8 @@ public sealed class TorchPickleMalformedTests
     [InlineData("compressed-pickle", "archive/data.pkl is compressed")]
     [InlineData("not-zip", "not a PyTorch file")]
     [InlineData("valid", null)]
+    [InlineData("valid-cuda-location", null)]
+    [InlineData("valid-protocol-4", null)]
     public void EachBrokenRuleIsAnInvalidDataExceptionNamingTheFileAndTheRule(string name, string? expected)
     {
         using TempDirectory dir = TestEnvironment.CreateTempDirectory();
@@ -93,6 +95,8 @@ public sealed class TorchPickleMalformedTests
         "compressed-pickle" => Zip([("archive/data.pkl", StateDict(("weight", Tensor("0", "FloatStorage", 4, 0, [4], [1]))))], compress: true),
         "not-zip" => "# a Python script, not a checkpoint\n"u8.ToArray(),
         "valid" => Archive(StateDict(("weight", Tensor("0", "FloatStorage", 4, 0, [4], [1]))), ("0", Floats)),
+        "valid-cuda-location" => Archive(StateDict(("weight", Tensor("0", "FloatStorage", 4, 0, [4], [1], location: "cuda:0"))), ("0", Floats)), // the book's diffusion.pth
+        "valid-protocol-4" => Archive(Protocol4(("weight", Tensor("0", "FloatStorage", 4, 0, [4], [1]))), ("0", Floats)),
         _ => throw new ArgumentOutOfRangeException(nameof(name), name, "no such case"),
     };
 
@@ -117,9 +121,9 @@ public sealed class TorchPickleMalformedTests
 
     private static byte[] Tuple(params byte[][] items) => [(byte)'(', .. items.SelectMany(i => i), (byte)'t'];
 
-    private static byte[] Tensor(string key, string storageClass, long numel, long offset, long[] size, long[] stride)
+    private static byte[] Tensor(string key, string storageClass, long numel, long offset, long[] size, long[] stride, string location = "cpu")
     {
-        byte[] persistentId = Tuple(Unicode("storage"), Global("torch", storageClass), Unicode(key), Unicode("cpu"), Int(numel));
+        byte[] persistentId = Tuple(Unicode("storage"), Global("torch", storageClass), Unicode(key), Unicode(location), Int(numel));
         byte[] hooks = [.. Global("collections", "OrderedDict"), (byte)')', (byte)'R'];
         byte[] args = Tuple([.. persistentId, (byte)'Q'], Int(offset), Tuple([.. size.Select(Int)]), Tuple([.. stride.Select(Int)]), [0x89], hooks);
         return [.. Global("torch._utils", "_rebuild_tensor_v2"), .. args, (byte)'R'];
@@ -137,6 +141,17 @@ public sealed class TorchPickleMalformedTests
 
     private static byte[] StateDict(params (string Key, byte[] Value)[] items) =>
         [0x80, 2, .. Global("collections", "OrderedDict"), (byte)')', (byte)'R', (byte)'(', .. items.SelectMany(i => (byte[])[.. Unicode(i.Key), .. i.Value]), (byte)'u', (byte)'.'];
+
+    // Protocol 4's spelling of the same dict: a FRAME, SHORT_BINUNICODE names, STACK_GLOBAL and MEMOIZE.
+    private static byte[] Protocol4(params (string Key, byte[] Value)[] items)
+    {
+        static byte[] Short(string s) => [0x8c, (byte)s.Length, .. Encoding.ASCII.GetBytes(s)];
+        byte[] body = [.. Short("collections"), .. Short("OrderedDict"), 0x93, 0x94, (byte)')', (byte)'R', (byte)'(',
+            .. items.SelectMany(i => (byte[])[.. Short(i.Key), .. i.Value]), (byte)'u', (byte)'.'];
+        byte[] length = new byte[8];
+        BinaryPrimitives.WriteInt64LittleEndian(length, body.Length);
+        return [0x80, 4, 0x95, .. length, .. body];
+    }
 
     // --- the archive --------------------------------------------------------------------------------------------
 
