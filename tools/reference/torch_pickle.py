@@ -16,6 +16,7 @@ Writes small files in PyTorch's zip format (torch.save since 1.6: <archive>/data
   book_unet_tiny_io.pt   a sample, timesteps and that model's output, to check the loaded model runs the same
   checkpoint.pt          {"epoch", "state_dict": the module's state dict, "optimizer": an Adam state, "note": None}
   not_a_state_dict.pt    {"step": 3, "tensors": [a tensor]}: read without error by torch.load, refused by a state-dict reader
+  zip64.pt               {"weight": [1, 2, 3, 4]} written by hand with zip64 size fields on every entry
   legacy.pt              the same small dict saved with _use_new_zipfile_serialization=False (pre-1.6 format)
   hostile_*.pt           files a loader must refuse. Their pickles are written byte by byte below and are
                          NEVER unpickled here (nothing in this script calls pickle.load or torch.load on them):
@@ -113,6 +114,19 @@ def zip_archive(pickle_bytes, storages, archive="archive"):
         for name, data in records:
             z.writestr(zipfile.ZipInfo(archive + "/" + name, date_time=(1980, 1, 1, 0, 0, 0)), data)  # reproducible bytes
     return buffer.getvalue()
+
+
+def zip64_file():
+    """A valid state dict whose entries carry zip64 size fields, as torch.save writes them for files over 4 GiB."""
+    floats = struct.pack("<4f", 1.0, 2.0, 3.0, 4.0)
+    records = [("data.pkl", state_dict_pickle([("weight", tensor_v2("0", "FloatStorage", 4, 0, [4], [1]))])), ("data/0", floats),
+               ("version", b"3\n"), ("byteorder", b"little")]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as z:
+        for name, data in records:
+            with z.open(zipfile.ZipInfo("archive/" + name, date_time=(1980, 1, 1, 0, 0, 0)), "w", force_zip64=True) as f:
+                f.write(data)
+    write_bytes(buffer.getvalue(), "zip64.pt")
 
 
 def hostile_files(tensors_pt):
@@ -215,6 +229,7 @@ def main():
                   "writer": "torch.save (torch/serialization.py, pickle protocol %d)" % torch.serialization.DEFAULT_PROTOCOL}
     book = book_unet_files(provenance)
     hostile_files(tensors_pt)
+    zip64_file()
 
     shared = {"tied_a and tied_b": values["tied_a"].storage().data_ptr() == values["tied_b"].storage().data_ptr(),
               "tied_row in tied_a": values["tied_row"].storage().data_ptr() == values["tied_a"].storage().data_ptr()}

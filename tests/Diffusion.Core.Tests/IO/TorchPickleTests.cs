@@ -128,6 +128,15 @@ public sealed class TorchPickleTests
     }
 
     [Fact]
+    public void EntriesWithZip64SizeFieldsAreRead()
+    {
+        // torch.save writes zip64 fields for files over 4 GiB; zip64.pt has them on four small entries.
+        using var scope = NewDisposeScope();
+        Dictionary<string, Tensor> tensors = TorchPickle.ReadStateDict(Path.Combine(Dir, "zip64.pt"));
+        Assert.Equal([1f, 2f, 3f, 4f], tensors["weight"].data<float>().ToArray());
+    }
+
+    [Fact]
     public void StoragesReadInSmallChunksEqualOneRead()
     {
         using var scope = NewDisposeScope();
