@@ -102,7 +102,8 @@ internal sealed class TorchArchive : IDisposable
         // storages with more pickles; reading it means trusting offsets inside the pickle stream.
         throw new InvalidDataException(read > 0 && head[0] == 0x80
             ? $"{path}: this is PyTorch's legacy serialization format (torch.save before 1.6, or _use_new_zipfile_serialization=False), " +
-              "which is not read here. Re-save it with a newer PyTorch: torch.save(torch.load(old), new)."
+              "which is not read here. Re-save it with PyTorch 1.13 or later: torch.save(torch.load(old, weights_only=True), new) " +
+              "(weights_only keeps torch.load from running code in the file)."
             : $"{path}: not a PyTorch file: torch.save writes a zip archive (starting 'PK'); this file starts with {Convert.ToHexString(head[..read])}.");
     }
 
