@@ -159,12 +159,10 @@ def book_unet_files(provenance):
     dims, image = [8, 16, 16], 8
     model = unet_util.UNet(3, hidden_dims=dims, image_size=image).eval()
     with torch.no_grad():
-        # Default init leaves norm gains at 1 and biases at 0; perturb them so a mis-mapped key shows.
-        for name, p in model.named_parameters():
-            if name.endswith(".g") or (".norm" in name and name.endswith(".weight")):
-                p.copy_(1 + 0.2 * torch.randn_like(p))
-            elif ".norm" in name and name.endswith(".bias"):
-                p.copy_(0.2 * torch.randn_like(p))
+        # Move every parameter off its initial value (norm gains start at 1, biases at 0), so a key loaded into the
+        # wrong place or not at all changes the output.
+        for p in model.parameters():
+            p.add_(0.1 * torch.randn_like(p))
         sample = torch.randn(2, 3, image, image)
         timesteps = torch.tensor([17, 803], dtype=torch.int64)
         output = model(sample, timesteps)["sample"]
