@@ -170,6 +170,26 @@ public sealed class TorchPickleTests
         Assert.Equal(0xCBF43926u, ZipCrc32.Append(ZipCrc32.Append(0, "12345"u8), "6789"u8));
     }
 
+    [Fact]
+    public void TheFoldedCrcEqualsTheTableCrcForEveryLengthAndSplit()
+    {
+        var random = new Random(5);
+        byte[] data = new byte[1 << 20];
+        random.NextBytes(data);
+        for (int length = 0; length <= 300; length++)
+        {
+            int start = random.Next(0, 64);
+            ReadOnlySpan<byte> span = data.AsSpan(start, length);
+            uint expected = ZipCrc32.AppendWithTables(0, span);
+            Assert.Equal(expected, ZipCrc32.Append(0, span));
+            int split = random.Next(0, length + 1);
+            Assert.Equal(expected, ZipCrc32.Append(ZipCrc32.Append(0, span[..split]), span[split..]));
+        }
+
+        Assert.Equal(ZipCrc32.AppendWithTables(0, data), ZipCrc32.Append(0, data));
+        Assert.Equal(0xCBF43926u, ZipCrc32.AppendWithTables(0, "123456789"u8));
+    }
+
     [Theory]
     [InlineData("hostile_os_system.pt", "refused the global 'posix.system'")]
     [InlineData("hostile_builtins_eval.pt", "refused the global '__builtin__.eval'")]
