@@ -1,0 +1,97 @@
+using System.CommandLine;
+
+namespace Diffusion.Samples.ClipZeroShot;
+
+/// <summary>The ClipZeroShot sample's options, as parsed from its command line (<see cref="ClipZeroShotCommandLine"/>).</summary>
+public sealed record ClipZeroShotOptions
+{
+    /// <summary>Training time, in minutes (the step count is fitted to it).</summary>
+    public double Minutes { get; init; } = 3;
+
+    /// <summary>Train exactly this many steps instead; null: <see cref="Minutes"/> decides.</summary>
+    public long? Steps { get; init; }
+
+    /// <summary>Caption-image pairs per batch.</summary>
+    public int BatchSize { get; init; } = 64;
+
+    /// <summary>Procedural flowers to train on.</summary>
+    public int DatasetSize { get; init; } = 8192;
+
+    /// <summary>Held-out flowers to classify (20 per caption by default).</summary>
+    public int TestSize { get; init; } = 740;
+
+    /// <summary>A CLIP folder to evaluate instead of training one.</summary>
+    public string? Clip { get; init; }
+
+    /// <summary>Where the trained CLIP is saved.</summary>
+    public string Output { get; init; } = Path.Combine("output", "clip-flowers");
+
+    /// <summary>Seed of the data and the training.</summary>
+    public long Seed { get; init; }
+
+    /// <summary>libtorch CPU threads.</summary>
+    public int Threads { get; init; } = Environment.ProcessorCount;
+}
+
+/// <summary>The ClipZeroShot sample's command line (System.CommandLine; the shared options come from <see cref="CommonOptions"/>).</summary>
+public sealed class ClipZeroShotCommandLine
+{
+    private static readonly ClipZeroShotOptions Defaults = new();
+
+    private readonly Option<double> minutes = CommonOptions.Minutes(Defaults.Minutes, "the CLIP");
+    private readonly Option<long?> steps = CommonOptions.Steps("the CLIP");
+    private readonly Option<int> batchSize = CommonOptions.BatchSize(Defaults.BatchSize);
+    private readonly Option<int> datasetSize = CommonOptions.DatasetSize(Defaults.DatasetSize, min: 2);
+    private readonly Option<int> testSize = CommonOptions.Range(
+        new Option<int>("--test-size") { Description = "held-out flowers to classify", HelpName = "n", DefaultValueFactory = _ => Defaults.TestSize }, 1, 1_000_000);
+
+    private readonly Option<string> clip = CommonOptions.MustExist(
+        new Option<string>("--clip") { Description = "evaluate this CLIP folder (saved by this sample or TextToImage) instead of training one", HelpName = "folder" },
+        PathKind.Folder);
+
+    private readonly Option<string> output = CommonOptions.Output(Defaults.Output, "where the trained CLIP is saved (open it with ClipModel.Load)");
+    private readonly Option<long> seed = CommonOptions.Seed();
+
+    private ClipZeroShotCommandLine()
+    {
+        Command = new SampleCommand(
+            "ClipZeroShot",
+            "Trains a small CLIP from scratch on captioned procedural flowers (\"a red tulip\") for a few minutes, then classifies " +
+            "held-out flowers zero-shot among every species x colour caption and prints Similarity(image, caption) for the right " +
+            "caption next to wrong ones.",
+            minutes, steps, batchSize, datasetSize, testSize, clip, output, seed);
+    }
+
+    /// <summary>The command (options are made per instance: a System.CommandLine option belongs to one command).</summary>
+    public SampleCommand Command { get; }
+
+    /// <summary>Parses the command line, or prints help or the error and says how to exit.</summary>
+    /// <param name="args">The command line.</param>
+    /// <param name="options">The options, when the sample should run.</param>
+    /// <param name="exitCode">When false is returned: 0 after --help, 2 after an error (printed in one line).</param>
+    /// <param name="errors">Where the error line goes; standard error when null.</param>
+    /// <returns>True when the sample should run.</returns>
+    public static bool TryParse(IReadOnlyList<string> args, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out ClipZeroShotOptions? options, out int exitCode, TextWriter? errors = null)
+    {
+        var line = new ClipZeroShotCommandLine();
+        if (!line.Command.TryParse(args, out ParseResult? parsed, out exitCode, errors))
+        {
+            options = null;
+            return false;
+        }
+
+        options = new ClipZeroShotOptions
+        {
+            Minutes = parsed.GetValue(line.minutes),
+            Steps = parsed.GetValue(line.steps),
+            BatchSize = parsed.GetValue(line.batchSize),
+            DatasetSize = parsed.GetValue(line.datasetSize),
+            TestSize = parsed.GetValue(line.testSize),
+            Clip = parsed.GetValue(line.clip),
+            Output = parsed.GetRequiredValue(line.output),
+            Seed = parsed.GetValue(line.seed),
+            Threads = parsed.GetValue(line.Command.Threads),
+        };
+        return true;
+    }
+}
