@@ -74,24 +74,19 @@ public sealed class ClipZeroShotCommandLine
     public static bool TryParse(IReadOnlyList<string> args, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out ClipZeroShotOptions? options, out int exitCode, TextWriter? errors = null)
     {
         var line = new ClipZeroShotCommandLine();
-        if (!line.Command.TryParse(args, out ParseResult? parsed, out exitCode, errors))
-        {
-            options = null;
-            return false;
-        }
-
-        options = new ClipZeroShotOptions
-        {
-            Minutes = parsed.GetValue(line.minutes),
-            Steps = parsed.GetValue(line.steps),
-            BatchSize = parsed.GetValue(line.batchSize),
-            DatasetSize = parsed.GetValue(line.datasetSize),
-            TestSize = parsed.GetValue(line.testSize),
-            Clip = parsed.GetValue(line.clip),
-            Output = parsed.GetRequiredValue(line.output),
-            Seed = parsed.GetValue(line.seed),
-            Threads = parsed.GetValue(line.Command.Threads),
-        };
-        return true;
+        return line.Command.TryParse(args, line.Bind, out options, out exitCode, errors);
     }
+
+    private ClipZeroShotOptions Bind(ParseResult parsed) => new()
+    {
+        Minutes = parsed.GetValue(minutes),
+        Steps = parsed.GetValue(steps),
+        BatchSize = parsed.GetValue(batchSize),
+        DatasetSize = parsed.GetValue(datasetSize),
+        TestSize = parsed.GetValue(testSize),
+        Clip = parsed.GetValue(clip),
+        Output = parsed.GetRequiredValue(output),
+        Seed = parsed.GetValue(seed),
+        Threads = parsed.GetValue(Command.Threads),
+    };
 }

@@ -113,31 +113,26 @@ public sealed class FlowersCommandLine
     public static bool TryParse(IReadOnlyList<string> args, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out FlowersOptions? options, out int exitCode, TextWriter? errors = null)
     {
         var line = new FlowersCommandLine();
-        if (!line.Command.TryParse(args, out ParseResult? parsed, out exitCode, errors))
-        {
-            options = null;
-            return false;
-        }
-
-        options = new FlowersOptions
-        {
-            Minutes = parsed.GetValue(line.minutes),
-            Steps = parsed.GetValue(line.steps),
-            ImageSize = parsed.GetValue(line.imageSize),
-            ModelDims = parsed.GetRequiredValue(line.modelDims),
-            BatchSize = parsed.GetValue(line.batchSize),
-            LearningRate = parsed.GetValue(line.learningRate),
-            DatasetSize = parsed.GetValue(line.datasetSize),
-            Data = parsed.GetValue(line.data),
-            Output = parsed.GetRequiredValue(line.output),
-            Device = parsed.GetRequiredValue(line.device),
-            Samples = parsed.GetValue(line.count),
-            SamplingSteps = parsed.GetValue(line.samplingSteps) ?? Defaults.SamplingSteps,
-            Seed = parsed.GetValue(line.seed),
-            UseStartingCheckpoint = !parsed.GetValue(line.fresh),
-            BFloat16 = parsed.GetValue(line.bfloat16) switch { "on" => true, "off" => false, _ => null },
-            Threads = parsed.GetValue(line.Command.Threads),
-        };
-        return true;
+        return line.Command.TryParse(args, line.Bind, out options, out exitCode, errors);
     }
+
+    private FlowersOptions Bind(ParseResult parsed) => new()
+    {
+        Minutes = parsed.GetValue(minutes),
+        Steps = parsed.GetValue(steps),
+        ImageSize = parsed.GetValue(imageSize),
+        ModelDims = parsed.GetRequiredValue(modelDims),
+        BatchSize = parsed.GetValue(batchSize),
+        LearningRate = parsed.GetValue(learningRate),
+        DatasetSize = parsed.GetValue(datasetSize),
+        Data = parsed.GetValue(data),
+        Output = parsed.GetRequiredValue(output),
+        Device = parsed.GetRequiredValue(device),
+        Samples = parsed.GetValue(count),
+        SamplingSteps = parsed.GetValue(samplingSteps) ?? Defaults.SamplingSteps,
+        Seed = parsed.GetValue(seed),
+        UseStartingCheckpoint = !parsed.GetValue(fresh),
+        BFloat16 = parsed.GetValue(bfloat16) switch { "on" => true, "off" => false, _ => null },
+        Threads = parsed.GetValue(Command.Threads),
+    };
 }

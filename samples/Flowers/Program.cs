@@ -71,7 +71,7 @@ LossHistory.Append(Path.Combine(output, "loss-history.csv"), result);
 Console.WriteLine($"Trained {result.StepsThisRun} steps in {result.Elapsed:mm\\:ss} (now at step {result.Steps}), " +
                   $"average loss {result.FinalLoss:F4}, waited {result.DataWait.TotalSeconds:F1} s for data.");
 Console.WriteLine($"Speed: {result.StepsThisRun * options.BatchSize / Math.Max(1e-9, result.Elapsed.TotalSeconds):F1} images/s " +
-                  $"({(bfloat16 ? "bfloat16" : "float32")}, {torch.get_num_threads()} threads, {run.Cpu}).");
+                  $"({(bfloat16 ? "bfloat16" : "float32")}, {torch.get_num_threads()} torch thread{(torch.get_num_threads() == 1 ? string.Empty : "s")}, {run.Cpu}).");
 if (result.Cancelled)
 {
     Console.WriteLine($"Saved {result.LastCheckpoint}. Run again to continue.");

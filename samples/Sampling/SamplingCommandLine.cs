@@ -83,22 +83,17 @@ public sealed class SamplingCommandLine
     public static bool TryParse(IReadOnlyList<string> args, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out SamplingOptions? options, out int exitCode, TextWriter? errors = null)
     {
         var line = new SamplingCommandLine();
-        if (!line.Command.TryParse(args, out ParseResult? parsed, out exitCode, errors))
-        {
-            options = null;
-            return false;
-        }
-
-        options = new SamplingOptions
-        {
-            Weights = parsed.GetRequiredValue(line.weights),
-            Scheduler = parsed.GetRequiredValue(line.scheduler),
-            SamplingSteps = parsed.GetValue(line.samplingSteps),
-            Count = parsed.GetValue(line.count),
-            Seed = parsed.GetValue(line.seed),
-            Output = parsed.GetRequiredValue(line.output),
-            Threads = parsed.GetValue(line.Command.Threads),
-        };
-        return true;
+        return line.Command.TryParse(args, line.Bind, out options, out exitCode, errors);
     }
+
+    private SamplingOptions Bind(ParseResult parsed) => new()
+    {
+        Weights = parsed.GetRequiredValue(weights),
+        Scheduler = parsed.GetRequiredValue(scheduler),
+        SamplingSteps = parsed.GetValue(samplingSteps),
+        Count = parsed.GetValue(count),
+        Seed = parsed.GetValue(seed),
+        Output = parsed.GetRequiredValue(output),
+        Threads = parsed.GetValue(Command.Threads),
+    };
 }

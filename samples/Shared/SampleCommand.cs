@@ -50,19 +50,24 @@ public sealed class SampleCommand
         }
     });
 
-    /// <summary>Parses <paramref name="args"/>; prints help or the error itself when the program should stop.</summary>
+    /// <summary>Parses <paramref name="args"/> into the sample's options; prints help or the error itself when the program should stop.</summary>
+    /// <typeparam name="TOptions">The sample's options record.</typeparam>
     /// <param name="args">The command line.</param>
-    /// <param name="parsed">The result when the sample should run.</param>
+    /// <param name="bind">Reads the options record from a parse without errors.</param>
+    /// <param name="options">The options when the sample should run.</param>
     /// <param name="exitCode">When false is returned: 0 after <c>--help</c>, <see cref="UsageExitCode"/> after an error.</param>
     /// <param name="errors">Where the error line goes; standard error when null (tests pass a <see cref="StringWriter"/>).</param>
-    /// <returns>True when the sample should run with <paramref name="parsed"/>.</returns>
-    public bool TryParse(IReadOnlyList<string> args, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out ParseResult? parsed, out int exitCode, TextWriter? errors = null)
+    /// <returns>True when the sample should run with <paramref name="options"/>.</returns>
+    public bool TryParse<TOptions>(
+        IReadOnlyList<string> args, Func<ParseResult, TOptions> bind, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out TOptions? options, out int exitCode, TextWriter? errors = null)
+        where TOptions : class
     {
+        ArgumentNullException.ThrowIfNull(bind);
         ParseResult result = root.Parse(args);
+        options = null;
         if (result.Action is { } action and not ParseErrorAction)
         {
             // --help, --version or a directive: the root command itself has no action, the program runs it.
-            parsed = null;
             exitCode = result.Invoke();
             return false;
         }
@@ -71,12 +76,11 @@ public sealed class SampleCommand
         {
             // One line, whatever went wrong: the messages name the option and the value.
             (errors ?? Console.Error).WriteLine($"{name}: {string.Join(" ", result.Errors.Select(e => OneLine(e.Message)))} Run with --help for the options.");
-            parsed = null;
             exitCode = UsageExitCode;
             return false;
         }
 
-        parsed = result;
+        options = bind(result);
         exitCode = 0;
         return true;
     }

@@ -164,35 +164,30 @@ public sealed class TextToImageCommandLine
     public static bool TryParse(IReadOnlyList<string> args, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out TextToImageOptions? options, out int exitCode, TextWriter? errors = null)
     {
         var line = new TextToImageCommandLine();
-        if (!line.Command.TryParse(args, out ParseResult? parsed, out exitCode, errors))
-        {
-            options = null;
-            return false;
-        }
-
-        options = new TextToImageOptions
-        {
-            Minutes = parsed.GetValue(line.minutes),
-            Steps = parsed.GetValue(line.steps),
-            Clip = parsed.GetValue(line.clip),
-            ClipMinutes = parsed.GetValue(line.clipMinutes),
-            ImageSize = parsed.GetValue(line.imageSize),
-            ModelDims = parsed.GetRequiredValue(line.modelDims),
-            BatchSize = parsed.GetValue(line.batchSize),
-            LearningRate = parsed.GetValue(line.learningRate),
-            Dropout = parsed.GetValue(line.dropout),
-            DatasetSize = parsed.GetValue(line.datasetSize),
-            Guidance = parsed.GetValue(line.guidance),
-            EvalCount = parsed.GetValue(line.evalCount),
-            EvalGuidance = parsed.GetValue(line.evalGuidance),
-            SamplingSteps = parsed.GetValue(line.samplingSteps) ?? Defaults.SamplingSteps,
-            EvalSteps = parsed.GetValue(line.evalSteps),
-            Thresholding = parsed.GetValue(line.thresholding),
-            GridScale = parsed.GetValue(line.gridScale),
-            Threads = parsed.GetValue(line.Command.Threads),
-            Output = parsed.GetRequiredValue(line.output),
-            Seed = parsed.GetValue(line.seed),
-        };
-        return true;
+        return line.Command.TryParse(args, line.Bind, out options, out exitCode, errors);
     }
+
+    private TextToImageOptions Bind(ParseResult parsed) => new()
+    {
+        Minutes = parsed.GetValue(minutes),
+        Steps = parsed.GetValue(steps),
+        Clip = parsed.GetValue(clip),
+        ClipMinutes = parsed.GetValue(clipMinutes),
+        ImageSize = parsed.GetValue(imageSize),
+        ModelDims = parsed.GetRequiredValue(modelDims),
+        BatchSize = parsed.GetValue(batchSize),
+        LearningRate = parsed.GetValue(learningRate),
+        Dropout = parsed.GetValue(dropout),
+        DatasetSize = parsed.GetValue(datasetSize),
+        Guidance = parsed.GetValue(guidance),
+        EvalCount = parsed.GetValue(evalCount),
+        EvalGuidance = parsed.GetValue(evalGuidance),
+        SamplingSteps = parsed.GetValue(samplingSteps) ?? Defaults.SamplingSteps,
+        EvalSteps = parsed.GetValue(evalSteps),
+        Thresholding = parsed.GetValue(thresholding),
+        GridScale = parsed.GetValue(gridScale),
+        Threads = parsed.GetValue(Command.Threads),
+        Output = parsed.GetRequiredValue(output),
+        Seed = parsed.GetValue(seed),
+    };
 }

@@ -77,4 +77,19 @@ public sealed class SampleCommandLineTests
         Assert.Contains(weights, line, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", stderr, StringComparison.Ordinal); // no stack frame
     }
+
+    [Fact]
+    public void TheReadmeListsEverySampleWithItsCommand()
+    {
+        string readme = File.ReadAllText(Path.Combine(TestEnvironment.RepoRoot, "README.md"));
+        string[] samples = [.. Directory.GetFiles(Path.Combine(TestEnvironment.RepoRoot, "samples"), "*.csproj", SearchOption.AllDirectories)
+            .Select(Path.GetFileNameWithoutExtension).OfType<string>().Where(name => name != "DocsSnippets")];
+
+        Assert.Equal(4, samples.Length);
+        foreach (string sample in samples)
+        {
+            Assert.Contains($"- **{sample}** — ", readme, StringComparison.Ordinal);
+            Assert.Contains($"dotnet run -c Release --project samples/{sample}", readme, StringComparison.Ordinal);
+        }
+    }
 }
