@@ -34,7 +34,7 @@ public sealed record ClipZeroShotOptions
 }
 
 /// <summary>The ClipZeroShot sample's command line (System.CommandLine; the shared options come from <see cref="CommonOptions"/>).</summary>
-public sealed class ClipZeroShotCommandLine
+public sealed class ClipZeroShotCommandLine : SampleCommandLine<ClipZeroShotOptions>
 {
     private static readonly ClipZeroShotOptions Defaults = new();
 
@@ -52,32 +52,20 @@ public sealed class ClipZeroShotCommandLine
     private readonly Option<string> output = CommonOptions.Output(Defaults.Output, "where the trained CLIP is saved (open it with ClipModel.Load)");
     private readonly Option<long> seed = CommonOptions.Seed();
 
-    private ClipZeroShotCommandLine()
-    {
-        Command = new SampleCommand(
+    /// <summary>Creates the command line (one per parse).</summary>
+    public ClipZeroShotCommandLine()
+        : base(
             "ClipZeroShot",
             "Trains a small CLIP from scratch on captioned procedural flowers (\"a red tulip\") for a few minutes, then classifies " +
             "held-out flowers zero-shot among every species x colour caption and prints Similarity(image, caption) for the right " +
-            "caption next to wrong ones.",
+            "caption next to wrong ones.")
+    {
+        Command.Add(
             minutes, steps, batchSize, datasetSize, testSize, clip, output, seed);
     }
 
-    /// <summary>The command (options are made per instance: a System.CommandLine option belongs to one command).</summary>
-    public SampleCommand Command { get; }
-
-    /// <summary>Parses the command line, or prints help or the error and says how to exit.</summary>
-    /// <param name="args">The command line.</param>
-    /// <param name="options">The options, when the sample should run.</param>
-    /// <param name="exitCode">When false is returned: 0 after --help, 2 after an error (printed in one line).</param>
-    /// <param name="errors">Where the error line goes; standard error when null.</param>
-    /// <returns>True when the sample should run.</returns>
-    public static bool TryParse(IReadOnlyList<string> args, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out ClipZeroShotOptions? options, out int exitCode, TextWriter? errors = null)
-    {
-        var line = new ClipZeroShotCommandLine();
-        return line.Command.TryParse(args, line.Bind, out options, out exitCode, errors);
-    }
-
-    private ClipZeroShotOptions Bind(ParseResult parsed) => new()
+    /// <inheritdoc/>
+    protected override ClipZeroShotOptions Bind(ParseResult parsed) => new()
     {
         Minutes = parsed.GetValue(minutes),
         Steps = parsed.GetValue(steps),

@@ -12,7 +12,7 @@ using Diffusion.Samples.ClipZeroShot;
 using TorchSharp;
 using static TorchSharp.torch;
 
-if (!ClipZeroShotCommandLine.TryParse(args, out ClipZeroShotOptions? options, out int exitCode))
+if (!new ClipZeroShotCommandLine().TryParse(args, out ClipZeroShotOptions? options, out int exitCode))
 {
     return exitCode;
 }

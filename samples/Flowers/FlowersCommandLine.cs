@@ -55,7 +55,7 @@ public sealed record FlowersOptions
 }
 
 /// <summary>The Flowers sample's command line (System.CommandLine; the shared options come from <see cref="CommonOptions"/>).</summary>
-public sealed class FlowersCommandLine
+public sealed class FlowersCommandLine : SampleCommandLine<FlowersOptions>
 {
     private static readonly FlowersOptions Defaults = new();
 
@@ -83,12 +83,14 @@ public sealed class FlowersCommandLine
         DefaultValueFactory = _ => "auto",
     }.AcceptOnlyFromAmong("auto", "on", "off");
 
-    private FlowersCommandLine()
-    {
-        Command = new SampleCommand(
+    /// <summary>Creates the command line (one per parse).</summary>
+    public FlowersCommandLine()
+        : base(
             "Flowers",
             "Trains a small U-Net on flowers, then writes samples.png, forward-diffusion.png and loss.png. " +
-            "Runs resume from the last checkpoint in <output>/checkpoints, so repeated runs keep improving.",
+            "Runs resume from the last checkpoint in <output>/checkpoints, so repeated runs keep improving.")
+    {
+        Command.Add(
             minutes, steps, imageSize, modelDims, batchSize, learningRate, datasetSize, data, output, device, count, samplingSteps, seed, fresh, bfloat16);
         Command.Validate(result =>
         {
@@ -101,22 +103,8 @@ public sealed class FlowersCommandLine
         });
     }
 
-    /// <summary>The command (options are made per instance: a System.CommandLine option belongs to one command).</summary>
-    public SampleCommand Command { get; }
-
-    /// <summary>Parses the command line, or prints help or the error and says how to exit.</summary>
-    /// <param name="args">The command line.</param>
-    /// <param name="options">The options, when the sample should run.</param>
-    /// <param name="exitCode">When false is returned: 0 after --help, 2 after an error (printed in one line).</param>
-    /// <param name="errors">Where the error line goes; standard error when null.</param>
-    /// <returns>True when the sample should run.</returns>
-    public static bool TryParse(IReadOnlyList<string> args, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out FlowersOptions? options, out int exitCode, TextWriter? errors = null)
-    {
-        var line = new FlowersCommandLine();
-        return line.Command.TryParse(args, line.Bind, out options, out exitCode, errors);
-    }
-
-    private FlowersOptions Bind(ParseResult parsed) => new()
+    /// <inheritdoc/>
+    protected override FlowersOptions Bind(ParseResult parsed) => new()
     {
         Minutes = parsed.GetValue(minutes),
         Steps = parsed.GetValue(steps),

@@ -13,7 +13,7 @@ using Diffusion.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
-if (!FlowersCommandLine.TryParse(args, out FlowersOptions? options, out int exitCode))
+if (!new FlowersCommandLine().TryParse(args, out FlowersOptions? options, out int exitCode))
 {
     return exitCode;
 }

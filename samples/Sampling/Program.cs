@@ -11,7 +11,7 @@ using Diffusion.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
-if (!SamplingCommandLine.TryParse(args, out SamplingOptions? options, out int exitCode))
+if (!new SamplingCommandLine().TryParse(args, out SamplingOptions? options, out int exitCode))
 {
     return exitCode;
 }

@@ -31,7 +31,7 @@ public sealed record SamplingOptions
 }
 
 /// <summary>The Sampling sample's command line (System.CommandLine; the shared options come from <see cref="CommonOptions"/>).</summary>
-public sealed class SamplingCommandLine
+public sealed class SamplingCommandLine : SampleCommandLine<SamplingOptions>
 {
     private static readonly SamplingOptions Defaults = new();
 
@@ -54,11 +54,13 @@ public sealed class SamplingCommandLine
     private readonly Option<long> seed = CommonOptions.Seed();
     private readonly Option<string> output = CommonOptions.Output(Defaults.Output, "the PNG grid to write");
 
-    private SamplingCommandLine()
-    {
-        Command = new SampleCommand(
+    /// <summary>Creates the command line (one per parse).</summary>
+    public SamplingCommandLine()
+        : base(
             "Sampling",
-            "Loads trained U-Net weights and draws a grid with the scheduler and step count you choose.",
+            "Loads trained U-Net weights and draws a grid with the scheduler and step count you choose.")
+    {
+        Command.Add(
             weights, scheduler, samplingSteps, count, seed, output);
 
         // A command-level check, because the default path must exist too (option checks run only for given options).
@@ -71,22 +73,8 @@ public sealed class SamplingCommandLine
         });
     }
 
-    /// <summary>The command (options are made per instance: a System.CommandLine option belongs to one command).</summary>
-    public SampleCommand Command { get; }
-
-    /// <summary>Parses the command line, or prints help or the error and says how to exit.</summary>
-    /// <param name="args">The command line.</param>
-    /// <param name="options">The options, when the sample should run.</param>
-    /// <param name="exitCode">When false is returned: 0 after --help, 2 after an error (printed in one line).</param>
-    /// <param name="errors">Where the error line goes; standard error when null.</param>
-    /// <returns>True when the sample should run.</returns>
-    public static bool TryParse(IReadOnlyList<string> args, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out SamplingOptions? options, out int exitCode, TextWriter? errors = null)
-    {
-        var line = new SamplingCommandLine();
-        return line.Command.TryParse(args, line.Bind, out options, out exitCode, errors);
-    }
-
-    private SamplingOptions Bind(ParseResult parsed) => new()
+    /// <inheritdoc/>
+    protected override SamplingOptions Bind(ParseResult parsed) => new()
     {
         Weights = parsed.GetRequiredValue(weights),
         Scheduler = parsed.GetRequiredValue(scheduler),

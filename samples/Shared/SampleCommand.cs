@@ -17,24 +17,27 @@ public sealed class SampleCommand
     private readonly string name;
     private readonly RootCommand root;
 
-    /// <summary>Creates the command.</summary>
+    /// <summary>Creates the command with the options every sample has (<c>--threads</c>, <c>--help</c>).</summary>
     /// <param name="name">The sample's name, which starts each error line.</param>
     /// <param name="description">What the sample does, shown first by <c>--help</c>.</param>
-    /// <param name="options">The sample's own options, in the order <c>--help</c> lists them.</param>
-    public SampleCommand(string name, string description, params Option[] options)
+    public SampleCommand(string name, string description)
     {
         this.name = name;
-        root = new RootCommand(description);
-        foreach (Option option in options)
-        {
-            root.Options.Add(option);
-        }
-
-        root.Options.Add(Threads);
+        root = new RootCommand(description) { Threads };
     }
 
     /// <summary><c>--threads</c>: libtorch's CPU threads (default: every logical processor).</summary>
     public Option<int> Threads { get; } = CommonOptions.Threads();
+
+    /// <summary>Adds the sample's own options, in the order <c>--help</c> lists them (before <c>--threads</c>).</summary>
+    /// <param name="options">The options.</param>
+    public void Add(params Option[] options)
+    {
+        foreach (Option option in options)
+        {
+            root.Options.Insert(root.Options.IndexOf(Threads), option);
+        }
+    }
 
     /// <summary>Adds a check of the whole command line (for rules between options, or defaults that must exist).</summary>
     /// <param name="validator">Calls <see cref="SymbolResult.AddError"/> with a message naming the options and values.</param>

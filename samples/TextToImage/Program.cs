@@ -16,7 +16,7 @@ using Diffusion.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
-if (!TextToImageCommandLine.TryParse(args, out TextToImageOptions? options, out int exitCode))
+if (!new TextToImageCommandLine().TryParse(args, out TextToImageOptions? options, out int exitCode))
 {
     return exitCode;
 }

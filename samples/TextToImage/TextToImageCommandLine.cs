@@ -69,7 +69,7 @@ public sealed record TextToImageOptions
 }
 
 /// <summary>The TextToImage sample's command line (System.CommandLine; the shared options come from <see cref="CommonOptions"/>).</summary>
-public sealed class TextToImageCommandLine
+public sealed class TextToImageCommandLine : SampleCommandLine<TextToImageOptions>
 {
     private static readonly TextToImageOptions Defaults = new();
 
@@ -130,14 +130,16 @@ public sealed class TextToImageCommandLine
     private readonly Option<string> output = CommonOptions.Output(Defaults.Output, "the CLIP, checkpoints, grids and evaluation.md");
     private readonly Option<long> seed = CommonOptions.Seed();
 
-    private TextToImageCommandLine()
-    {
-        Command = new SampleCommand(
+    /// <summary>Creates the command line (one per parse).</summary>
+    public TextToImageCommandLine()
+        : base(
             "TextToImage",
             "Trains a small text-conditioned U-Net on captioned procedural flowers (\"a red tulip\"), conditioned on a small CLIP " +
             "text encoder, then draws a grid (one row per prompt) and measures how well the images follow their prompts with " +
             "that CLIP (zero-shot species x colour accuracy and mean similarity) at several guidance scales. Runs resume: the " +
-            "CLIP in <output>/clip and the newest checkpoint in <output>/checkpoints are reused.",
+            "CLIP in <output>/clip and the newest checkpoint in <output>/checkpoints are reused.")
+    {
+        Command.Add(
             minutes, steps, clip, clipMinutes, imageSize, modelDims, batchSize, learningRate, dropout, datasetSize, guidance, evalCount,
             evalGuidance, samplingSteps, evalSteps, thresholding, gridScale, output, seed);
         Command.Validate(result =>
@@ -152,22 +154,8 @@ public sealed class TextToImageCommandLine
         });
     }
 
-    /// <summary>The command (options are made per instance: a System.CommandLine option belongs to one command).</summary>
-    public SampleCommand Command { get; }
-
-    /// <summary>Parses the command line, or prints help or the error and says how to exit.</summary>
-    /// <param name="args">The command line.</param>
-    /// <param name="options">The options, when the sample should run.</param>
-    /// <param name="exitCode">When false is returned: 0 after --help, 2 after an error (printed in one line).</param>
-    /// <param name="errors">Where the error line goes; standard error when null.</param>
-    /// <returns>True when the sample should run.</returns>
-    public static bool TryParse(IReadOnlyList<string> args, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out TextToImageOptions? options, out int exitCode, TextWriter? errors = null)
-    {
-        var line = new TextToImageCommandLine();
-        return line.Command.TryParse(args, line.Bind, out options, out exitCode, errors);
-    }
-
-    private TextToImageOptions Bind(ParseResult parsed) => new()
+    /// <inheritdoc/>
+    protected override TextToImageOptions Bind(ParseResult parsed) => new()
     {
         Minutes = parsed.GetValue(minutes),
         Steps = parsed.GetValue(steps),

@@ -24,7 +24,7 @@ public sealed class FlowersSampleTests
     public void BadCommandLinesAreRejectedInOneLine(string[] args, string message)
     {
         var errors = new StringWriter();
-        Assert.False(FlowersCommandLine.TryParse(args, out _, out int exitCode, errors));
+        Assert.False(new FlowersCommandLine().TryParse(args, out _, out int exitCode, errors));
         Assert.Equal(2, exitCode);
         Assert.Equal(message + " Run with --help for the options." + Environment.NewLine, errors.ToString());
     }
@@ -32,13 +32,13 @@ public sealed class FlowersSampleTests
     [Fact]
     public void DefaultsAndFlagsParse()
     {
-        Assert.True(FlowersCommandLine.TryParse([], out FlowersOptions? defaults, out _));
+        Assert.True(new FlowersCommandLine().TryParse([], out FlowersOptions? defaults, out _));
         Assert.Equal((10.0, 32, 32, 16, 50), (defaults.Minutes, defaults.ImageSize, defaults.BatchSize, defaults.Samples, defaults.SamplingSteps));
         Assert.Equal([32, 64, 128, 256], defaults.ModelDims);
         Assert.Null(defaults.BFloat16);
         Assert.Equal(Environment.ProcessorCount, defaults.Threads);
 
-        Assert.True(FlowersCommandLine.TryParse(
+        Assert.True(new FlowersCommandLine().TryParse(
             ["--steps", "20", "--image-size", "16", "--model-dims", "16,32,32", "--seed", "3", "--fresh", "--count", "4", "--bf16", "off", "--threads", "1"],
             out FlowersOptions? parsed,
             out _));

@@ -15,7 +15,7 @@ public sealed class SamplingSampleTests
     public void BadCommandLinesAreRejectedInOneLine(string[] args, string message)
     {
         var errors = new StringWriter();
-        Assert.False(SamplingCommandLine.TryParse(args, out _, out int exitCode, errors));
+        Assert.False(new SamplingCommandLine().TryParse(args, out _, out int exitCode, errors));
         Assert.Equal(2, exitCode);
         Assert.Equal(message + " Run with --help for the options." + Environment.NewLine, errors.ToString());
     }
