@@ -43,6 +43,30 @@ internal static class SigmaSchedules
         return ((1 - w) * low) + (w * high);
     }
 
+    /// <summary>
+    /// σ of the Euler-type schedulers (Euler, LMS, Heun) at their float timesteps: numpy.interp of the training σ, or
+    /// with <paramref name="karras"/> Karras σ between σ(last timestep) and σ(first) (or the given bounds) and the
+    /// timesteps moved to where those σ are (fractional, <see cref="SigmaToT"/>).
+    /// </summary>
+    /// <param name="trainingSigmas">σ_t of the training timesteps, float32, t = 0 first.</param>
+    /// <param name="timesteps">The spaced inference timesteps, highest first; replaced when <paramref name="karras"/>.</param>
+    /// <param name="karras">use_karras_sigmas.</param>
+    /// <param name="sigmaMin">The smallest Karras σ, or null for the schedule's.</param>
+    /// <param name="sigmaMax">The largest Karras σ, or null for the schedule's.</param>
+    public static double[] Interpolated(float[] trainingSigmas, ref double[] timesteps, bool karras, double? sigmaMin = null, double? sigmaMax = null)
+    {
+        double[] sigmas = timesteps.Select(t => NumpyMath.Interp(t, trainingSigmas)).ToArray();
+        if (!karras)
+        {
+            return sigmas;
+        }
+
+        sigmas = Karras(sigmaMin ?? sigmas[^1], sigmaMax ?? sigmas[0], timesteps.Length);
+        float[] logSigmas = Log(trainingSigmas);
+        timesteps = sigmas.Select(s => SigmaToT(s, logSigmas)).ToArray();
+        return sigmas;
+    }
+
     /// <summary>log σ_t in float32 (numpy's log of a float32 array).</summary>
     public static float[] Log(float[] sigmas) => sigmas.Select(s => MathF.Log(s)).ToArray();
 }

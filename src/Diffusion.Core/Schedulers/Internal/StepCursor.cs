@@ -13,8 +13,28 @@ internal sealed class StepCursor
     /// <summary>The index of the step about to run, or null before the first call after SetTimesteps.</summary>
     public int? Index { get; private set; }
 
-    /// <summary>Forget the position (SetTimesteps).</summary>
-    public void Reset() => Index = null;
+    /// <summary>diffusers' begin_index: the schedule index the first step starts at (image-to-image), or null to find it from the first timestep.</summary>
+    public int? BeginIndex { get; private set; }
+
+    /// <summary>Forget the position and the begin index (SetTimesteps).</summary>
+    public void Reset()
+    {
+        Index = null;
+        BeginIndex = null;
+    }
+
+    /// <summary>diffusers' set_begin_index: the next first step starts at <paramref name="beginIndex"/> of a schedule of <paramref name="count"/> timesteps.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="beginIndex"/> is not an index of the schedule.</exception>
+    public void Begin(int beginIndex, int count)
+    {
+        if (beginIndex < 0 || beginIndex >= count)
+        {
+            throw new ArgumentOutOfRangeException(nameof(beginIndex), $"beginIndex must lie in [0, {count - 1}] (an index of Timesteps); got {beginIndex}.");
+        }
+
+        Index = null;
+        BeginIndex = beginIndex;
+    }
 
     /// <summary>Move past the step just taken.</summary>
     public void Advance() => Index = (Index ?? throw new InvalidOperationException("Advance before Locate.")) + 1;
@@ -35,6 +55,18 @@ internal sealed class StepCursor
             return expected;
         }
 
+        if (Index is null && BeginIndex is int begin)
+        {
+            // diffusers starts at begin_index whatever the timestep; we also check that it is the one there.
+            if (schedule[begin] != t)
+            {
+                throw new ArgumentException($"timestep {SchedulerGuard.Format(timestep)} is not Timesteps[{begin}] = {SchedulerGuard.Format(schedule[begin])}, where SetBeginIndex starts the schedule.", "timestep");
+            }
+
+            Index = begin;
+            return begin;
+        }
+
         var matches = new List<int>(2);
         for (int i = 0; i < schedule.Length && matches.Count < 2; i++)
         {
@@ -52,6 +84,20 @@ internal sealed class StepCursor
         jumped = Index is not null;
         Index = matches.Count > 1 && !jumped ? matches[1] : matches[0];
         return Index.Value;
+    }
+
+    /// <summary>
+    /// The schedule index AddNoise takes for each of <paramref name="timesteps"/> (diffusers' add_noise): with a begin index,
+    /// the current step (or the begin index before the first step) for all; without, <see cref="ScheduleIndices"/>.
+    /// </summary>
+    public int[] NoiseIndices(Tensor timesteps, float[] schedule)
+    {
+        if (BeginIndex is int begin)
+        {
+            return Enumerable.Repeat(Index ?? begin, (int)timesteps.numel()).ToArray();
+        }
+
+        return ScheduleIndices(timesteps, schedule);
     }
 
     /// <summary>Each of <paramref name="timesteps"/>' index in <paramref name="schedule"/> (diffusers' index_for_timestep: the second match if repeated).</summary>
