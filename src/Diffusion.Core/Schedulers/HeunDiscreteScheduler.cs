@@ -42,8 +42,8 @@ public sealed class HeunDiscreteScheduler : INoiseScheduler, IDisposable
         _schedule = new TrainingSchedule(Options, zeroSnrFloor: false);
         _timestepsTensor = empty(0);
 
-        // diffusers' constructor runs set_timesteps(num_train_timesteps).
-        Build(Options.NumTrainTimesteps);
+        // diffusers' constructor runs set_timesteps(num_train_timesteps) (a leading offset may pass T − 1 there: σ is clamped).
+        Build(Options.NumTrainTimesteps, checkRange: false);
     }
 
     /// <summary>The options this scheduler was built with.</summary>
@@ -80,7 +80,7 @@ public sealed class HeunDiscreteScheduler : INoiseScheduler, IDisposable
     public void SetTimesteps(int numInferenceSteps)
     {
         SchedulerGuard.NumInferenceSteps(numInferenceSteps, Options.NumTrainTimesteps);
-        Build(numInferenceSteps);
+        Build(numInferenceSteps, checkRange: true);
         NumInferenceSteps = numInferenceSteps;
     }
 
@@ -193,11 +193,14 @@ public sealed class HeunDiscreteScheduler : INoiseScheduler, IDisposable
     }
 
     /// <summary>diffusers' set_timesteps: spaced float timesteps and σ (or Karras), then every entry after the first doubled.</summary>
-    private void Build(int n)
+    private void Build(int n, bool checkRange)
     {
         int numTrain = Options.NumTrainTimesteps;
         double[] timesteps = TimestepSchedules.Spaced(Options.TimestepSpacing, numTrain, n, Options.StepsOffset, roundLinspace: false);
-        SchedulerGuard.WithinTraining(timesteps.Max(), numTrain, Options.StepsOffset, n, Options.TimestepSpacing);
+        if (checkRange)
+        {
+            SchedulerGuard.WithinTraining(timesteps.Max(), numTrain, Options.StepsOffset, n, Options.TimestepSpacing);
+        }
         double[] sigmas = SigmaSchedules.Interpolated(_schedule.Sigmas(), ref timesteps, Options.UseKarrasSigmas);
 
         // σ: σ_0, σ_1, σ_1, …, σ_{N−1}, σ_{N−1}, 0; timesteps: t_0, t_1, t_1, …, t_{N−1}, t_{N−1}.

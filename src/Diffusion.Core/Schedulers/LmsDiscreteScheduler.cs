@@ -40,8 +40,8 @@ public sealed class LmsDiscreteScheduler : INoiseScheduler, IDisposable
         _schedule = new TrainingSchedule(Options, zeroSnrFloor: false);
         _timestepsTensor = empty(0);
 
-        // diffusers' constructor runs set_timesteps(num_train_timesteps).
-        Build(Options.NumTrainTimesteps);
+        // diffusers' constructor runs set_timesteps(num_train_timesteps) (a leading offset may pass T − 1 there: σ is clamped).
+        Build(Options.NumTrainTimesteps, checkRange: false);
     }
 
     /// <summary>The options this scheduler was built with.</summary>
@@ -77,7 +77,7 @@ public sealed class LmsDiscreteScheduler : INoiseScheduler, IDisposable
     public void SetTimesteps(int numInferenceSteps)
     {
         SchedulerGuard.NumInferenceSteps(numInferenceSteps, Options.NumTrainTimesteps);
-        Build(numInferenceSteps);
+        Build(numInferenceSteps, checkRange: true);
         NumInferenceSteps = numInferenceSteps;
     }
 
@@ -177,11 +177,14 @@ public sealed class LmsDiscreteScheduler : INoiseScheduler, IDisposable
     }
 
     /// <summary>diffusers' set_timesteps: spaced float timesteps, σ interpolated (or Karras), a final σ of 0.</summary>
-    private void Build(int n)
+    private void Build(int n, bool checkRange)
     {
         int numTrain = Options.NumTrainTimesteps;
         double[] timesteps = TimestepSchedules.Spaced(Options.TimestepSpacing, numTrain, n, Options.StepsOffset, roundLinspace: false);
-        SchedulerGuard.WithinTraining(timesteps.Max(), numTrain, Options.StepsOffset, n, Options.TimestepSpacing);
+        if (checkRange)
+        {
+            SchedulerGuard.WithinTraining(timesteps.Max(), numTrain, Options.StepsOffset, n, Options.TimestepSpacing);
+        }
         double[] sigmas = SigmaSchedules.Interpolated(_schedule.Sigmas(), ref timesteps, Options.UseKarrasSigmas);
         _sigmas = [.. sigmas.Select(s => (float)s), 0f];
         _timesteps = timesteps.Select(t => (float)t).ToArray();

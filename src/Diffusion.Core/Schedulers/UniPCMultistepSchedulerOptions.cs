@@ -113,6 +113,11 @@ public sealed record UniPCMultistepSchedulerOptions : ITrainingScheduleOptions
             errors.Add("LowerOrderFinal (lower_order_final) false needs FinalSigmasType (final_sigmas_type) SigmaMin when SolverOrder (solver_order) > 1: a higher-order last step to σ = 0 divides by a zero λ ratio (diffusers returns -inf); got Zero");
         }
 
+        if (!PredictX0 && FinalSigmasType == FinalSigmasType.Zero)
+        {
+            errors.Add("PredictX0 (predict_x0) false needs FinalSigmasType (final_sigmas_type) SigmaMin: the noise-prediction update to σ = 0 multiplies 0 by e^∞ (diffusers returns NaN); got Zero");
+        }
+
         if (Thresholding && !PredictX0)
         {
             errors.Add("Thresholding (thresholding) needs PredictX0 (predict_x0) true; got false");
