@@ -40,8 +40,9 @@ public sealed class LmsDiscreteScheduler : INoiseScheduler, IDisposable
         _schedule = new TrainingSchedule(Options, zeroSnrFloor: false);
         _timestepsTensor = empty(0);
 
-        // diffusers' constructor runs set_timesteps(num_train_timesteps) (a leading offset may pass T − 1 there: σ is clamped).
-        Build(Options.NumTrainTimesteps, checkRange: false);
+        // Before SetTimesteps: every training timestep, T − 1 down to 0, with its σ (diffusers' set_timesteps(T) for
+        // linspace spacing; its other spacings and Karras σ would leave out training timesteps AddNoise is asked for).
+        Build(Options.NumTrainTimesteps, initial: true);
     }
 
     /// <summary>The options this scheduler was built with.</summary>
@@ -77,7 +78,7 @@ public sealed class LmsDiscreteScheduler : INoiseScheduler, IDisposable
     public void SetTimesteps(int numInferenceSteps)
     {
         SchedulerGuard.NumInferenceSteps(numInferenceSteps, Options.NumTrainTimesteps);
-        Build(numInferenceSteps, checkRange: true);
+        Build(numInferenceSteps, initial: false);
         NumInferenceSteps = numInferenceSteps;
     }
 
@@ -100,7 +101,12 @@ public sealed class LmsDiscreteScheduler : INoiseScheduler, IDisposable
     public Tensor ScaleModelInput(Tensor sample, Tensor timestep)
     {
         ArgumentNullException.ThrowIfNull(sample);
-        int index = _cursor.Locate(SchedulerGuard.ReadTimestep(timestep), _timesteps, out _);
+        int index = _cursor.Locate(SchedulerGuard.ReadTimestep(timestep), _timesteps, out bool jumped);
+        if (jumped)
+        {
+            ClearHistory();
+        }
+
         return SigmaSpace.ScaleInput(sample, _sigmas[index]);
     }
 
@@ -177,15 +183,13 @@ public sealed class LmsDiscreteScheduler : INoiseScheduler, IDisposable
     }
 
     /// <summary>diffusers' set_timesteps: spaced float timesteps, σ interpolated (or Karras), a final σ of 0.</summary>
-    private void Build(int n, bool checkRange)
+    private void Build(int n, bool initial)
     {
         int numTrain = Options.NumTrainTimesteps;
-        double[] timesteps = TimestepSchedules.Spaced(Options.TimestepSpacing, numTrain, n, Options.StepsOffset, roundLinspace: false);
-        if (checkRange)
-        {
-            SchedulerGuard.WithinTraining(timesteps.Max(), numTrain, Options.StepsOffset, n, Options.TimestepSpacing);
-        }
-        double[] sigmas = SigmaSchedules.Interpolated(_schedule.Sigmas(), ref timesteps, Options.UseKarrasSigmas);
+        TimestepSpacing spacing = initial ? TimestepSpacing.Linspace : Options.TimestepSpacing;
+        double[] timesteps = TimestepSchedules.Spaced(spacing, numTrain, n, Options.StepsOffset, roundLinspace: false);
+        SchedulerGuard.WithinTraining(timesteps.Max(), numTrain, Options.StepsOffset, n, spacing);
+        double[] sigmas = SigmaSchedules.Interpolated(_schedule.Sigmas(), ref timesteps, Options.UseKarrasSigmas && !initial);
         _sigmas = [.. sigmas.Select(s => (float)s), 0f];
         _timesteps = timesteps.Select(t => (float)t).ToArray();
         _timestepsTensor.Dispose();

@@ -11,13 +11,14 @@ public sealed class SchedulerConformanceTests
     [
         "ddpm", "ddpm-v", "ddpm-large-cos", "ddim", "ddim-eta1", "ddim-sample", "book", "euler-leading", "euler-trailing-v",
         "dpm++1", "dpm++2", "dpm++3", "dpm-sde++", "dpm++2-karras", "dpm-heun-sigma-min",
+        "lms-leading", "lms-karras-v", "heun-leading", "heun-karras", "unipc", "unipc-bh1-3", "unipc-karras-eps",
     ];
 
     /// <summary>Those whose last step ends exactly at x0 and whose σ are those of the training timesteps.</summary>
     public static TheoryData<string> ExactEndSchedulers() =>
     [
         "ddpm", "ddpm-v", "ddim", "ddim-eta1", "ddim-sample", "book", "euler-leading", "euler-trailing-v",
-        "dpm++1", "dpm++2", "dpm++3", "dpm-sde++",
+        "dpm++1", "dpm++2", "dpm++3", "dpm-sde++", "lms-leading", "heun-leading", "unipc", "unipc-bh1-3",
     ];
 
     /// <summary>
@@ -82,7 +83,7 @@ public sealed class SchedulerConformanceTests
 
         // Sampling side: iterate Timesteps (highest first), pass each element as a 0-dim tensor.
         scheduler.SetTimesteps(10);
-        Assert.Equal(1, scheduler.Order);
+        Assert.Equal(scheduler is HeunDiscreteScheduler ? 2 : 1, scheduler.Order);
         Tensor ts = scheduler.Timesteps;
         double[] values = ts.to_type(ScalarType.Float64).data<double>().ToArray();
         Assert.True(values.Zip(values.Skip(1)).All(p => p.First >= p.Second), "Timesteps must run highest first");
@@ -148,8 +149,8 @@ public sealed class SchedulerConformanceTests
         using Tensor noise = randn(1, 3, 4, 4);
         using Tensor modelOutput = x * 0.1;
 
-        // The first steps may allocate lasting state (DPM-Solver's history of up to 3 outputs); the next must not add to it.
-        for (long i = 0; i < 3; i++)
+        // The first steps may allocate lasting state (DPM-Solver's history of up to 3 outputs, LMS's 4 derivatives); the next must not add to it.
+        for (long i = 0; i < 4; i++)
         {
             using Tensor t = scheduler.Timesteps[i];
             SchedulerOutput warmUp = scheduler.Step(modelOutput, t, x, varianceNoise: noise);
@@ -157,11 +158,14 @@ public sealed class SchedulerConformanceTests
             warmUp.PredOriginalSample?.Dispose();
         }
 
-        using Tensor t1 = scheduler.Timesteps[3];
+        // One whole step: Order calls (Heun keeps its Euler half between its two calls and frees it at the second).
+        using Tensor t1 = scheduler.Timesteps[4];
         long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
-        using (Tensor scaled = scheduler.ScaleModelInput(x, t1))
+        for (long i = 4; i < 4 + scheduler.Order; i++)
         {
-            SchedulerOutput second = scheduler.Step(modelOutput, t1, x, varianceNoise: noise);
+            using Tensor ti = scheduler.Timesteps[i];
+            using Tensor scaled = scheduler.ScaleModelInput(x, ti);
+            SchedulerOutput second = scheduler.Step(modelOutput, ti, x, varianceNoise: noise);
             second.PrevSample.Dispose();
             second.PredOriginalSample?.Dispose();
         }
@@ -179,6 +183,9 @@ public sealed class SchedulerConformanceTests
     [InlineData("euler-leading")]
     [InlineData("dpm++3")]
     [InlineData("dpm-sde++")]
+    [InlineData("lms-leading")]
+    [InlineData("heun-leading")]
+    [InlineData("unipc-bh1-3")]
     public void RestartingTheLoopWithoutSetTimestepsRepeatsIt(string name)
     {
         using var scope = NewDisposeScope();
@@ -220,6 +227,13 @@ public sealed class SchedulerConformanceTests
         "dpm-heun-sigma-min" => new DpmSolverMultistepScheduler(new DpmSolverMultistepSchedulerOptions { AlgorithmType = DpmSolverAlgorithmType.DpmSolver, SolverType = DpmSolverType.Heun, FinalSigmasType = FinalSigmasType.SigmaMin }),
         "dpm-sde++" => new DpmSolverMultistepScheduler(new DpmSolverMultistepSchedulerOptions { AlgorithmType = DpmSolverAlgorithmType.SdeDpmSolverPlusPlus, PredictionType = PredictionType.VPrediction }),
         "dpm++2-karras" => new DpmSolverMultistepScheduler(new DpmSolverMultistepSchedulerOptions { UseKarrasSigmas = true, TimestepSpacing = TimestepSpacing.Trailing }),
+        "lms-leading" => new LmsDiscreteScheduler(new LmsDiscreteSchedulerOptions { TimestepSpacing = TimestepSpacing.Leading }),
+        "lms-karras-v" => new LmsDiscreteScheduler(new LmsDiscreteSchedulerOptions { UseKarrasSigmas = true, PredictionType = PredictionType.VPrediction, BetaSchedule = BetaSchedule.ScaledLinear, BetaStart = 0.00085, BetaEnd = 0.012 }),
+        "heun-leading" => new HeunDiscreteScheduler(new HeunDiscreteSchedulerOptions { TimestepSpacing = TimestepSpacing.Leading }),
+        "heun-karras" => new HeunDiscreteScheduler(new HeunDiscreteSchedulerOptions { UseKarrasSigmas = true, BetaSchedule = BetaSchedule.ScaledLinear }),
+        "unipc" => new UniPCMultistepScheduler(),
+        "unipc-bh1-3" => new UniPCMultistepScheduler(new UniPCMultistepSchedulerOptions { SolverType = UniPCSolverType.Bh1, SolverOrder = 3, PredictionType = PredictionType.VPrediction, BetaSchedule = BetaSchedule.SquaredCosCapV2 }),
+        "unipc-karras-eps" => new UniPCMultistepScheduler(new UniPCMultistepSchedulerOptions { UseKarrasSigmas = true, PredictX0 = false, FinalSigmasType = FinalSigmasType.SigmaMin, TimestepSpacing = TimestepSpacing.Trailing }),
         _ => throw new ArgumentOutOfRangeException(nameof(name), name, null),
     };
 }
