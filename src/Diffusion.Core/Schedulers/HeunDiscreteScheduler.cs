@@ -22,10 +22,7 @@ namespace Diffusion.Schedulers;
 public sealed class HeunDiscreteScheduler : INoiseScheduler, IDisposable
 {
     private readonly TrainingSchedule _schedule;
-    private readonly StepCursor _cursor = new();
-    private float[] _timesteps = [];
-    private float[] _sigmas = [];
-    private Tensor _timestepsTensor;
+    private readonly InferenceSchedule _inference = new(ScalarType.Float32);
 
     // The first half of a step (diffusers' prev_derivative, dt, sample); null while the next call is an Euler step.
     private Tensor? _firstDerivative;
@@ -40,8 +37,6 @@ public sealed class HeunDiscreteScheduler : INoiseScheduler, IDisposable
         Options = options ?? new HeunDiscreteSchedulerOptions();
         OptionsRules.ThrowIfAny(nameof(HeunDiscreteSchedulerOptions), Options.Violations(), nameof(options));
         _schedule = new TrainingSchedule(Options, zeroSnrFloor: false);
-        _timestepsTensor = empty(0);
-
         // Before SetTimesteps: every training timestep, T − 1 down to 0, with its σ (diffusers' set_timesteps(T) for
         // linspace spacing; its other spacings and Karras σ would leave out training timesteps AddNoise is asked for).
         Build(Options.NumTrainTimesteps, initial: true);
@@ -55,17 +50,17 @@ public sealed class HeunDiscreteScheduler : INoiseScheduler, IDisposable
 
     /// <inheritdoc/>
     /// <remarks>2N − 1 values for N steps: every timestep after the first appears twice.</remarks>
-    public Tensor Timesteps => _timestepsTensor;
+    public Tensor Timesteps => _inference.Tensor;
 
     /// <inheritdoc/>
     public Tensor AlphasCumprod => _schedule.AlphasCumprodTensor;
 
     /// <summary>σ of each position of <see cref="Timesteps"/> plus the final 0 (σ_0, σ_1, σ_1, …, σ_{N−1}, σ_{N−1}, 0), float32 (a copy).</summary>
-    public IReadOnlyList<float> Sigmas => _sigmas.ToArray();
+    public IReadOnlyList<float> Sigmas => _inference.Sigmas.ToArray();
 
     /// <inheritdoc/>
     /// <remarks>The largest σ, or √(σmax² + 1) for leading spacing (diffusers).</remarks>
-    public double InitNoiseSigma => SigmaSpace.InitNoiseSigma(_sigmas, Options.TimestepSpacing);
+    public double InitNoiseSigma => SigmaSpace.InitNoiseSigma(_inference.Sigmas, Options.TimestepSpacing);
 
     /// <inheritdoc/>
     public PredictionType PredictionType => Options.PredictionType;
@@ -96,7 +91,7 @@ public sealed class HeunDiscreteScheduler : INoiseScheduler, IDisposable
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="beginIndex"/> is outside [0, length of Timesteps).</exception>
     public void SetBeginIndex(int beginIndex)
     {
-        _cursor.Begin(beginIndex, _timesteps.Length);
+        _inference.Cursor.Begin(beginIndex, _inference.Timesteps.Length);
         ClearState();
     }
 
@@ -105,13 +100,13 @@ public sealed class HeunDiscreteScheduler : INoiseScheduler, IDisposable
     public Tensor ScaleModelInput(Tensor sample, Tensor timestep)
     {
         ArgumentNullException.ThrowIfNull(sample);
-        int index = _cursor.Locate(SchedulerGuard.ReadTimestep(timestep), _timesteps, out bool jumped);
+        int index = _inference.Cursor.Locate(SchedulerGuard.ReadTimestep(timestep), _inference.Timesteps, out bool jumped);
         if (jumped)
         {
             ClearState();
         }
 
-        return SigmaSpace.ScaleInput(sample, _sigmas[index]);
+        return SigmaSpace.ScaleInput(sample, _inference.Sigmas[index]);
     }
 
     /// <inheritdoc/>
@@ -125,7 +120,7 @@ public sealed class HeunDiscreteScheduler : INoiseScheduler, IDisposable
 
         SchedulerGuard.SameShape(sample, nameof(sample), modelOutput, nameof(modelOutput));
         SchedulerGuard.NotBoth(generator, varianceNoise);
-        int i = _cursor.Locate(SchedulerGuard.ReadTimestep(timestep), _timesteps, out bool jumped);
+        int i = _inference.Cursor.Locate(SchedulerGuard.ReadTimestep(timestep), _inference.Timesteps, out bool jumped);
         if (jumped)
         {
             ClearState();
@@ -136,8 +131,9 @@ public sealed class HeunDiscreteScheduler : INoiseScheduler, IDisposable
 
         // 1. σ_k and σ_{k+1} of this step; σ̂ = σ_k·(γ + 1) with γ = 0 (no churn). The Euler half evaluates the model at
         //    σ̂, the correction at σ_{k+1} (Algorithm 1, lines 5 and 7).
-        float sigma = firstOrder ? _sigmas[i] : _sigmas[i - 1];
-        float sigmaNext = firstOrder ? _sigmas[i + 1] : _sigmas[i];
+        float[] sigmas = _inference.Sigmas;
+        float sigma = firstOrder ? sigmas[i] : sigmas[i - 1];
+        float sigmaNext = firstOrder ? sigmas[i + 1] : sigmas[i];
         float sigmaHat = sigma * (0f + 1);
         float sigmaInput = firstOrder ? sigmaHat : sigmaNext;
 
@@ -168,7 +164,7 @@ public sealed class HeunDiscreteScheduler : INoiseScheduler, IDisposable
             ClearState();
         }
 
-        _cursor.Advance();
+        _inference.Cursor.Advance();
         return new SchedulerOutput(prevSample.MoveToOuterDisposeScope(), predOriginalSample.MoveToOuterDisposeScope());
     }
 
@@ -176,10 +172,7 @@ public sealed class HeunDiscreteScheduler : INoiseScheduler, IDisposable
     /// <remarks>x0 + σ·ε with σ of each timestep's place in <see cref="Timesteps"/> (the second of a repeated pair, diffusers; after <see cref="SetBeginIndex"/>, the current position's σ).</remarks>
     public Tensor AddNoise(Tensor originalSamples, Tensor noise, Tensor timesteps)
     {
-        SchedulerGuard.SameShape(originalSamples, nameof(originalSamples), noise, nameof(noise));
-        SchedulerGuard.CheckBatch(timesteps, originalSamples, nameof(timesteps));
-        float[] sigma = _cursor.NoiseIndices(timesteps, _timesteps).Select(i => _sigmas[i]).ToArray();
-        return SigmaNoise.AddVe(originalSamples, noise, sigma);
+        return SigmaNoise.AddVe(originalSamples, noise, _inference.NoiseSigmas(timesteps, originalSamples, noise));
     }
 
     /// <inheritdoc/>
@@ -195,25 +188,19 @@ public sealed class HeunDiscreteScheduler : INoiseScheduler, IDisposable
     {
         ClearState();
         _schedule.Dispose();
-        _timestepsTensor.Dispose();
+        _inference.Dispose();
     }
 
     /// <summary>diffusers' set_timesteps: spaced float timesteps and σ (or Karras), then every entry after the first doubled.</summary>
     private void Build(int n, bool initial)
     {
-        int numTrain = Options.NumTrainTimesteps;
-        TimestepSpacing spacing = initial ? TimestepSpacing.Linspace : Options.TimestepSpacing;
-        double[] timesteps = TimestepSchedules.Spaced(spacing, numTrain, n, Options.StepsOffset, roundLinspace: false);
-        SchedulerGuard.WithinTraining(timesteps.Max(), numTrain, Options.StepsOffset, n, spacing);
-        double[] sigmas = SigmaSchedules.Interpolated(_schedule.Sigmas(), ref timesteps, Options.UseKarrasSigmas && !initial);
+        var (timesteps, sigmas) = InferenceSchedule.EulerType(Options, _schedule.Sigmas(), n, Options.UseKarrasSigmas, initial);
 
         // σ: σ_0, σ_1, σ_1, …, σ_{N−1}, σ_{N−1}, 0; timesteps: t_0, t_1, t_1, …, t_{N−1}, t_{N−1}.
-        float[] single = [.. sigmas.Select(s => (float)s), 0f];
-        _sigmas = [single[0], .. single[1..^1].SelectMany(s => new[] { s, s }), single[^1]];
-        _timesteps = [(float)timesteps[0], .. timesteps.Skip(1).SelectMany(t => new[] { (float)t, (float)t })];
-        _timestepsTensor.Dispose();
-        _timestepsTensor = tensor(_timesteps, dtype: ScalarType.Float32).DetachFromDisposeScope();
-        _cursor.Reset();
+        float[] single = sigmas.Select(v => (float)v).ToArray();
+        _inference.Set(
+            [(float)timesteps[0], .. timesteps.Skip(1).SelectMany(t => new[] { (float)t, (float)t })],
+            [single[0], .. single[1..^1].SelectMany(v => new[] { v, v }), single[^1]]);
         ClearState();
     }
 

@@ -24,11 +24,8 @@ namespace Diffusion.Schedulers;
 public sealed class LmsDiscreteScheduler : INoiseScheduler, IDisposable
 {
     private readonly TrainingSchedule _schedule;
-    private readonly StepCursor _cursor = new();
+    private readonly InferenceSchedule _inference = new(ScalarType.Float32);
     private readonly List<Tensor> _derivatives = [];
-    private float[] _timesteps = [];
-    private float[] _sigmas = [];
-    private Tensor _timestepsTensor;
 
     /// <summary>Creates the scheduler.</summary>
     /// <param name="options">The options; null means diffusers' defaults.</param>
@@ -38,8 +35,6 @@ public sealed class LmsDiscreteScheduler : INoiseScheduler, IDisposable
         Options = options ?? new LmsDiscreteSchedulerOptions();
         OptionsRules.ThrowIfAny(nameof(LmsDiscreteSchedulerOptions), Options.Violations(), nameof(options));
         _schedule = new TrainingSchedule(Options, zeroSnrFloor: false);
-        _timestepsTensor = empty(0);
-
         // Before SetTimesteps: every training timestep, T − 1 down to 0, with its σ (diffusers' set_timesteps(T) for
         // linspace spacing; its other spacings and Karras σ would leave out training timesteps AddNoise is asked for).
         Build(Options.NumTrainTimesteps, initial: true);
@@ -52,17 +47,17 @@ public sealed class LmsDiscreteScheduler : INoiseScheduler, IDisposable
     public int NumTrainTimesteps => Options.NumTrainTimesteps;
 
     /// <inheritdoc/>
-    public Tensor Timesteps => _timestepsTensor;
+    public Tensor Timesteps => _inference.Tensor;
 
     /// <inheritdoc/>
     public Tensor AlphasCumprod => _schedule.AlphasCumprodTensor;
 
     /// <summary>σ of each inference timestep plus the final 0, float32 (a copy).</summary>
-    public IReadOnlyList<float> Sigmas => _sigmas.ToArray();
+    public IReadOnlyList<float> Sigmas => _inference.Sigmas.ToArray();
 
     /// <inheritdoc/>
     /// <remarks>The largest σ, or √(σmax² + 1) for leading spacing (diffusers).</remarks>
-    public double InitNoiseSigma => SigmaSpace.InitNoiseSigma(_sigmas, Options.TimestepSpacing);
+    public double InitNoiseSigma => SigmaSpace.InitNoiseSigma(_inference.Sigmas, Options.TimestepSpacing);
 
     /// <inheritdoc/>
     public PredictionType PredictionType => Options.PredictionType;
@@ -92,7 +87,7 @@ public sealed class LmsDiscreteScheduler : INoiseScheduler, IDisposable
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="beginIndex"/> is outside [0, length of Timesteps).</exception>
     public void SetBeginIndex(int beginIndex)
     {
-        _cursor.Begin(beginIndex, _timesteps.Length);
+        _inference.Cursor.Begin(beginIndex, _inference.Timesteps.Length);
         ClearHistory();
     }
 
@@ -101,13 +96,13 @@ public sealed class LmsDiscreteScheduler : INoiseScheduler, IDisposable
     public Tensor ScaleModelInput(Tensor sample, Tensor timestep)
     {
         ArgumentNullException.ThrowIfNull(sample);
-        int index = _cursor.Locate(SchedulerGuard.ReadTimestep(timestep), _timesteps, out bool jumped);
+        int index = _inference.Cursor.Locate(SchedulerGuard.ReadTimestep(timestep), _inference.Timesteps, out bool jumped);
         if (jumped)
         {
             ClearHistory();
         }
 
-        return SigmaSpace.ScaleInput(sample, _sigmas[index]);
+        return SigmaSpace.ScaleInput(sample, _inference.Sigmas[index]);
     }
 
     /// <inheritdoc/>
@@ -121,7 +116,7 @@ public sealed class LmsDiscreteScheduler : INoiseScheduler, IDisposable
 
         SchedulerGuard.SameShape(sample, nameof(sample), modelOutput, nameof(modelOutput));
         SchedulerGuard.NotBoth(generator, varianceNoise);
-        int i = _cursor.Locate(SchedulerGuard.ReadTimestep(timestep), _timesteps, out bool jumped);
+        int i = _inference.Cursor.Locate(SchedulerGuard.ReadTimestep(timestep), _inference.Timesteps, out bool jumped);
         if (jumped)
         {
             ClearHistory();
@@ -130,7 +125,7 @@ public sealed class LmsDiscreteScheduler : INoiseScheduler, IDisposable
         using var scope = NewDisposeScope();
 
         // 1. x0 from the model output at σ_i, and the ODE derivative d_i = (x − x0)/σ_i (Karras et al. 2022, eq. 3).
-        float sigma = _sigmas[i];
+        float sigma = _inference.Sigmas[i];
         Tensor predOriginalSample = SigmaSpace.PredictOriginal(Options.PredictionType, modelOutput, sample, sigma);
         Tensor derivative = (sample - predOriginalSample) / sigma;
         _derivatives.Add(derivative.alias().DetachFromDisposeScope());
@@ -143,7 +138,7 @@ public sealed class LmsDiscreteScheduler : INoiseScheduler, IDisposable
         // 2. x_{i+1} = x_i + Σ_j c_j·d_{i−j}, c_j = ∫ L_j over [σ_i, σ_{i+1}] (diffusers pairs the coefficients with the
         //    newest derivatives first and stops at the shorter list).
         int order = Math.Min(i + 1, Options.LmsOrder);
-        double[] coefficients = LmsCoefficients.At(_sigmas, i, order);
+        double[] coefficients = LmsCoefficients.At(_inference.Sigmas, i, order);
         Tensor? sum = null;
         for (int j = 0; j < Math.Min(order, _derivatives.Count); j++)
         {
@@ -152,7 +147,7 @@ public sealed class LmsDiscreteScheduler : INoiseScheduler, IDisposable
         }
 
         Tensor prevSample = sample + sum!;
-        _cursor.Advance();
+        _inference.Cursor.Advance();
         return new SchedulerOutput(prevSample.MoveToOuterDisposeScope(), predOriginalSample.MoveToOuterDisposeScope());
     }
 
@@ -160,10 +155,7 @@ public sealed class LmsDiscreteScheduler : INoiseScheduler, IDisposable
     /// <remarks>x0 + σ·ε with σ of each timestep's place in <see cref="Timesteps"/> (diffusers; after <see cref="SetBeginIndex"/>, the current step's σ).</remarks>
     public Tensor AddNoise(Tensor originalSamples, Tensor noise, Tensor timesteps)
     {
-        SchedulerGuard.SameShape(originalSamples, nameof(originalSamples), noise, nameof(noise));
-        SchedulerGuard.CheckBatch(timesteps, originalSamples, nameof(timesteps));
-        float[] sigma = _cursor.NoiseIndices(timesteps, _timesteps).Select(i => _sigmas[i]).ToArray();
-        return SigmaNoise.AddVe(originalSamples, noise, sigma);
+        return SigmaNoise.AddVe(originalSamples, noise, _inference.NoiseSigmas(timesteps, originalSamples, noise));
     }
 
     /// <inheritdoc/>
@@ -179,22 +171,14 @@ public sealed class LmsDiscreteScheduler : INoiseScheduler, IDisposable
     {
         ClearHistory();
         _schedule.Dispose();
-        _timestepsTensor.Dispose();
+        _inference.Dispose();
     }
 
     /// <summary>diffusers' set_timesteps: spaced float timesteps, σ interpolated (or Karras), a final σ of 0.</summary>
     private void Build(int n, bool initial)
     {
-        int numTrain = Options.NumTrainTimesteps;
-        TimestepSpacing spacing = initial ? TimestepSpacing.Linspace : Options.TimestepSpacing;
-        double[] timesteps = TimestepSchedules.Spaced(spacing, numTrain, n, Options.StepsOffset, roundLinspace: false);
-        SchedulerGuard.WithinTraining(timesteps.Max(), numTrain, Options.StepsOffset, n, spacing);
-        double[] sigmas = SigmaSchedules.Interpolated(_schedule.Sigmas(), ref timesteps, Options.UseKarrasSigmas && !initial);
-        _sigmas = [.. sigmas.Select(s => (float)s), 0f];
-        _timesteps = timesteps.Select(t => (float)t).ToArray();
-        _timestepsTensor.Dispose();
-        _timestepsTensor = tensor(_timesteps, dtype: ScalarType.Float32).DetachFromDisposeScope();
-        _cursor.Reset();
+        var (timesteps, sigmas) = InferenceSchedule.EulerType(Options, _schedule.Sigmas(), n, Options.UseKarrasSigmas, initial);
+        _inference.Set(timesteps.Select(t => (float)t).ToArray(), sigmas.Select(v => (float)v).ToArray());
         ClearHistory();
     }
 

@@ -26,14 +26,11 @@ namespace Diffusion.Schedulers;
 public sealed class UniPCMultistepScheduler : INoiseScheduler, IDisposable
 {
     private readonly TrainingSchedule _schedule;
-    private readonly StepCursor _cursor = new();
+    private readonly InferenceSchedule _inference = new(ScalarType.Int64);
     private readonly Tensor?[] _modelOutputs;
     private Tensor? _lastSample;
     private int _lowerOrderNums;
     private int _thisOrder;
-    private float[] _timesteps;
-    private float[] _sigmas;
-    private Tensor _timestepsTensor;
 
     /// <summary>Creates the scheduler.</summary>
     /// <param name="options">The options; null means diffusers' defaults (bh2, order 2, data prediction).</param>
@@ -47,9 +44,7 @@ public sealed class UniPCMultistepScheduler : INoiseScheduler, IDisposable
 
         // Before SetTimesteps: every training timestep, and σ of each (diffusers' σ here run the other way, unused by it).
         int n = Options.NumTrainTimesteps;
-        _timesteps = Enumerable.Range(0, n).Reverse().Select(t => (float)t).ToArray();
-        _sigmas = [.. _schedule.Sigmas().Reverse(), 0f];
-        _timestepsTensor = tensor(_timesteps.Select(t => (long)t).ToArray(), dtype: ScalarType.Int64).DetachFromDisposeScope();
+        _inference.Set(Enumerable.Range(0, n).Reverse().Select(t => (float)t).ToArray(), [.. _schedule.Sigmas().Reverse(), 0f]);
     }
 
     /// <summary>The options this scheduler was built with.</summary>
@@ -59,13 +54,13 @@ public sealed class UniPCMultistepScheduler : INoiseScheduler, IDisposable
     public int NumTrainTimesteps => Options.NumTrainTimesteps;
 
     /// <inheritdoc/>
-    public Tensor Timesteps => _timestepsTensor;
+    public Tensor Timesteps => _inference.Tensor;
 
     /// <inheritdoc/>
     public Tensor AlphasCumprod => _schedule.AlphasCumprodTensor;
 
     /// <summary>σ of each inference timestep plus the final one, float32 (a copy).</summary>
-    public IReadOnlyList<float> Sigmas => _sigmas.ToArray();
+    public IReadOnlyList<float> Sigmas => _inference.Sigmas.ToArray();
 
     /// <inheritdoc/>
     public double InitNoiseSigma => 1.0;
@@ -105,12 +100,8 @@ public sealed class UniPCMultistepScheduler : INoiseScheduler, IDisposable
             last = Options.FinalSigmasType == FinalSigmasType.SigmaMin ? trainingSigmas[0] : 0;
         }
 
-        _sigmas = [.. sigmas.Select(s => (float)s), (float)last];
-        _timesteps = timesteps.Select(t => (float)(long)t).ToArray();
-        _timestepsTensor.Dispose();
-        _timestepsTensor = tensor(_timesteps.Select(t => (long)t).ToArray(), dtype: ScalarType.Int64).DetachFromDisposeScope();
-        NumInferenceSteps = _timesteps.Length;
-        _cursor.Reset();
+        _inference.Set(timesteps.Select(t => (float)(long)t).ToArray(), [.. sigmas.Select(s => (float)s), (float)last]);
+        NumInferenceSteps = timesteps.Length;
         ClearHistory();
     }
 
@@ -125,7 +116,7 @@ public sealed class UniPCMultistepScheduler : INoiseScheduler, IDisposable
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="beginIndex"/> is outside [0, length of Timesteps).</exception>
     public void SetBeginIndex(int beginIndex)
     {
-        _cursor.Begin(beginIndex, _timesteps.Length);
+        _inference.Cursor.Begin(beginIndex, _inference.Timesteps.Length);
         ClearHistory();
     }
 
@@ -148,7 +139,7 @@ public sealed class UniPCMultistepScheduler : INoiseScheduler, IDisposable
 
         SchedulerGuard.SameShape(sample, nameof(sample), modelOutput, nameof(modelOutput));
         SchedulerGuard.NotBoth(generator, varianceNoise);
-        int i = _cursor.Locate(SchedulerGuard.ReadTimestep(timestep), _timesteps, out bool jumped);
+        int i = _inference.Cursor.Locate(SchedulerGuard.ReadTimestep(timestep), _inference.Timesteps, out bool jumped);
         if (jumped)
         {
             ClearHistory();
@@ -163,7 +154,7 @@ public sealed class UniPCMultistepScheduler : INoiseScheduler, IDisposable
         bool useCorrector = i > 0 && !Options.DisableCorrector.Contains(i - 1) && _lastSample is not null;
         if (useCorrector)
         {
-            sample = Update(_sigmas[i], _sigmas[i - 1], i - 2, _lastSample!, converted);
+            sample = Update(_inference.Sigmas[i], _inference.Sigmas[i - 1], i - 2, _lastSample!, converted);
         }
 
         // 3. Push this output onto the history.
@@ -182,13 +173,13 @@ public sealed class UniPCMultistepScheduler : INoiseScheduler, IDisposable
         _lastSample = sample.alias().DetachFromDisposeScope();
 
         // 5. UniP from σ_i to σ_{i+1}.
-        Tensor prevSample = Update(_sigmas[i + 1], _sigmas[i], i - 1, sample, modelAtT: null);
+        Tensor prevSample = Update(_inference.Sigmas[i + 1], _inference.Sigmas[i], i - 1, sample, modelAtT: null);
         if (_lowerOrderNums < Options.SolverOrder)
         {
             _lowerOrderNums++;
         }
 
-        _cursor.Advance();
+        _inference.Cursor.Advance();
         return new SchedulerOutput(prevSample.to_type(sample.dtype).MoveToOuterDisposeScope(), null);
     }
 
@@ -196,10 +187,7 @@ public sealed class UniPCMultistepScheduler : INoiseScheduler, IDisposable
     /// <remarks>α_t·x0 + σ_t·ε with σ of each timestep's place in <see cref="Timesteps"/> (diffusers; after <see cref="SetBeginIndex"/>, the current step's σ).</remarks>
     public Tensor AddNoise(Tensor originalSamples, Tensor noise, Tensor timesteps)
     {
-        SchedulerGuard.SameShape(originalSamples, nameof(originalSamples), noise, nameof(noise));
-        SchedulerGuard.CheckBatch(timesteps, originalSamples, nameof(timesteps));
-        float[] sigma = _cursor.NoiseIndices(timesteps, _timesteps).Select(i => _sigmas[i]).ToArray();
-        return SigmaNoise.AddVp(originalSamples, noise, sigma);
+        return SigmaNoise.AddVp(originalSamples, noise, _inference.NoiseSigmas(timesteps, originalSamples, noise));
     }
 
     /// <inheritdoc/>
@@ -214,7 +202,7 @@ public sealed class UniPCMultistepScheduler : INoiseScheduler, IDisposable
     {
         ClearHistory();
         _schedule.Dispose();
-        _timestepsTensor.Dispose();
+        _inference.Dispose();
     }
 
     /// <summary>
@@ -229,7 +217,7 @@ public sealed class UniPCMultistepScheduler : INoiseScheduler, IDisposable
         var previousOutputs = new Tensor[order - 1];
         for (int k = 0; k < order - 1; k++)
         {
-            previous[k] = Point.At(_sigmas[firstPrevious - k]);
+            previous[k] = Point.At(_inference.Sigmas[firstPrevious - k]);
             previousOutputs[k] = _modelOutputs[newest - 1 - k]!;
         }
 
@@ -239,7 +227,7 @@ public sealed class UniPCMultistepScheduler : INoiseScheduler, IDisposable
     /// <summary>x0 (predict_x0) or ε from the model output at step i, thresholded if asked.</summary>
     private Tensor ConvertModelOutput(Tensor modelOutput, Tensor sample, int i)
     {
-        Point p = Point.At(_sigmas[i]);
+        Point p = Point.At(_inference.Sigmas[i]);
         if (Options.PredictX0)
         {
             Tensor x0 = Options.PredictionType switch
