@@ -108,59 +108,11 @@ public sealed class SdSchedulerParityTests(ITestOutputHelper output)
 
     [Theory]
     [MemberData(nameof(RunCases))]
-    public void EveryStepMatchesGivenTheReferenceInput(int index)
-    {
-        using var scope = NewDisposeScope();
-        JsonElement item = Load(File).GetProperty("runs")[index];
-        using var owned = (IDisposable)Create(item.GetProperty("config"));
-        var scheduler = (INoiseScheduler)owned;
-        scheduler.SetTimesteps(item.GetProperty("num_inference_steps").GetInt32());
-        long[] shape = Longs(item.GetProperty("shape"));
-        JsonElement[] expected = [.. item.GetProperty("prev_samples").EnumerateArray()];
-        Assert.Equal(expected.Length, scheduler.Timesteps.shape[0]);
-
-        Tensor x = Pseudo(shape, 7) * scheduler.InitNoiseSigma;
-        double worst = 0;
-        for (int k = 0; k < expected.Length; k++)
-        {
-            using var step = NewDisposeScope();
-            float[] want = Floats(expected[k]);
-            Tensor result = StepOnce(scheduler, x, k);
-            string label = $"{Label(item.GetProperty("config"))} call {k}";
-            AssertClose(want, result, StepRtol, StepAtolScale * Conditioning(item) * MaxAbs(want), label);
-            worst = Math.Max(worst, MaxAbsoluteError(want, result) / MaxAbs(want));
-
-            // The next call gets diffusers' own output, so each step is compared on its own.
-            x = Tensor(expected[k], shape).MoveToOuterDisposeScope();
-        }
-
-        output.WriteLine($"{Label(item.GetProperty("config"))}: worst step |err| / max|x| = {worst:E2}");
-    }
+    public void EveryStepMatchesGivenTheReferenceInput(int index) => CompareRun(index, teacherForced: true);
 
     [Theory]
     [MemberData(nameof(RunCases))]
-    public void WholeLoopMatches(int index)
-    {
-        using var scope = NewDisposeScope();
-        JsonElement item = Load(File).GetProperty("runs")[index];
-        using var owned = (IDisposable)Create(item.GetProperty("config"));
-        var scheduler = (INoiseScheduler)owned;
-        scheduler.SetTimesteps(item.GetProperty("num_inference_steps").GetInt32());
-        long[] shape = Longs(item.GetProperty("shape"));
-        JsonElement[] expected = [.. item.GetProperty("prev_samples").EnumerateArray()];
-        Tensor x = Pseudo(shape, 7) * scheduler.InitNoiseSigma;
-        double worst = 0;
-        for (int k = 0; k < expected.Length; k++)
-        {
-            using var step = NewDisposeScope();
-            x = StepOnce(scheduler, x, k).MoveToOuterDisposeScope();
-            float[] want = Floats(expected[k]);
-            AssertClose(want, x, LoopRtol, LoopAtolScale * Conditioning(item) * MaxAbs(want), $"{Label(item.GetProperty("config"))} loop call {k}");
-            worst = Math.Max(worst, MaxAbsoluteError(want, x) / MaxAbs(want));
-        }
-
-        output.WriteLine($"{Label(item.GetProperty("config"))}: worst loop |err| / max|x| = {worst:E2}");
-    }
+    public void WholeLoopMatches(int index) => CompareRun(index, teacherForced: false);
 
     [Theory]
     [MemberData(nameof(Img2ImgCases))]
@@ -254,6 +206,38 @@ public sealed class SdSchedulerParityTests(ITestOutputHelper output)
 
         Assert.False(x.isnan().any().item<bool>());
         AssertClose(lastX0.data<float>().ToArray(), x, 1e-6, 1e-6, "bh1 last step");
+    }
+
+    /// <summary>
+    /// Runs a reference configuration call by call and compares every output: <paramref name="teacherForced"/> feeds each
+    /// call diffusers' own input (single steps, step budget), otherwise our own previous output (loop budget).
+    /// </summary>
+    private void CompareRun(int index, bool teacherForced)
+    {
+        using var scope = NewDisposeScope();
+        JsonElement item = Load(File).GetProperty("runs")[index];
+        using var owned = (IDisposable)Create(item.GetProperty("config"));
+        var scheduler = (INoiseScheduler)owned;
+        scheduler.SetTimesteps(item.GetProperty("num_inference_steps").GetInt32());
+        long[] shape = Longs(item.GetProperty("shape"));
+        JsonElement[] expected = [.. item.GetProperty("prev_samples").EnumerateArray()];
+        Assert.Equal(expected.Length, scheduler.Timesteps.shape[0]);
+        (double rtol, double atolScale) = teacherForced ? (StepRtol, StepAtolScale) : (LoopRtol, LoopAtolScale);
+        string label = Label(item.GetProperty("config")) + (teacherForced ? " step" : " loop");
+
+        Tensor x = Pseudo(shape, 7) * scheduler.InitNoiseSigma;
+        double worst = 0;
+        for (int k = 0; k < expected.Length; k++)
+        {
+            using var step = NewDisposeScope();
+            float[] want = Floats(expected[k]);
+            Tensor result = StepOnce(scheduler, x, k);
+            AssertClose(want, result, rtol, atolScale * Conditioning(item) * MaxAbs(want), $"{label} call {k}");
+            worst = Math.Max(worst, MaxAbsoluteError(want, result) / MaxAbs(want));
+            x = (teacherForced ? Tensor(expected[k], shape) : result).MoveToOuterDisposeScope();
+        }
+
+        output.WriteLine($"{label}: worst |err| / max|x| = {worst:E2}");
     }
 
     /// <summary>ScaleModelInput, the stand-in model and Step for call k of the scheduler's timesteps.</summary>
