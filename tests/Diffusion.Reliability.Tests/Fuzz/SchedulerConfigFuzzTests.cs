@@ -68,6 +68,9 @@ public sealed class SchedulerConfigFuzzTests(ITestOutputHelper output)
             new DdimScheduler(DdimSchedulerOptions.Book),
             new EulerDiscreteScheduler(new EulerDiscreteSchedulerOptions { UseKarrasSigmas = true }),
             new DpmSolverMultistepScheduler(new DpmSolverMultistepSchedulerOptions { SolverOrder = 3, NumTrainTimesteps = 20, TrainedBetas = [.. Enumerable.Range(1, 20).Select(i => i / 100.0)] }),
+            new LmsDiscreteScheduler(new LmsDiscreteSchedulerOptions { UseKarrasSigmas = true, LmsOrder = 3 }),
+            new HeunDiscreteScheduler(new HeunDiscreteSchedulerOptions { ClipSample = true, BetaSchedule = BetaSchedule.ScaledLinear }),
+            new UniPCMultistepScheduler(new UniPCMultistepSchedulerOptions { SolverOrder = 3, SolverType = UniPCSolverType.Bh1, DisableCorrector = [0], SigmaMax = 12 }),
         ];
         foreach (INoiseScheduler scheduler in schedulers)
         {
