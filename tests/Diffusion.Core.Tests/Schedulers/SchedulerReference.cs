@@ -125,6 +125,18 @@ internal static class SchedulerReference
         return expected.Zip(got).Max(p => Math.Abs((double)p.First - p.Second));
     }
 
+    /// <summary><paramref name="values"/> with every float32 element moved up one ulp when <paramref name="perturb"/> (what another CPU's last bit may do).</summary>
+    public static Tensor OneUlpUpIf(bool perturb, Tensor values)
+    {
+        if (!perturb)
+        {
+            return values;
+        }
+
+        float[] moved = values.data<float>().ToArray().Select(MathF.BitIncrement).ToArray();
+        return tensor(moved, dtype: ScalarType.Float32).reshape(values.shape);
+    }
+
     /// <summary>A short label for a reference case.</summary>
     public static string Label(JsonElement config, JsonElement? extras = null) =>
         config.GetRawText() + (extras is { ValueKind: JsonValueKind.Object } e && e.EnumerateObject().Any() ? " + " + e.GetRawText() : string.Empty);

@@ -216,17 +216,6 @@ public sealed class StepParityTests(ITestOutputHelper output)
         return data;
     }
 
-    private static Tensor OneUlpUpIf(bool perturb, Tensor values)
-    {
-        if (!perturb)
-        {
-            return values;
-        }
-
-        float[] moved = values.data<float>().ToArray().Select(MathF.BitIncrement).ToArray();
-        return tensor(moved, dtype: ScalarType.Float32).reshape(values.shape);
-    }
-
     private static IEnumerable<int> Indices(string file, string key)
     {
         return Enumerable.Range(0, Load(file).GetProperty(key).GetArrayLength());
