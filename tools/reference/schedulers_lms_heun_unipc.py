@@ -96,11 +96,13 @@ RUNS = [
     ({"_class_name": LMS, "prediction_type": "v_prediction", "timestep_spacing": "trailing"}, 25),
     ({"_class_name": LMS, **SD, "use_karras_sigmas": True}, 25),
     ({"_class_name": LMS, "prediction_type": "sample", "lms_order": 2}, 20),
+    ({"_class_name": LMS, **SD, "use_exponential_sigmas": True, "timestep_spacing": "trailing"}, 25),
     ({"_class_name": HEUN}, 20),
     ({"_class_name": HEUN, **SD, "timestep_spacing": "leading", "steps_offset": 1}, 25),
     ({"_class_name": HEUN, "prediction_type": "v_prediction", "timestep_spacing": "trailing"}, 20),
     ({"_class_name": HEUN, **SD, "use_karras_sigmas": True}, 20),
     ({"_class_name": HEUN, "prediction_type": "sample", "clip_sample": True, "clip_sample_range": 0.8}, 20),
+    ({"_class_name": HEUN, **SD, "use_exponential_sigmas": True, "prediction_type": "v_prediction"}, 20),
     ({"_class_name": UNIPC}, 20),
     ({"_class_name": UNIPC, **SD, "timestep_spacing": "leading", "steps_offset": 1}, 50),
     ({"_class_name": UNIPC, "solver_type": "bh1", "solver_order": 3, "final_sigmas_type": "sigma_min"}, 20),
@@ -124,6 +126,7 @@ IMG2IMG = [
     ({"_class_name": LMS, "use_karras_sigmas": True}, 20, 0.35),
     ({"_class_name": HEUN, **SD, "timestep_spacing": "leading", "steps_offset": 1}, 20, 0.6),
     ({"_class_name": HEUN, "use_karras_sigmas": True}, 20, 0.35),
+    ({"_class_name": HEUN, "use_exponential_sigmas": True}, 20, 0.5),
     ({"_class_name": UNIPC, **SD, "timestep_spacing": "leading", "steps_offset": 1}, 25, 0.6),
     ({"_class_name": UNIPC, "solver_order": 3, "solver_type": "bh1", "final_sigmas_type": "sigma_min"}, 20, 0.35),
 ]
@@ -151,6 +154,8 @@ SCHEDULES = [
     ({"_class_name": UNIPC, "use_karras_sigmas": True, "final_sigmas_type": "sigma_min"}, [7, 30]),
     ({"_class_name": UNIPC, "use_karras_sigmas": True, "beta_schedule": "squaredcos_cap_v2"}, [7]),
     ({"_class_name": UNIPC, "rescale_betas_zero_snr": True, "timestep_spacing": "trailing"}, [7]),
+    ({"_class_name": LMS, "use_exponential_sigmas": True}, [7, 30]),
+    ({"_class_name": HEUN, "use_exponential_sigmas": True, "timestep_spacing": "leading", "steps_offset": 1}, [7]),
 ]
 
 # Config files as diffusers saves them (save_config / to_json_string), for the load-run-save test.

@@ -194,7 +194,7 @@ public sealed class HeunDiscreteScheduler : INoiseScheduler, IDisposable
     /// <summary>diffusers' set_timesteps: spaced float timesteps and σ (or Karras), then every entry after the first doubled.</summary>
     private void Build(int n, bool initial)
     {
-        var (timesteps, sigmas) = InferenceSchedule.EulerType(Options, _schedule.Sigmas(), n, Options.UseKarrasSigmas, initial);
+        var (timesteps, sigmas) = InferenceSchedule.EulerType(Options, _schedule.Sigmas(), n, SigmaSchedules.SpreadOf(Options.UseKarrasSigmas, Options.UseExponentialSigmas), initial);
 
         // σ: σ_0, σ_1, σ_1, …, σ_{N−1}, σ_{N−1}, 0; timesteps: t_0, t_1, t_1, …, t_{N−1}, t_{N−1}.
         float[] single = sigmas.Select(v => (float)v).ToArray();

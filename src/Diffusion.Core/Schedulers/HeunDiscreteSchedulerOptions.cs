@@ -37,6 +37,10 @@ public sealed record HeunDiscreteSchedulerOptions : ITrainingScheduleOptions
     /// <value>The default value is false.</value>
     public bool UseKarrasSigmas { get; init; }
 
+    /// <summary>Whether σ are evenly spaced in log σ between the schedule's smallest and largest σ (<c>use_exponential_sigmas</c>); not with <see cref="UseKarrasSigmas"/>.</summary>
+    /// <value>The default value is false.</value>
+    public bool UseExponentialSigmas { get; init; }
+
     /// <summary>Whether the predicted x0 is clipped to ±<see cref="ClipSampleRange"/> (<c>clip_sample</c>).</summary>
     /// <value>The default value is false.</value>
     public bool ClipSample { get; init; }
@@ -61,6 +65,10 @@ public sealed record HeunDiscreteSchedulerOptions : ITrainingScheduleOptions
     {
         var errors = new List<string>();
         OptionsRules.TrainingSchedule(this, errors);
+        if (UseKarrasSigmas && UseExponentialSigmas)
+        {
+            errors.Add("UseKarrasSigmas (use_karras_sigmas) and UseExponentialSigmas (use_exponential_sigmas) cannot both be true; got both");
+        }
         OptionsRules.Clipping(ClipSample, ClipSampleRange, thresholding: false, 0, 0, errors);
         return errors;
     }

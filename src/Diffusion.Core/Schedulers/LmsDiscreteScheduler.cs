@@ -177,7 +177,7 @@ public sealed class LmsDiscreteScheduler : INoiseScheduler, IDisposable
     /// <summary>diffusers' set_timesteps: spaced float timesteps, σ interpolated (or Karras), a final σ of 0.</summary>
     private void Build(int n, bool initial)
     {
-        var (timesteps, sigmas) = InferenceSchedule.EulerType(Options, _schedule.Sigmas(), n, Options.UseKarrasSigmas, initial);
+        var (timesteps, sigmas) = InferenceSchedule.EulerType(Options, _schedule.Sigmas(), n, SigmaSchedules.SpreadOf(Options.UseKarrasSigmas, Options.UseExponentialSigmas), initial);
         _inference.Set(timesteps.Select(t => (float)t).ToArray(), sigmas.Select(v => (float)v).ToArray());
         ClearHistory();
     }

@@ -33,6 +33,10 @@ public sealed record LmsDiscreteSchedulerOptions : ITrainingScheduleOptions
     /// <value>The default value is false.</value>
     public bool UseKarrasSigmas { get; init; }
 
+    /// <summary>Whether σ are evenly spaced in log σ between the schedule's smallest and largest σ (<c>use_exponential_sigmas</c>); not with <see cref="UseKarrasSigmas"/>.</summary>
+    /// <value>The default value is false.</value>
+    public bool UseExponentialSigmas { get; init; }
+
     /// <summary>What the model predicts (<c>prediction_type</c>).</summary>
     /// <value>The default value is <see cref="PredictionType.Epsilon"/>.</value>
     public PredictionType PredictionType { get; init; } = PredictionType.Epsilon;
@@ -60,6 +64,10 @@ public sealed record LmsDiscreteSchedulerOptions : ITrainingScheduleOptions
     {
         var errors = new List<string>();
         OptionsRules.TrainingSchedule(this, errors);
+        if (UseKarrasSigmas && UseExponentialSigmas)
+        {
+            errors.Add("UseKarrasSigmas (use_karras_sigmas) and UseExponentialSigmas (use_exponential_sigmas) cannot both be true; got both");
+        }
         if (LmsOrder is < 1 or > 4)
         {
             errors.Add($"LmsOrder (lms_order) must be 1, 2, 3 or 4; got {LmsOrder}");

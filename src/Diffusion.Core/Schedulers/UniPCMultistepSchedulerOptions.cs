@@ -6,8 +6,9 @@ namespace Diffusion.Schedulers;
 /// Options of <see cref="UniPCMultistepScheduler"/>: diffusers' <c>UniPCMultistepScheduler</c> config keys in PascalCase,
 /// with diffusers' defaults. <see cref="SchedulerConfig"/> reads and writes them by their snake_case names. diffusers'
 /// flow-matching keys (<c>use_flow_sigmas</c>, <c>flow_shift</c>, <c>use_dynamic_shifting</c>, <c>time_shift_type</c>,
-/// <c>shift_terminal</c>), <c>use_exponential_sigmas</c>, <c>use_beta_sigmas</c> and <c>solver_p</c> load only at their
-/// defaults.
+/// <c>shift_terminal</c>), <c>use_exponential_sigmas</c> (its truncated timesteps depend on the last bit of numpy's
+/// log, so not even diffusers agrees with itself across CPUs), <c>use_beta_sigmas</c> and <c>solver_p</c> load only at
+/// their defaults.
 /// </summary>
 public sealed record UniPCMultistepSchedulerOptions : ITrainingScheduleOptions
 {

@@ -95,7 +95,7 @@ public sealed class SdSchedulerConfigTests
     [InlineData("""{"_class_name":"UniPCMultistepScheduler","solver_p":{"_class_name":"DDIMScheduler"}}""", "scheduler config key \"solver_p\" is only supported at its default null (UniPCMultistepScheduler feature not implemented here); got {\"_class_name\":\"DDIMScheduler\"}.")]
     [InlineData("""{"_class_name":"UniPCMultistepScheduler","shift_terminal":0.5}""", "scheduler config key \"shift_terminal\" is only supported at its default null (UniPCMultistepScheduler feature not implemented here); got 0.5.")]
     [InlineData("""{"_class_name":"LMSDiscreteScheduler","lms_order":2.5}""", "scheduler config key \"lms_order\" must be a whole number; got 2.5.")]
-    [InlineData("""{"_class_name":"LMSDiscreteScheduler","use_exponential_sigmas":true}""", "scheduler config key \"use_exponential_sigmas\" is only supported at its default false (LMSDiscreteScheduler feature not implemented here); got true.")]
+    [InlineData("""{"_class_name":"LMSDiscreteScheduler","use_beta_sigmas":true}""", "scheduler config key \"use_beta_sigmas\" is only supported at its default false (LMSDiscreteScheduler feature not implemented here); got true.")]
     [InlineData("""{"_class_name":"HeunDiscreteScheduler","beta_schedule":"exp"}""", "scheduler config key \"beta_schedule\" must be one of \"linear\", \"scaled_linear\", \"squaredcos_cap_v2\", \"clipped_cosine\"; got \"exp\".")]
     [InlineData("""{"_class_name":"HeunDiscreteScheduler","use_beta_sigmas":true}""", "scheduler config key \"use_beta_sigmas\" is only supported at its default false (HeunDiscreteScheduler feature not implemented here); got true.")]
     [InlineData("""{"_class_name":"HeunDiscreteScheduler","clip_sample":1}""", "scheduler config key \"clip_sample\" must be true or false; got 1.")]
@@ -112,8 +112,9 @@ public sealed class SdSchedulerConfigTests
         var lms = Assert.Throws<ArgumentException>(() => new LmsDiscreteScheduler(new LmsDiscreteSchedulerOptions { LmsOrder = 5, BetaEnd = 2 }));
         Assert.Equal($"LmsDiscreteSchedulerOptions is invalid:{nl} - BetaEnd (beta_end) must lie in (0, 1); got 2{nl} - LmsOrder (lms_order) must be 1, 2, 3 or 4; got 5 (Parameter 'options')", lms.Message);
 
-        var heun = Assert.Throws<ArgumentException>(() => new HeunDiscreteScheduler(new HeunDiscreteSchedulerOptions { ClipSample = true, ClipSampleRange = 0 }));
+        var heun = Assert.Throws<ArgumentException>(() => new HeunDiscreteScheduler(new HeunDiscreteSchedulerOptions { ClipSample = true, ClipSampleRange = 0, UseKarrasSigmas = true, UseExponentialSigmas = true }));
         Assert.Contains("ClipSampleRange (clip_sample_range) must be positive; got 0", heun.Message, StringComparison.Ordinal);
+        Assert.Contains("UseKarrasSigmas (use_karras_sigmas) and UseExponentialSigmas (use_exponential_sigmas) cannot both be true; got both", heun.Message, StringComparison.Ordinal);
 
         var unipc = Assert.Throws<ArgumentException>(() => new UniPCMultistepScheduler(new UniPCMultistepSchedulerOptions
         {

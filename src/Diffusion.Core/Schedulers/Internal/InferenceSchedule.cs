@@ -49,16 +49,16 @@ internal sealed class InferenceSchedule : IDisposable
     }
 
     /// <summary>
-    /// diffusers' set_timesteps of the Euler-type schedulers (LMS, Heun): spaced float timesteps, σ interpolated or Karras,
+    /// diffusers' set_timesteps of the Euler-type schedulers (LMS, Heun): spaced float timesteps, σ interpolated, Karras or exponential,
     /// a final σ of 0. <paramref name="initial"/> gives the schedule before SetTimesteps: every training timestep, linspace, no Karras.
     /// </summary>
-    public static (double[] Timesteps, double[] Sigmas) EulerType(ITrainingScheduleOptions options, float[] trainingSigmas, int n, bool karras, bool initial)
+    public static (double[] Timesteps, double[] Sigmas) EulerType(ITrainingScheduleOptions options, float[] trainingSigmas, int n, SigmaSpread spread, bool initial)
     {
         int numTrain = options.NumTrainTimesteps;
         TimestepSpacing spacing = initial ? TimestepSpacing.Linspace : options.TimestepSpacing;
         double[] timesteps = TimestepSchedules.Spaced(spacing, numTrain, n, options.StepsOffset, roundLinspace: false);
         SchedulerGuard.WithinTraining(timesteps.Max(), numTrain, options.StepsOffset, n, spacing);
-        double[] sigmas = SigmaSchedules.Interpolated(trainingSigmas, ref timesteps, karras && !initial);
+        double[] sigmas = SigmaSchedules.Interpolated(trainingSigmas, ref timesteps, initial ? SigmaSpread.Interpolated : spread);
         return (timesteps, [.. sigmas, 0]);
     }
 

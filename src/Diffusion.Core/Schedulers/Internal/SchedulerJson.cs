@@ -37,8 +37,8 @@ internal static class SchedulerJson
         new("DDIMScheduler", typeof(DdimSchedulerOptions), o => new DdimScheduler((DdimSchedulerOptions)o), s => (s as DdimScheduler)?.Options, Unimplemented()),
         new("EulerDiscreteScheduler", typeof(EulerDiscreteSchedulerOptions), o => new EulerDiscreteScheduler((EulerDiscreteSchedulerOptions)o), s => (s as EulerDiscreteScheduler)?.Options, Unimplemented("use_exponential_sigmas", "use_beta_sigmas", "timestep_type")),
         new("DPMSolverMultistepScheduler", typeof(DpmSolverMultistepSchedulerOptions), o => new DpmSolverMultistepScheduler((DpmSolverMultistepSchedulerOptions)o), s => (s as DpmSolverMultistepScheduler)?.Options, Unimplemented("use_exponential_sigmas", "use_beta_sigmas", "use_lu_lambdas", "use_flow_sigmas", "flow_shift", "use_dynamic_shifting", "time_shift_type")),
-        new("LMSDiscreteScheduler", typeof(LmsDiscreteSchedulerOptions), o => new LmsDiscreteScheduler((LmsDiscreteSchedulerOptions)o), s => (s as LmsDiscreteScheduler)?.Options, Unimplemented("use_exponential_sigmas", "use_beta_sigmas")),
-        new("HeunDiscreteScheduler", typeof(HeunDiscreteSchedulerOptions), o => new HeunDiscreteScheduler((HeunDiscreteSchedulerOptions)o), s => (s as HeunDiscreteScheduler)?.Options, Unimplemented("use_exponential_sigmas", "use_beta_sigmas")),
+        new("LMSDiscreteScheduler", typeof(LmsDiscreteSchedulerOptions), o => new LmsDiscreteScheduler((LmsDiscreteSchedulerOptions)o), s => (s as LmsDiscreteScheduler)?.Options, Unimplemented("use_beta_sigmas")),
+        new("HeunDiscreteScheduler", typeof(HeunDiscreteSchedulerOptions), o => new HeunDiscreteScheduler((HeunDiscreteSchedulerOptions)o), s => (s as HeunDiscreteScheduler)?.Options, Unimplemented("use_beta_sigmas")),
         new("UniPCMultistepScheduler", typeof(UniPCMultistepSchedulerOptions), o => new UniPCMultistepScheduler((UniPCMultistepSchedulerOptions)o), s => (s as UniPCMultistepScheduler)?.Options, Unimplemented("use_exponential_sigmas", "use_beta_sigmas", "use_flow_sigmas", "flow_shift", "use_dynamic_shifting", "time_shift_type", "shift_terminal", "solver_p")),
     ];
 
