@@ -138,11 +138,8 @@ public sealed class HeunDiscreteScheduler : INoiseScheduler, IDisposable
         float sigmaInput = firstOrder ? sigmaHat : sigmaNext;
 
         // 2. D(x; σ) = x0, clipped if asked.
-        Tensor predOriginalSample = SigmaSpace.PredictOriginal(Options.PredictionType, modelOutput, sample, sigmaInput);
-        if (Options.ClipSample)
-        {
-            predOriginalSample = predOriginalSample.clamp(-Options.ClipSampleRange, Options.ClipSampleRange);
-        }
+        Tensor predOriginalSample = DynamicThresholding.ClipOrThreshold(
+            SigmaSpace.PredictOriginal(Options.PredictionType, modelOutput, sample, sigmaInput), Options.ClipSample, Options.ClipSampleRange, thresholding: false, 0, 0);
 
         Tensor prevSample;
         if (firstOrder)

@@ -56,7 +56,10 @@ public sealed class SchedulerConfigFuzzTests(ITestOutputHelper output)
                 Tensor sample = ones(1, 1, 2, 2) * s.InitNoiseSigma;
                 Tensor t = s.Timesteps[0];
                 s.Step(zeros(1, 1, 2, 2), t, s.ScaleModelInput(sample, t), varianceNoise: zeros(1, 1, 2, 2));
-                s.AddNoise(zeros(1, 1, 2, 2), ones(1, 1, 2, 2), tensor(new long[] { s.NumTrainTimesteps - 1 }));
+
+                // At the first inference timestep: a training timestep for DDPM/DDIM, and one of the schedule for the
+                // σ-space schedulers (whose Karras σ make it fractional, so T − 1 need not be there).
+                s.AddNoise(zeros(1, 1, 2, 2), ones(1, 1, 2, 2), t.reshape(1));
             });
     }
 
