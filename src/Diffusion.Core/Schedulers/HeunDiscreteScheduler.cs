@@ -22,7 +22,7 @@ namespace Diffusion.Schedulers;
 public sealed class HeunDiscreteScheduler : INoiseScheduler, IDisposable
 {
     private readonly TrainingSchedule _schedule;
-    private readonly InferenceSchedule _inference = new(ScalarType.Float32);
+    private readonly EulerSchedule _inference;
 
     // The first half of a step (diffusers' prev_derivative, dt, sample); null while the next call is an Euler step.
     private Tensor? _firstDerivative;
@@ -37,9 +37,8 @@ public sealed class HeunDiscreteScheduler : INoiseScheduler, IDisposable
         Options = options ?? new HeunDiscreteSchedulerOptions();
         OptionsRules.ThrowIfAny(nameof(HeunDiscreteSchedulerOptions), Options.Violations(), nameof(options));
         _schedule = new TrainingSchedule(Options, zeroSnrFloor: false);
-        // Before SetTimesteps: every training timestep, T − 1 down to 0, with its σ (diffusers' set_timesteps(T) for
-        // linspace spacing; its other spacings and Karras σ would leave out training timesteps AddNoise is asked for).
-        Build(Options.NumTrainTimesteps, initial: true);
+        // Before SetTimesteps: every training timestep, T − 1 down to 0, with its σ.
+        _inference = new EulerSchedule(_schedule);
     }
 
     /// <summary>The options this scheduler was built with.</summary>
@@ -60,7 +59,7 @@ public sealed class HeunDiscreteScheduler : INoiseScheduler, IDisposable
 
     /// <inheritdoc/>
     /// <remarks>The largest σ, or √(σmax² + 1) for leading spacing (diffusers).</remarks>
-    public double InitNoiseSigma => SigmaSpace.InitNoiseSigma(_inference.Sigmas, Options.TimestepSpacing);
+    public double InitNoiseSigma => _inference.InitNoiseSigma(Options.TimestepSpacing);
 
     /// <inheritdoc/>
     public PredictionType PredictionType => Options.PredictionType;
@@ -70,14 +69,14 @@ public sealed class HeunDiscreteScheduler : INoiseScheduler, IDisposable
     public int Order => 2;
 
     /// <summary>The number of inference steps last set (N; <see cref="Timesteps"/> has 2N − 1), or null before <see cref="SetTimesteps"/>.</summary>
-    public int? NumInferenceSteps { get; private set; }
+    public int? NumInferenceSteps => _inference.NumInferenceSteps;
 
     /// <inheritdoc/>
     public void SetTimesteps(int numInferenceSteps)
     {
-        SchedulerGuard.NumInferenceSteps(numInferenceSteps, Options.NumTrainTimesteps);
-        Build(numInferenceSteps, initial: false);
-        NumInferenceSteps = numInferenceSteps;
+        double[] timesteps = EulerSchedule.SpacedTimesteps(Options, numInferenceSteps);
+        double[] sigmas = SigmaSchedules.Interpolated(_schedule.Sigmas(), ref timesteps, SigmaSchedules.SpreadOf(Options.UseKarrasSigmas, Options.UseExponentialSigmas));
+        Set(timesteps, sigmas, numInferenceSteps);
     }
 
     /// <summary>
@@ -91,7 +90,7 @@ public sealed class HeunDiscreteScheduler : INoiseScheduler, IDisposable
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="beginIndex"/> is outside [0, length of Timesteps).</exception>
     public void SetBeginIndex(int beginIndex)
     {
-        _inference.Cursor.Begin(beginIndex, _inference.Timesteps.Length);
+        _inference.SetBeginIndex(beginIndex, nameof(HeunDiscreteScheduler));
         ClearState();
     }
 
@@ -100,13 +99,14 @@ public sealed class HeunDiscreteScheduler : INoiseScheduler, IDisposable
     public Tensor ScaleModelInput(Tensor sample, Tensor timestep)
     {
         ArgumentNullException.ThrowIfNull(sample);
-        int index = _inference.Cursor.Locate(SchedulerGuard.ReadTimestep(timestep), _inference.Timesteps, out bool jumped);
+        int index = _inference.Locate(timestep, out bool jumped);
         if (jumped)
         {
             ClearState();
         }
 
-        return SigmaSpace.ScaleInput(sample, _inference.Sigmas[index]);
+        float sigma = _inference.Sigmas[index];
+        return sample / MathF.Sqrt((sigma * sigma) + 1);
     }
 
     /// <inheritdoc/>
@@ -120,7 +120,7 @@ public sealed class HeunDiscreteScheduler : INoiseScheduler, IDisposable
 
         SchedulerGuard.SameShape(sample, nameof(sample), modelOutput, nameof(modelOutput));
         SchedulerGuard.NotBoth(generator, varianceNoise);
-        int i = _inference.Cursor.Locate(SchedulerGuard.ReadTimestep(timestep), _inference.Timesteps, out bool jumped);
+        int i = _inference.Locate(timestep, out bool jumped);
         if (jumped)
         {
             ClearState();
@@ -161,7 +161,7 @@ public sealed class HeunDiscreteScheduler : INoiseScheduler, IDisposable
             ClearState();
         }
 
-        _inference.Cursor.Advance();
+        _inference.Advance();
         return new SchedulerOutput(prevSample.MoveToOuterDisposeScope(), predOriginalSample.MoveToOuterDisposeScope());
     }
 
@@ -169,7 +169,7 @@ public sealed class HeunDiscreteScheduler : INoiseScheduler, IDisposable
     /// <remarks>x0 + σ·ε with σ of each timestep's place in <see cref="Timesteps"/> (the second of a repeated pair, diffusers; after <see cref="SetBeginIndex"/>, the current position's σ).</remarks>
     public Tensor AddNoise(Tensor originalSamples, Tensor noise, Tensor timesteps)
     {
-        return SigmaNoise.AddVe(originalSamples, noise, _inference.NoiseSigmas(timesteps, originalSamples, noise));
+        return _inference.AddNoise(originalSamples, noise, timesteps);
     }
 
     /// <inheritdoc/>
@@ -188,16 +188,14 @@ public sealed class HeunDiscreteScheduler : INoiseScheduler, IDisposable
         _inference.Dispose();
     }
 
-    /// <summary>diffusers' set_timesteps: spaced float timesteps and σ (or Karras), then every entry after the first doubled.</summary>
-    private void Build(int n, bool initial)
+    /// <summary>
+    /// The new schedule with every entry after the first doubled (diffusers' repeat_interleave): timesteps t_0, t_1, t_1,
+    /// …, t_{N−1}, t_{N−1} and σ_0, σ_1, σ_1, …, σ_{N−1}, σ_{N−1}, then the final 0.
+    /// </summary>
+    private void Set(double[] timesteps, double[] sigmas, int numInferenceSteps)
     {
-        var (timesteps, sigmas) = InferenceSchedule.EulerType(Options, _schedule.Sigmas(), n, SigmaSchedules.SpreadOf(Options.UseKarrasSigmas, Options.UseExponentialSigmas), initial);
-
-        // σ: σ_0, σ_1, σ_1, …, σ_{N−1}, σ_{N−1}, 0; timesteps: t_0, t_1, t_1, …, t_{N−1}, t_{N−1}.
-        float[] single = sigmas.Select(v => (float)v).ToArray();
-        _inference.Set(
-            [(float)timesteps[0], .. timesteps.Skip(1).SelectMany(t => new[] { (float)t, (float)t })],
-            [single[0], .. single[1..^1].SelectMany(v => new[] { v, v }), single[^1]]);
+        static double[] Doubled(double[] values) => [values[0], .. values.Skip(1).SelectMany(v => new[] { v, v })];
+        _inference.Set(Doubled(timesteps), Doubled(sigmas), 0f, numInferenceSteps);
         ClearState();
     }
 

@@ -24,7 +24,7 @@ namespace Diffusion.Schedulers;
 public sealed class LmsDiscreteScheduler : INoiseScheduler, IDisposable
 {
     private readonly TrainingSchedule _schedule;
-    private readonly InferenceSchedule _inference = new(ScalarType.Float32);
+    private readonly EulerSchedule _inference;
     private readonly List<Tensor> _derivatives = [];
 
     /// <summary>Creates the scheduler.</summary>
@@ -35,9 +35,8 @@ public sealed class LmsDiscreteScheduler : INoiseScheduler, IDisposable
         Options = options ?? new LmsDiscreteSchedulerOptions();
         OptionsRules.ThrowIfAny(nameof(LmsDiscreteSchedulerOptions), Options.Violations(), nameof(options));
         _schedule = new TrainingSchedule(Options, zeroSnrFloor: false);
-        // Before SetTimesteps: every training timestep, T − 1 down to 0, with its σ (diffusers' set_timesteps(T) for
-        // linspace spacing; its other spacings and Karras σ would leave out training timesteps AddNoise is asked for).
-        Build(Options.NumTrainTimesteps, initial: true);
+        // Before SetTimesteps: every training timestep, T − 1 down to 0, with its σ.
+        _inference = new EulerSchedule(_schedule);
     }
 
     /// <summary>The options this scheduler was built with.</summary>
@@ -57,7 +56,7 @@ public sealed class LmsDiscreteScheduler : INoiseScheduler, IDisposable
 
     /// <inheritdoc/>
     /// <remarks>The largest σ, or √(σmax² + 1) for leading spacing (diffusers).</remarks>
-    public double InitNoiseSigma => SigmaSpace.InitNoiseSigma(_inference.Sigmas, Options.TimestepSpacing);
+    public double InitNoiseSigma => _inference.InitNoiseSigma(Options.TimestepSpacing);
 
     /// <inheritdoc/>
     public PredictionType PredictionType => Options.PredictionType;
@@ -67,14 +66,14 @@ public sealed class LmsDiscreteScheduler : INoiseScheduler, IDisposable
     public int Order => 1;
 
     /// <summary>The number of inference steps last set, or null before <see cref="SetTimesteps"/>.</summary>
-    public int? NumInferenceSteps { get; private set; }
+    public int? NumInferenceSteps => _inference.NumInferenceSteps;
 
     /// <inheritdoc/>
     public void SetTimesteps(int numInferenceSteps)
     {
-        SchedulerGuard.NumInferenceSteps(numInferenceSteps, Options.NumTrainTimesteps);
-        Build(numInferenceSteps, initial: false);
-        NumInferenceSteps = numInferenceSteps;
+        double[] timesteps = EulerSchedule.SpacedTimesteps(Options, numInferenceSteps);
+        double[] sigmas = SigmaSchedules.Interpolated(_schedule.Sigmas(), ref timesteps, SigmaSchedules.SpreadOf(Options.UseKarrasSigmas, Options.UseExponentialSigmas));
+        Set(timesteps, sigmas, numInferenceSteps);
     }
 
     /// <summary>
@@ -87,7 +86,7 @@ public sealed class LmsDiscreteScheduler : INoiseScheduler, IDisposable
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="beginIndex"/> is outside [0, length of Timesteps).</exception>
     public void SetBeginIndex(int beginIndex)
     {
-        _inference.Cursor.Begin(beginIndex, _inference.Timesteps.Length);
+        _inference.SetBeginIndex(beginIndex, nameof(LmsDiscreteScheduler));
         ClearHistory();
     }
 
@@ -96,13 +95,14 @@ public sealed class LmsDiscreteScheduler : INoiseScheduler, IDisposable
     public Tensor ScaleModelInput(Tensor sample, Tensor timestep)
     {
         ArgumentNullException.ThrowIfNull(sample);
-        int index = _inference.Cursor.Locate(SchedulerGuard.ReadTimestep(timestep), _inference.Timesteps, out bool jumped);
+        int index = _inference.Locate(timestep, out bool jumped);
         if (jumped)
         {
             ClearHistory();
         }
 
-        return SigmaSpace.ScaleInput(sample, _inference.Sigmas[index]);
+        float sigma = _inference.Sigmas[index];
+        return sample / MathF.Sqrt((sigma * sigma) + 1);
     }
 
     /// <inheritdoc/>
@@ -116,7 +116,7 @@ public sealed class LmsDiscreteScheduler : INoiseScheduler, IDisposable
 
         SchedulerGuard.SameShape(sample, nameof(sample), modelOutput, nameof(modelOutput));
         SchedulerGuard.NotBoth(generator, varianceNoise);
-        int i = _inference.Cursor.Locate(SchedulerGuard.ReadTimestep(timestep), _inference.Timesteps, out bool jumped);
+        int i = _inference.Locate(timestep, out bool jumped);
         if (jumped)
         {
             ClearHistory();
@@ -147,7 +147,7 @@ public sealed class LmsDiscreteScheduler : INoiseScheduler, IDisposable
         }
 
         Tensor prevSample = sample + sum!;
-        _inference.Cursor.Advance();
+        _inference.Advance();
         return new SchedulerOutput(prevSample.MoveToOuterDisposeScope(), predOriginalSample.MoveToOuterDisposeScope());
     }
 
@@ -155,7 +155,7 @@ public sealed class LmsDiscreteScheduler : INoiseScheduler, IDisposable
     /// <remarks>x0 + σ·ε with σ of each timestep's place in <see cref="Timesteps"/> (diffusers; after <see cref="SetBeginIndex"/>, the current step's σ).</remarks>
     public Tensor AddNoise(Tensor originalSamples, Tensor noise, Tensor timesteps)
     {
-        return SigmaNoise.AddVe(originalSamples, noise, _inference.NoiseSigmas(timesteps, originalSamples, noise));
+        return _inference.AddNoise(originalSamples, noise, timesteps);
     }
 
     /// <inheritdoc/>
@@ -174,11 +174,10 @@ public sealed class LmsDiscreteScheduler : INoiseScheduler, IDisposable
         _inference.Dispose();
     }
 
-    /// <summary>diffusers' set_timesteps: spaced float timesteps, σ interpolated (or Karras), a final σ of 0.</summary>
-    private void Build(int n, bool initial)
+    /// <summary>The new schedule (σ with a final 0) and a fresh history.</summary>
+    private void Set(double[] timesteps, double[] sigmas, int numInferenceSteps)
     {
-        var (timesteps, sigmas) = InferenceSchedule.EulerType(Options, _schedule.Sigmas(), n, SigmaSchedules.SpreadOf(Options.UseKarrasSigmas, Options.UseExponentialSigmas), initial);
-        _inference.Set(timesteps.Select(t => (float)t).ToArray(), sigmas.Select(v => (float)v).ToArray());
+        _inference.Set(timesteps, sigmas, 0f, numInferenceSteps);
         ClearHistory();
     }
 

@@ -26,11 +26,14 @@ namespace Diffusion.Schedulers;
 public sealed class UniPCMultistepScheduler : INoiseScheduler, IDisposable
 {
     private readonly TrainingSchedule _schedule;
-    private readonly InferenceSchedule _inference = new(ScalarType.Int64);
+    private readonly StepCursor _cursor = new();
     private readonly Tensor?[] _modelOutputs;
     private Tensor? _lastSample;
     private int _lowerOrderNums;
     private int _thisOrder;
+    private float[] _timesteps = [];
+    private float[] _sigmas = [];
+    private Tensor _timestepsTensor;
 
     /// <summary>Creates the scheduler.</summary>
     /// <param name="options">The options; null means diffusers' defaults (bh2, order 2, data prediction).</param>
@@ -44,7 +47,8 @@ public sealed class UniPCMultistepScheduler : INoiseScheduler, IDisposable
 
         // Before SetTimesteps: every training timestep, and σ of each (diffusers' σ here run the other way, unused by it).
         int n = Options.NumTrainTimesteps;
-        _inference.Set(Enumerable.Range(0, n).Reverse().Select(t => (float)t).ToArray(), [.. _schedule.Sigmas().Reverse(), 0f]);
+        _timestepsTensor = empty(0, dtype: ScalarType.Int64);
+        SetSchedule(Enumerable.Range(0, n).Reverse().Select(t => (float)t).ToArray(), [.. _schedule.Sigmas().Reverse(), 0f]);
     }
 
     /// <summary>The options this scheduler was built with.</summary>
@@ -54,13 +58,13 @@ public sealed class UniPCMultistepScheduler : INoiseScheduler, IDisposable
     public int NumTrainTimesteps => Options.NumTrainTimesteps;
 
     /// <inheritdoc/>
-    public Tensor Timesteps => _inference.Tensor;
+    public Tensor Timesteps => _timestepsTensor;
 
     /// <inheritdoc/>
     public Tensor AlphasCumprod => _schedule.AlphasCumprodTensor;
 
     /// <summary>σ of each inference timestep plus the final one, float32 (a copy).</summary>
-    public IReadOnlyList<float> Sigmas => _inference.Sigmas.ToArray();
+    public IReadOnlyList<float> Sigmas => _sigmas.ToArray();
 
     /// <inheritdoc/>
     public double InitNoiseSigma => 1.0;
@@ -100,7 +104,7 @@ public sealed class UniPCMultistepScheduler : INoiseScheduler, IDisposable
             last = Options.FinalSigmasType == FinalSigmasType.SigmaMin ? trainingSigmas[0] : 0;
         }
 
-        _inference.Set(timesteps.Select(t => (float)(long)t).ToArray(), [.. sigmas.Select(s => (float)s), (float)last]);
+        SetSchedule(timesteps.Select(t => (float)(long)t).ToArray(), [.. sigmas.Select(s => (float)s), (float)last]);
         NumInferenceSteps = timesteps.Length;
         ClearHistory();
     }
@@ -116,7 +120,8 @@ public sealed class UniPCMultistepScheduler : INoiseScheduler, IDisposable
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="beginIndex"/> is outside [0, length of Timesteps).</exception>
     public void SetBeginIndex(int beginIndex)
     {
-        _inference.Cursor.Begin(beginIndex, _inference.Timesteps.Length);
+        SchedulerGuard.BeginIndex(beginIndex, NumInferenceSteps is not null, _timesteps.Length, nameof(UniPCMultistepScheduler));
+        _cursor.Begin(beginIndex);
         ClearHistory();
     }
 
@@ -139,7 +144,7 @@ public sealed class UniPCMultistepScheduler : INoiseScheduler, IDisposable
 
         SchedulerGuard.SameShape(sample, nameof(sample), modelOutput, nameof(modelOutput));
         SchedulerGuard.NotBoth(generator, varianceNoise);
-        int i = _inference.Cursor.Locate(SchedulerGuard.ReadTimestep(timestep), _inference.Timesteps, out bool jumped);
+        int i = _cursor.Locate(SchedulerGuard.ReadTimestep(timestep), _timesteps, out bool jumped);
         if (jumped)
         {
             ClearHistory();
@@ -154,7 +159,7 @@ public sealed class UniPCMultistepScheduler : INoiseScheduler, IDisposable
         bool useCorrector = i > 0 && !Options.DisableCorrector.Contains(i - 1) && _lastSample is not null;
         if (useCorrector)
         {
-            sample = Update(_inference.Sigmas[i], _inference.Sigmas[i - 1], i - 2, _lastSample!, converted);
+            sample = Update(_sigmas[i], _sigmas[i - 1], i - 2, _lastSample!, converted);
         }
 
         // 3. Push this output onto the history.
@@ -173,13 +178,13 @@ public sealed class UniPCMultistepScheduler : INoiseScheduler, IDisposable
         _lastSample = sample.alias().DetachFromDisposeScope();
 
         // 5. UniP from σ_i to σ_{i+1}.
-        Tensor prevSample = Update(_inference.Sigmas[i + 1], _inference.Sigmas[i], i - 1, sample, modelAtT: null);
+        Tensor prevSample = Update(_sigmas[i + 1], _sigmas[i], i - 1, sample, modelAtT: null);
         if (_lowerOrderNums < Options.SolverOrder)
         {
             _lowerOrderNums++;
         }
 
-        _inference.Cursor.Advance();
+        _cursor.Advance();
         return new SchedulerOutput(prevSample.to_type(sample.dtype).MoveToOuterDisposeScope(), null);
     }
 
@@ -187,7 +192,10 @@ public sealed class UniPCMultistepScheduler : INoiseScheduler, IDisposable
     /// <remarks>α_t·x0 + σ_t·ε with σ of each timestep's place in <see cref="Timesteps"/> (diffusers; after <see cref="SetBeginIndex"/>, the current step's σ).</remarks>
     public Tensor AddNoise(Tensor originalSamples, Tensor noise, Tensor timesteps)
     {
-        return SigmaNoise.AddVp(originalSamples, noise, _inference.NoiseSigmas(timesteps, originalSamples, noise));
+        SchedulerGuard.SameShape(originalSamples, nameof(originalSamples), noise, nameof(noise));
+        SchedulerGuard.CheckBatch(timesteps, originalSamples, nameof(timesteps));
+        float[] sigma = _cursor.NoiseIndices(timesteps, _timesteps).Select(i => _sigmas[i]).ToArray();
+        return SigmaNoise.AddVp(originalSamples, noise, sigma);
     }
 
     /// <inheritdoc/>
@@ -202,7 +210,7 @@ public sealed class UniPCMultistepScheduler : INoiseScheduler, IDisposable
     {
         ClearHistory();
         _schedule.Dispose();
-        _inference.Dispose();
+        _timestepsTensor.Dispose();
     }
 
     /// <summary>
@@ -217,17 +225,27 @@ public sealed class UniPCMultistepScheduler : INoiseScheduler, IDisposable
         var previousOutputs = new Tensor[order - 1];
         for (int k = 0; k < order - 1; k++)
         {
-            previous[k] = Point.At(_inference.Sigmas[firstPrevious - k]);
+            previous[k] = Point.At(_sigmas[firstPrevious - k]);
             previousOutputs[k] = _modelOutputs[newest - 1 - k]!;
         }
 
         return UniPCUpdates.Update(Options.SolverType, Options.PredictX0, Point.At(sigmaT), Point.At(sigmaS0), _modelOutputs[newest]!, previous, previousOutputs, x, modelAtT);
     }
 
+    /// <summary>Replaces the timesteps (and their int64 tensor) and σ, and forgets the position.</summary>
+    private void SetSchedule(float[] timesteps, float[] sigmas)
+    {
+        _timesteps = timesteps;
+        _sigmas = sigmas;
+        _timestepsTensor.Dispose();
+        _timestepsTensor = tensor(timesteps.Select(t => (long)t).ToArray(), dtype: ScalarType.Int64).DetachFromDisposeScope();
+        _cursor.Reset();
+    }
+
     /// <summary>x0 (predict_x0) or ε from the model output at step i, thresholded if asked.</summary>
     private Tensor ConvertModelOutput(Tensor modelOutput, Tensor sample, int i)
     {
-        Point p = Point.At(_inference.Sigmas[i]);
+        Point p = Point.At(_sigmas[i]);
         if (Options.PredictX0)
         {
             Tensor x0 = Options.PredictionType switch

@@ -139,17 +139,11 @@ public sealed class SdSchedulerParityTests(ITestOutputHelper output)
         using var owned = (IDisposable)Create(item.GetProperty("config"));
         var scheduler = (INoiseScheduler)owned;
         int n = item.GetProperty("num_inference_steps").GetInt32();
-        scheduler.SetTimesteps(n);
 
-        // diffusers' StableDiffusionImg2ImgPipeline.get_timesteps: keep the last int(n·strength) steps.
-        double strength = item.GetProperty("strength").GetDouble();
-        int init = Math.Min((int)(n * strength), n);
-        int tStart = Math.Max(n - init, 0);
-        int begin = tStart * scheduler.Order;
-        Assert.Equal(item.GetProperty("begin_index").GetInt32(), begin);
-        Tensor timesteps = scheduler.Timesteps[TensorIndex.Slice(begin)];
+        // diffusers' StableDiffusionImg2ImgPipeline.get_timesteps, and set_begin_index(t_start·order).
+        Tensor timesteps = ImageToImageTimesteps.ForStrength(scheduler, n, item.GetProperty("strength").GetDouble());
+        Assert.Equal(item.GetProperty("begin_index").GetInt32(), scheduler.Timesteps.shape[0] - timesteps.shape[0]);
         AssertClose(Floats(item.GetProperty("timesteps")), timesteps.to_type(ScalarType.Float32), 1e-6, 1e-4, "kept timesteps");
-        SetBeginIndex(scheduler, begin);
 
         long[] shape = Longs(item.GetProperty("shape"));
         Tensor noisy = scheduler.AddNoise(Pseudo(shape, 3), Pseudo(shape, 4), timesteps[TensorIndex.Slice(0, 1)].repeat(shape[0]));
@@ -262,25 +256,6 @@ public sealed class SdSchedulerParityTests(ITestOutputHelper output)
         Tensor t = scheduler.Timesteps[k];
         double tValue = t.to_type(ScalarType.Float64).item<double>();
         return scheduler.Step(Model(scheduler.ScaleModelInput(x, t), tValue), t, x).PrevSample;
-    }
-
-    /// <summary>SetBeginIndex on the three schedulers of this file (INoiseScheduler gains it in another change).</summary>
-    internal static void SetBeginIndex(INoiseScheduler scheduler, int beginIndex)
-    {
-        switch (scheduler)
-        {
-            case LmsDiscreteScheduler lms:
-                lms.SetBeginIndex(beginIndex);
-                break;
-            case HeunDiscreteScheduler heun:
-                heun.SetBeginIndex(beginIndex);
-                break;
-            case UniPCMultistepScheduler unipc:
-                unipc.SetBeginIndex(beginIndex);
-                break;
-            default:
-                throw new ArgumentException(scheduler.GetType().Name, nameof(scheduler));
-        }
     }
 
     private static IReadOnlyList<float> Sigmas(INoiseScheduler scheduler) => scheduler switch

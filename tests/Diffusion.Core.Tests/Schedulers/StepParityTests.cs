@@ -177,47 +177,8 @@ public sealed class StepParityTests(ITestOutputHelper output)
 
     private void RunLoop(INoiseScheduler scheduler, long[] shape, Func<Tensor, double, Tensor> model, Dictionary<int, float[]> checkpoints, string label)
     {
-        using var outer = NewDisposeScope();
-        Tensor x = Pseudo(shape, 7) * scheduler.InitNoiseSigma;
-        long count = scheduler.Timesteps.shape[0];
-        double worst = 0, worstAbs = 0;
-        for (int k = 0; k < count; k++)
-        {
-            using var scope = NewDisposeScope();
-            Tensor t = scheduler.Timesteps[k];
-            double tValue = t.to_type(ScalarType.Float64).item<double>();
-            Tensor modelOutput = model(scheduler.ScaleModelInput(x, t), tValue);
-            x = scheduler.Step(modelOutput, t, x, varianceNoise: Pseudo(shape, 1000 + k)).PrevSample.MoveToOuterDisposeScope();
-            if (checkpoints.TryGetValue(k, out float[]? expected))
-            {
-                worst = Math.Max(worst, MaxRelativeError(expected, x));
-                worstAbs = Math.Max(worstAbs, MaxAbsoluteError(expected, x));
-                AssertClose(expected, x, LoopRtol, LoopAtol, $"{label} after step {k} (t={tValue})");
-            }
-        }
-
+        using var scope = NewDisposeScope();
+        var (worst, worstAbs) = AssertLoopMatches(scheduler, Pseudo(shape, 7) * scheduler.InitNoiseSigma, scheduler.Timesteps, model, checkpoints, LoopRtol, LoopAtol, label);
         output.WriteLine($"{label}: max rel err over checkpoints {worst:E2}, max abs err {worstAbs:E2}");
-    }
-
-    /// <summary>
-    /// Every case twice: as the reference ran it, and with its float32 inputs moved up by one ulp. The second proves the
-    /// tolerances are not tighter than the computation's own sensitivity to a last-bit difference, which is what
-    /// another CPU's kernels may produce.
-    /// </summary>
-    private static TheoryData<int, bool> IndicesWithPerturbation(string file, string key)
-    {
-        var data = new TheoryData<int, bool>();
-        foreach (int i in Indices(file, key))
-        {
-            data.Add(i, false);
-            data.Add(i, true);
-        }
-
-        return data;
-    }
-
-    private static IEnumerable<int> Indices(string file, string key)
-    {
-        return Enumerable.Range(0, Load(file).GetProperty(key).GetArrayLength());
     }
 }

@@ -3,19 +3,12 @@ using static TorchSharp.torch;
 namespace Diffusion.Schedulers.Internal;
 
 /// <summary>
-/// diffusers' add_noise of the σ-space schedulers, given σ (float32) per sample: the VE form x0 + σ·ε (Euler, LMS, Heun)
-/// and the VP form α_t·x0 + σ_t·ε with α_t = 1/√(σ² + 1), σ_t = σ·α_t (DPM-Solver, UniPC), in the samples' dtype.
+/// diffusers' add_noise of the VP multistep schedulers given σ (float32) per sample: α_t·x0 + σ_t·ε with
+/// α_t = 1/√(σ² + 1), σ_t = σ·α_t, in the samples' dtype (UniPC; DPM-Solver has the same formula inline). The VE form
+/// x0 + σ·ε is <see cref="EulerSchedule.AddNoise"/>.
 /// </summary>
 internal static class SigmaNoise
 {
-    /// <summary>x0 + σ·ε; the caller owns the result.</summary>
-    public static Tensor AddVe(Tensor originalSamples, Tensor noise, float[] sigma)
-    {
-        using var scope = NewDisposeScope();
-        Tensor sigmaT = Broadcast(sigma, originalSamples);
-        return (originalSamples + (noise * sigmaT)).MoveToOuterDisposeScope();
-    }
-
     /// <summary>α_t·x0 + σ_t·ε (diffusers' _sigma_to_alpha_sigma_t in the samples' dtype); the caller owns the result.</summary>
     public static Tensor AddVp(Tensor originalSamples, Tensor noise, float[] sigma)
     {

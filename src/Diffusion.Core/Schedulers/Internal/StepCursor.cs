@@ -7,31 +7,26 @@ namespace Diffusion.Schedulers.Internal;
 /// index of the first timestep it is given and then only counts up. We do the same, but check each timestep:
 /// one that is not the expected next one moves the cursor to where it is in the schedule (and the caller drops
 /// its history, see <see cref="Locate"/>), and one that is not in the schedule at all is an error.
+/// A begin index (diffusers' set_begin_index) says where the first step is: image-to-image starts mid-schedule.
 /// </summary>
 internal sealed class StepCursor
 {
     /// <summary>The index of the step about to run, or null before the first call after SetTimesteps.</summary>
     public int? Index { get; private set; }
 
-    /// <summary>diffusers' begin_index: the schedule index the first step starts at (image-to-image), or null to find it from the first timestep.</summary>
+    /// <summary>Where the first step is (set by SetBeginIndex), or null to find it from the first timestep.</summary>
     public int? BeginIndex { get; private set; }
 
-    /// <summary>Forget the position and the begin index (SetTimesteps).</summary>
+    /// <summary>Forget the position and the begin index (SetTimesteps; diffusers clears its begin index there too).</summary>
     public void Reset()
     {
         Index = null;
         BeginIndex = null;
     }
 
-    /// <summary>diffusers' set_begin_index: the next first step starts at <paramref name="beginIndex"/> of a schedule of <paramref name="count"/> timesteps.</summary>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="beginIndex"/> is not an index of the schedule.</exception>
-    public void Begin(int beginIndex, int count)
+    /// <summary>The next step is a first step, at <paramref name="beginIndex"/> (checked by the caller).</summary>
+    public void Begin(int beginIndex)
     {
-        if (beginIndex < 0 || beginIndex >= count)
-        {
-            throw new ArgumentOutOfRangeException(nameof(beginIndex), $"beginIndex must lie in [0, {count - 1}] (an index of Timesteps); got {beginIndex}.");
-        }
-
         Index = null;
         BeginIndex = beginIndex;
     }
@@ -40,8 +35,8 @@ internal sealed class StepCursor
     public void Advance() => Index = (Index ?? throw new InvalidOperationException("Advance before Locate.")) + 1;
 
     /// <summary>
-    /// The schedule index of <paramref name="timestep"/>. At the start, a timestep that occurs twice gets its
-    /// second position (diffusers' rule, for image-to-image starts inside a schedule).
+    /// The schedule index of <paramref name="timestep"/>. At the start it is the begin index when one is set and
+    /// the timestep is there; otherwise a timestep that occurs twice gets its second position (diffusers' rule).
     /// </summary>
     /// <param name="timestep">The timestep as given (float32 comparison).</param>
     /// <param name="schedule">The inference timesteps, float32.</param>
@@ -55,14 +50,8 @@ internal sealed class StepCursor
             return expected;
         }
 
-        if (Index is null && BeginIndex is int begin)
+        if (Index is null && BeginIndex is int begin && begin < schedule.Length && schedule[begin] == t)
         {
-            // diffusers starts at begin_index whatever the timestep; we also check that it is the one there.
-            if (schedule[begin] != t)
-            {
-                throw new ArgumentException($"timestep {SchedulerGuard.Format(timestep)} is not Timesteps[{begin}] = {SchedulerGuard.Format(schedule[begin])}, where SetBeginIndex starts the schedule.", "timestep");
-            }
-
             Index = begin;
             return begin;
         }
@@ -87,17 +76,21 @@ internal sealed class StepCursor
     }
 
     /// <summary>
-    /// The schedule index AddNoise takes for each of <paramref name="timesteps"/> (diffusers' add_noise): with a begin index,
-    /// the current step (or the begin index before the first step) for all; without, <see cref="ScheduleIndices"/>.
+    /// Each of <paramref name="timesteps"/>' index in <paramref name="schedule"/> for AddNoise: with a begin index set
+    /// (image-to-image), the current step or the begin index where the timestep is there (diffusers uses them without
+    /// looking at the values); otherwise diffusers' index_for_timestep (the second match if repeated).
     /// </summary>
+    /// <exception cref="ArgumentException">A timestep is not in the schedule.</exception>
     public int[] NoiseIndices(Tensor timesteps, float[] schedule)
     {
-        if (BeginIndex is int begin)
+        int[] byValue = ScheduleIndices(timesteps, schedule);
+        if (BeginIndex is not int begin)
         {
-            return Enumerable.Repeat(Index ?? begin, (int)timesteps.numel()).ToArray();
+            return byValue;
         }
 
-        return ScheduleIndices(timesteps, schedule);
+        int at = Index ?? begin;
+        return byValue.Select(i => at < schedule.Length && schedule[at] == schedule[i] ? at : i).ToArray();
     }
 
     /// <summary>Each of <paramref name="timesteps"/>' index in <paramref name="schedule"/> (diffusers' index_for_timestep: the second match if repeated).</summary>
