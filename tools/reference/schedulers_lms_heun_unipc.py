@@ -7,7 +7,7 @@ tests/reference/schedulers/lms_heun_unipc.json and tests/reference/schedulers/co
 
     /usr/bin/python3 tools/reference/schedulers_lms_heun_unipc.py
 
-Inputs are the formulas of tools/reference/schedulers.py (the C# tests repeat them exactly):
+Inputs are the formulas of tools/reference/scheduler_inputs.py (the C# tests repeat them exactly):
   pseudo(shape, seed)[i] = float32(1.5 * sin(12.9898 * (i + 1) + 78.233 * seed))
   model(x, t)            = x * (0.1 * cos(t / 100)) + 0.05 * sin(t / 50)      (t as a Python float)
   loop start             = pseudo(shape, 7) * init_noise_sigma
@@ -34,6 +34,9 @@ sys.path[:0] = [DT113, DT113 + "/stubs"]
 import numpy as np  # noqa: E402
 import scipy  # noqa: E402
 import torch  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from scheduler_inputs import f32, model, pseudo, write_references  # noqa: E402
 from diffusers.schedulers.scheduling_heun_discrete import HeunDiscreteScheduler  # noqa: E402
 from diffusers.schedulers.scheduling_lms_discrete import LMSDiscreteScheduler  # noqa: E402
 from diffusers.schedulers.scheduling_unipc_multistep import UniPCMultistepScheduler  # noqa: E402
@@ -47,24 +50,8 @@ CLASSES = {c.__name__: c for c in [LMSDiscreteScheduler, HeunDiscreteScheduler, 
 SD = {"beta_schedule": "scaled_linear", "beta_start": 0.00085, "beta_end": 0.012}
 
 
-def pseudo(shape, seed):
-    n = int(np.prod(shape))
-    return torch.tensor([1.5 * math.sin(12.9898 * (i + 1) + 78.233 * seed) for i in range(n)],
-                        dtype=torch.float32).reshape(shape)
-
-
-def model(x, t):
-    return x * (0.1 * math.cos(t / 100.0)) + 0.05 * math.sin(t / 50.0)
-
-
 def pipeline_model(x, t):
     return x * (0.9 + 0.02 * math.cos(t / 100.0)) + 0.05 * math.sin(t / 50.0)
-
-
-def f32(values):
-    if isinstance(values, torch.Tensor):
-        values = values.detach().to(torch.float32).flatten().tolist()
-    return [float("%.9g" % v) for v in np.asarray(values, dtype=np.float32).ravel()]
 
 
 def make(config):
@@ -265,14 +252,9 @@ def provenance():
 
 
 def main():
-    content = {"provenance": provenance(), "runs": runs(), "img2img": img2img(), "pipeline": pipeline(),
-               "schedules": schedules(), "lms_coefficients": lms_coefficients()}
-    path = os.path.join(OUT, "lms_heun_unipc.json")
-    text = json.dumps(content, separators=(",", ":"))
-    with open(path + ".tmp", "w") as f:
-        f.write(text)
-    os.replace(path + ".tmp", path)
-    print(f"wrote {os.path.normpath(path)}: {len(text)} bytes")
+    content = {"runs": runs(), "img2img": img2img(), "pipeline": pipeline(), "schedules": schedules(),
+               "lms_coefficients": lms_coefficients()}
+    write_references(OUT, provenance(), {"lms_heun_unipc.json": content})
     write_configs()
 
 

@@ -79,15 +79,8 @@ public sealed class HeunDiscreteScheduler : INoiseScheduler, IDisposable
         Set(timesteps, sigmas, numInferenceSteps);
     }
 
-    /// <summary>
-    /// Starts the next run at <see cref="Timesteps"/>[<paramref name="beginIndex"/>] (diffusers' <c>set_begin_index</c>): an
-    /// image-to-image pipeline that keeps the last steps for a strength calls it after <see cref="SetTimesteps"/> with
-    /// t_start × <see cref="Order"/> (an even position: the Euler half of step t_start). <see cref="AddNoise"/> then uses that
-    /// position's σ whatever timesteps it is given, and the first <see cref="ScaleModelInput"/> or <see cref="Step"/> must
-    /// pass that timestep. <see cref="SetTimesteps"/> clears it.
-    /// </summary>
-    /// <param name="beginIndex">An index of <see cref="Timesteps"/>.</param>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="beginIndex"/> is outside [0, length of Timesteps).</exception>
+    /// <inheritdoc/>
+    /// <remarks>For image-to-image pass t_start × <see cref="Order"/>: an even position, the Euler half of step t_start. A half-finished step is dropped.</remarks>
     public void SetBeginIndex(int beginIndex)
     {
         _inference.SetBeginIndex(beginIndex, nameof(HeunDiscreteScheduler));

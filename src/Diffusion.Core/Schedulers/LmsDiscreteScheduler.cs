@@ -76,14 +76,8 @@ public sealed class LmsDiscreteScheduler : INoiseScheduler, IDisposable
         Set(timesteps, sigmas, numInferenceSteps);
     }
 
-    /// <summary>
-    /// Starts the next run at <see cref="Timesteps"/>[<paramref name="beginIndex"/>] (diffusers' <c>set_begin_index</c>): an
-    /// image-to-image pipeline that keeps the last steps for a strength calls it after <see cref="SetTimesteps"/> with
-    /// t_start × <see cref="Order"/>. <see cref="AddNoise"/> then uses that step's σ whatever timesteps it is given, and the
-    /// first <see cref="ScaleModelInput"/> or <see cref="Step"/> must pass that timestep. <see cref="SetTimesteps"/> clears it.
-    /// </summary>
-    /// <param name="beginIndex">An index of <see cref="Timesteps"/>.</param>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="beginIndex"/> is outside [0, length of Timesteps).</exception>
+    /// <inheritdoc/>
+    /// <remarks>The derivative history starts empty; as in diffusers the order still counts from the start of the schedule (see the class remarks).</remarks>
     public void SetBeginIndex(int beginIndex)
     {
         _inference.SetBeginIndex(beginIndex, nameof(LmsDiscreteScheduler));

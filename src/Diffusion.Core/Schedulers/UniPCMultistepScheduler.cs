@@ -109,15 +109,8 @@ public sealed class UniPCMultistepScheduler : INoiseScheduler, IDisposable
         ClearHistory();
     }
 
-    /// <summary>
-    /// Starts the next run at <see cref="Timesteps"/>[<paramref name="beginIndex"/>] (diffusers' <c>set_begin_index</c>): an
-    /// image-to-image pipeline that keeps the last steps for a strength calls it after <see cref="SetTimesteps"/> with
-    /// t_start × <see cref="Order"/>. <see cref="AddNoise"/> then uses that step's σ whatever timesteps it is given, and the
-    /// first <see cref="Step"/> must pass that timestep. The history starts empty (the first steps use lower orders).
-    /// <see cref="SetTimesteps"/> clears it.
-    /// </summary>
-    /// <param name="beginIndex">An index of <see cref="Timesteps"/>.</param>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="beginIndex"/> is outside [0, length of Timesteps).</exception>
+    /// <inheritdoc/>
+    /// <remarks>The history starts empty, so the first steps use lower orders.</remarks>
     public void SetBeginIndex(int beginIndex)
     {
         SchedulerGuard.BeginIndex(beginIndex, NumInferenceSteps is not null, _timesteps.Length, nameof(UniPCMultistepScheduler));
