@@ -66,13 +66,19 @@ static INoiseScheduler Create(string name) => name switch
     "ddim" => new DdimScheduler(new DdimSchedulerOptions { BetaSchedule = BetaSchedule.ClippedCosine }),
     "ddpm" => new DdpmScheduler(new DdpmSchedulerOptions { BetaSchedule = BetaSchedule.ClippedCosine }),
     "euler" => new EulerDiscreteScheduler(new EulerDiscreteSchedulerOptions { BetaSchedule = BetaSchedule.ClippedCosine }),
+    "euler-a" => new EulerAncestralDiscreteScheduler(new EulerAncestralDiscreteSchedulerOptions { BetaSchedule = BetaSchedule.ClippedCosine }),
+    "pndm" => new PNDMScheduler(new PNDMSchedulerOptions { BetaSchedule = BetaSchedule.ClippedCosine }),
+    "lms" => new LmsDiscreteScheduler(new LmsDiscreteSchedulerOptions { BetaSchedule = BetaSchedule.ClippedCosine }),
+    "heun" => new HeunDiscreteScheduler(new HeunDiscreteSchedulerOptions { BetaSchedule = BetaSchedule.ClippedCosine }),
+    "unipc" => new UniPCMultistepScheduler(new UniPCMultistepSchedulerOptions { BetaSchedule = BetaSchedule.ClippedCosine }),
     _ => new DpmSolverMultistepScheduler(new DpmSolverMultistepSchedulerOptions { BetaSchedule = BetaSchedule.ClippedCosine }),
 };
 
 static int DefaultSteps(string name) => name switch
 {
     "ddpm" => 1000,
-    "euler" => 30,
-    "dpm++" => 20,
+    "euler" or "euler-a" or "lms" => 30,
+    "dpm++" or "unipc" => 20,
+    "heun" => 15, // two model calls per step
     _ => 50,
 };

@@ -6,7 +6,7 @@ namespace Diffusion.Samples.Sampling;
 public sealed record SamplingOptions
 {
     /// <summary>Scheduler names this sample knows.</summary>
-    public static IReadOnlyList<string> SchedulerNames { get; } = ["ddim-book", "ddim", "ddpm", "euler", "dpm++"];
+    public static IReadOnlyList<string> SchedulerNames { get; } = ["ddim-book", "ddim", "ddpm", "euler", "dpm++", "euler-a", "pndm", "lms", "heun", "unipc"];
 
     /// <summary>Weights: unet-ema.safetensors written by the Flowers sample, or a trainer checkpoint.</summary>
     public string Weights { get; init; } = Path.Combine("output", "flowers", "unet-ema.safetensors");

@@ -15,7 +15,7 @@ namespace Diffusion.Schedulers;
 /// (and DPM-Solver's history).</para>
 /// <para>Timestep arguments are scalar tensors: a 0-dim (or one-element) tensor of any numeric dtype on any device,
 /// e.g. an element of <see cref="Timesteps"/> or <c>torch.tensor(980L)</c>. Schedulers are stateful (the inference
-/// schedule; Euler, Euler ancestral, DPM-Solver and PNDM also their position in it) and not thread-safe.</para>
+/// schedule; Euler, Euler ancestral, DPM-Solver, LMS, Heun, UniPC and PNDM also their position in it) and not thread-safe.</para>
 /// </remarks>
 public interface INoiseScheduler : IDisposable
 {
@@ -53,7 +53,7 @@ public interface INoiseScheduler : IDisposable
     /// <summary>
     /// Where the next sampling loop starts in <see cref="Timesteps"/> (diffusers' <c>set_begin_index</c>): image-to-image
     /// runs only the last timesteps, and <see cref="ImageToImageTimesteps.ForStrength"/> calls this for it. Schedulers
-    /// that keep a step index (Euler, Euler ancestral, DPM-Solver) take their first <see cref="Step"/> at this index;
+    /// that keep a step index (Euler, Euler ancestral, DPM-Solver, LMS, Heun, UniPC) take their first <see cref="Step"/> at this index;
     /// DDPM and DDIM find each step from its timestep and only check it; PNDM starts its step counter afresh, as
     /// diffusers does. <see cref="SetTimesteps"/> clears it.
     /// </summary>
