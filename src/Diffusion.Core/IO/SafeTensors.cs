@@ -209,7 +209,7 @@ public static class SafeTensors
         keys.Length == 0 ? "none" : string.Join(", ", keys.Take(8)) + (keys.Length > 8 ? ", …" : string.Empty);
 
     /// <summary>Compares the data section's SHA-256 with the header's <see cref="ChecksumKey"/>, when there is one.</summary>
-    private static void VerifyChecksum(FileStream stream, SafeTensorsHeader header, string path)
+    internal static void VerifyChecksum(FileStream stream, SafeTensorsHeader header, string path)
     {
         if (!header.Metadata.TryGetValue(ChecksumKey, out string? expected))
         {
@@ -239,7 +239,7 @@ public static class SafeTensors
         }
     }
 
-    private static Tensor ReadTensor(FileStream stream, SafeTensorsHeader header, SafeTensorsEntry entry, string path)
+    internal static Tensor ReadTensor(FileStream stream, SafeTensorsHeader header, SafeTensorsEntry entry, string path)
     {
         Tensor tensor = empty([.. entry.Shape], entry.DType);
         try
@@ -255,7 +255,7 @@ public static class SafeTensors
         }
     }
 
-    private static SafeTensorsHeader ReadHeader(FileStream stream, string path)
+    internal static SafeTensorsHeader ReadHeader(FileStream stream, string path)
     {
         long fileLength = stream.Length;
         if (fileLength < 8)
