@@ -59,6 +59,58 @@ public sealed class UNet2DModelLoadingTests
     }
 
     [Fact]
+    public void FreshModelSavesAFolderOfDiffusersKeysAndDTypes()
+    {
+        // A model of ours (TorchSharp's initialisation, norms perturbed): tools/reference/unet2d_load_ours.py loads
+        // such a folder into diffusers' own UNet2DModel and compares outputs. Set DIFFUSION_EXPORT_UNET2D to a folder
+        // to keep this one (and io.safetensors with our inputs and output) for that script.
+        using var scope = NewDisposeScope();
+        manual_seed(11);
+        var config = new UNet2DModelConfig
+        {
+            BlockOutChannels = [16, 32],
+            DownBlockTypes = ["DownBlock2D", "AttnDownBlock2D"],
+            UpBlockTypes = ["AttnUpBlock2D", "UpBlock2D"],
+            LayersPerBlock = 1,
+            NormNumGroups = 8,
+            AttentionHeadDim = 8,
+            ResnetTimeScaleShift = ResnetTimeScaleShift.ScaleShift,
+            DownsampleType = ResampleType.Resnet,
+            NumClassEmbeds = 4,
+            SampleSize = 8,
+        };
+        using var model = new UNet2DModel(config);
+        using (no_grad())
+        {
+            foreach ((string name, TorchSharp.Modules.Parameter p) in model.named_parameters().Where(p => p.name.Contains("norm")))
+            {
+                p.copy_(name.EndsWith(".weight") ? 1 + 0.2 * randn_like(p) : 0.2 * randn_like(p));
+            }
+        }
+
+        model.eval();
+        string? export = Environment.GetEnvironmentVariable("DIFFUSION_EXPORT_UNET2D");
+        using TempDirectory? temp = string.IsNullOrEmpty(export) ? TestEnvironment.CreateTempDirectory() : null;
+        string folder = temp?.Path ?? export!;
+        model.SavePretrained(folder);
+        SafeTensorsHeader header = SafeTensors.ReadHeader(Path.Combine(folder, UNet2DModel.WeightsFileName));
+        Assert.Equal(model.state_dict().Keys.Order(), header.Entries.Select(e => e.Name).Order());
+        Assert.All(header.Entries, e => Assert.Equal(ScalarType.Float32, e.DType));
+
+        Tensor sample = randn(2, 3, 8, 8);
+        Tensor timesteps = tensor(new long[] { 5, 900 });
+        Tensor labels = tensor(new long[] { 3, 1 });
+        using (no_grad())
+        {
+            Tensor output = model.Forward(sample, timesteps, labels);
+            SafeTensors.Save(new Dictionary<string, Tensor> { ["sample"] = sample, ["timesteps"] = timesteps, ["class_labels"] = labels, ["output"] = output },
+                Path.Combine(folder, "io.safetensors"));
+        }
+
+        Assert.Equal(config, UNet2DModel.FromPretrained(folder).Config);
+    }
+
+    [Fact]
     public void OldAttentionKeyNamesAreRenamedAsDiffusersDoes()
     {
         using var scope = NewDisposeScope();
