@@ -172,7 +172,8 @@ internal static class ModelConfigJson
                 break;
             case double d: writer.WriteNumberValue(d); break;
             case string s: writer.WriteStringValue(s); break;
-            case Enum e: writer.WriteStringValue(EnumNames[e.GetType()].First(n => n.Value.Equals(e)).Name); break;
+            case Enum e when EnumNames[e.GetType()].FirstOrDefault(n => n.Value.Equals(e)) is { Name: { } name }: writer.WriteStringValue(name); break;
+            case Enum e: writer.WriteNumberValue(Convert.ToInt32(e, CultureInfo.InvariantCulture)); break; // undefined: Validate reports it
             case IReadOnlyList<int> ints:
                 writer.WriteStartArray();
                 foreach (int i in ints)

@@ -227,7 +227,9 @@ public sealed class UNet2DModelLoadingTests
             Dropout = 1.5,
             AttentionHeadDim = 128,
             TimeEmbeddingType = TimeEmbeddingType.Learned,
+            ActFn = (ActivationFunction)99,
         };
+        Assert.Contains("\"act_fn\": 99", config.ToJson()); // an undefined value is still printable
         var e = Assert.Throws<ArgumentException>(() => new UNet2DModel(config));
         foreach (string expected in new[]
         {
@@ -238,6 +240,7 @@ public sealed class UNet2DModelLoadingTests
             "Dropout (dropout) must lie in [0, 1); got 1.5",
             "AttentionHeadDim (attention_head_dim) must not exceed the channels of an attention level (64)",
             "NumTrainTimesteps (num_train_timesteps) must be set when TimeEmbeddingType (time_embedding_type) is \"learned\"",
+            "ActFn (act_fn) must be one of Silu, Swish, Mish, Gelu, Relu; got 99",
         })
         {
             Assert.Contains(expected, e.Message);
