@@ -58,6 +58,11 @@ public sealed partial class UNet2DModel
 
         UNet2DModelConfig config = ReadConfig(configPath, logger);
         string weightsPath = DiffusersWeights.Find(directory);
+        if (DiffusersWeights.Shapes(weightsPath) is { } shapes)
+        {
+            CheckSizesAgainstWeights(config, shapes, weightsPath);
+        }
+
         var model = new UNet2DModel(config, dtype: dtype);
         try
         {
@@ -96,6 +101,50 @@ public sealed partial class UNet2DModel
         Directory.CreateDirectory(directory);
         this.SaveSafeTensors(Path.Combine(directory, WeightsFileName));
         AtomicFile.WriteAllText(Path.Combine(directory, ConfigFileName), Config.ToJson());
+    }
+
+    // The configuration alone decides how much memory the model takes, before a single weight is read: the sizes it
+    // names are compared with the weights file's header first, so a damaged config.json (a wrong digit in
+    // block_out_channels or layers_per_block) cannot ask for more than the file holds.
+    private static void CheckSizesAgainstWeights(UNet2DModelConfig c, IReadOnlyDictionary<string, IReadOnlyList<long>> shapes, string weightsPath)
+    {
+        IReadOnlyList<int> ch = c.BlockOutChannels;
+        int levels = ch.Count, layers = c.LayersPerBlock, tembIn = c.TimeEmbeddingType == TimeEmbeddingType.Fourier ? 2 * ch[0] : ch[0];
+        var expected = new List<(string Key, long[] Shape)>
+        {
+            ("conv_in.weight", [ch[0], c.InChannels, 3, 3]),
+            ("conv_out.weight", [c.OutChannels, ch[0], 3, 3]),
+            ("time_embedding.linear_1.weight", [c.TimeEmbedDim, tembIn]),
+        };
+        for (int i = 0; i < levels; i++)
+        {
+            expected.Add(($"down_blocks.{i}.resnets.0.conv1.weight", [ch[i], i == 0 ? ch[0] : ch[i - 1], 3, 3]));
+            expected.Add(($"down_blocks.{i}.resnets.{layers - 1}.conv2.weight", [ch[i], ch[i], 3, 3]));
+            expected.Add(($"up_blocks.{i}.resnets.{layers}.conv2.weight", [ch[levels - 1 - i], ch[levels - 1 - i], 3, 3]));
+        }
+
+        if (c.TimeEmbeddingType == TimeEmbeddingType.Learned)
+        {
+            expected.Add(("time_proj.weight", [c.NumTrainTimesteps!.Value, ch[0]]));
+        }
+
+        if (c.ClassEmbedType is null && c.NumClassEmbeds is { } classes)
+        {
+            expected.Add(("class_embedding.weight", [classes, c.TimeEmbedDim]));
+        }
+
+        string[] problems =
+        [
+            .. expected
+                .Where(e => !shapes.TryGetValue(e.Key, out IReadOnlyList<long>? actual) || !actual.SequenceEqual(e.Shape))
+                .Select(e => $"{e.Key}: {ConfigFileName} says [{string.Join(',', e.Shape)}], the file has " +
+                    (shapes.TryGetValue(e.Key, out IReadOnlyList<long>? actual) ? $"[{string.Join(',', actual)}]" : "no such tensor")),
+        ];
+        if (problems.Length > 0)
+        {
+            throw new InvalidDataException(
+                $"{weightsPath}: the weights do not fit the UNet2DModel in {ConfigFileName} (checked before building the model): {string.Join("; ", problems)}.");
+        }
     }
 
     private static UNet2DModelConfig ReadConfig(string configPath, ILogger logger)

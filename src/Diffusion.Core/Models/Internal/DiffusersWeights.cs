@@ -38,6 +38,24 @@ internal static partial class DiffusersWeights
             Path.Combine(directory, SafeTensorsFileName));
     }
 
+    /// <summary>Every tensor's shape, from a safetensors header (nothing else is read); null for a pickle.</summary>
+    /// <exception cref="InvalidDataException">The header is malformed.</exception>
+    public static IReadOnlyDictionary<string, IReadOnlyList<long>>? Shapes(string path)
+    {
+        if (path.EndsWith(".bin", StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+
+        var shapes = new Dictionary<string, IReadOnlyList<long>>(StringComparer.Ordinal);
+        foreach (SafeTensorsEntry entry in SafeTensors.ReadHeader(path).Entries)
+        {
+            shapes.TryAdd(entry.Name, entry.Shape);
+        }
+
+        return shapes;
+    }
+
     /// <summary>Copies the file's tensors into <paramref name="module"/>, renaming old attention keys as diffusers does.</summary>
     /// <returns>How many keys were renamed.</returns>
     /// <exception cref="InvalidDataException">The file is malformed, or keys are missing, unexpected or of the wrong shape (all listed).</exception>

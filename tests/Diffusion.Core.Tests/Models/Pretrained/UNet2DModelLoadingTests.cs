@@ -266,13 +266,29 @@ public sealed class UNet2DModelLoadingTests
         Dictionary<string, Tensor> weights = SafeTensors.Load(Path.Combine(Attention, UNet2DModel.WeightsFileName));
         weights.Remove("conv_out.bias");
         weights["extra.weight"] = zeros(3);
-        weights["conv_in.weight"] = zeros(16, 3, 5, 5);
+        weights["mid_block.attentions.0.to_q.weight"] = zeros(16, 8);
         SafeTensors.Save(weights, Path.Combine(temp.Path, UNet2DModel.WeightsFileName));
 
         var e = Assert.Throws<InvalidDataException>(() => UNet2DModel.FromPretrained(temp.Path));
         Assert.Contains("Missing from the file (1): conv_out.bias", e.Message);
         Assert.Contains("Unexpected in the file (1): extra.weight", e.Message);
-        Assert.Contains("conv_in.weight: file [16,3,5,5], model [16,3,3,3]", e.Message);
+        Assert.Contains("mid_block.attentions.0.to_q.weight: file [16,8], model [16,16]", e.Message);
+    }
+
+    [Fact]
+    public void ConfigSizesAreCheckedAgainstTheWeightsBeforeTheModelIsBuilt()
+    {
+        // A damaged digit must not allocate a model far larger than the file (65536 channels: 150 GB per convolution).
+        using var temp = CopyOf(Attention);
+        RewriteConfig(temp.Path, c =>
+        {
+            c["block_out_channels"] = new JsonArray(65536, 16);
+            c["layers_per_block"] = 3;
+        });
+        var e = Assert.Throws<InvalidDataException>(() => UNet2DModel.FromPretrained(temp.Path));
+        Assert.Contains("checked before building the model", e.Message);
+        Assert.Contains("conv_in.weight: config.json says [65536,3,3,3], the file has [16,3,3,3]", e.Message);
+        Assert.Contains("down_blocks.0.resnets.2.conv2.weight: config.json says", e.Message);
     }
 
     [Fact]
