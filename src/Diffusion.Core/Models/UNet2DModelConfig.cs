@@ -254,9 +254,11 @@ public sealed record UNet2DModelConfig
             }
             else
             {
-                IEnumerable<int> attended = Enumerable.Range(0, BlockOutChannels.Count)
-                    .Where(i => (i < (DownBlockTypes?.Count ?? 0) && BlockName(DownBlockTypes![i]).StartsWith("Attn", StringComparison.Ordinal))
-                        || (i < (UpBlockTypes?.Count ?? 0) && BlockName(UpBlockTypes![BlockOutChannels.Count - 1 - i]).StartsWith("Attn", StringComparison.Ordinal)))
+                int levels = BlockOutChannels.Count;
+                bool Attends(IReadOnlyList<string>? types, int index) =>
+                    types is not null && types.Count == levels && types[index] is { } type && BlockName(type).StartsWith("Attn", StringComparison.Ordinal);
+                IEnumerable<int> attended = Enumerable.Range(0, levels)
+                    .Where(i => Attends(DownBlockTypes, i) || Attends(UpBlockTypes, levels - 1 - i))
                     .Select(i => BlockOutChannels[i]);
                 if (MidBlockType is not null && AddAttention)
                 {
