@@ -17,15 +17,7 @@ public sealed class UNet2DModelFolderFuzzTests(ITestOutputHelper output)
     {
         using TempDirectory temp = TestEnvironment.CreateTempDirectory();
         manual_seed(3);
-        using (var model = new UNet2DModel(new UNet2DModelConfig
-        {
-            BlockOutChannels = [16, 32],
-            DownBlockTypes = ["DownBlock2D", "AttnDownBlock2D"],
-            UpBlockTypes = ["AttnUpBlock2D", "UpBlock2D"],
-            LayersPerBlock = 1,
-            NormNumGroups = 8,
-            NumClassEmbeds = 3,
-        }))
+        using (var model = new UNet2DModel(TinyUNet2DModel.Config with { NumClassEmbeds = 3 }))
         {
             model.SavePretrained(temp.Path);
         }

@@ -10,16 +10,7 @@ public sealed class UNet2DModelTrainingTests
     private static UNet2DModel Model(long seed = 0)
     {
         manual_seed(seed);
-        return new UNet2DModel(new UNet2DModelConfig
-        {
-            SampleSize = TinySetup.ImageSize,
-            BlockOutChannels = [16, 32],
-            DownBlockTypes = ["DownBlock2D", "AttnDownBlock2D"],
-            UpBlockTypes = ["AttnUpBlock2D", "UpBlock2D"],
-            LayersPerBlock = 1,
-            NormNumGroups = 8,
-            AttentionHeadDim = 8,
-        });
+        return new UNet2DModel(TinyUNet2DModel.Config with { SampleSize = TinySetup.ImageSize });
     }
 
     [Fact]

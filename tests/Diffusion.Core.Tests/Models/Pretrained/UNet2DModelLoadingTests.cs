@@ -66,14 +66,8 @@ public sealed class UNet2DModelLoadingTests
         // to keep this one (and io.safetensors with our inputs and output) for that script.
         using var scope = NewDisposeScope();
         manual_seed(11);
-        var config = new UNet2DModelConfig
+        var config = TinyUNet2DModel.Config with
         {
-            BlockOutChannels = [16, 32],
-            DownBlockTypes = ["DownBlock2D", "AttnDownBlock2D"],
-            UpBlockTypes = ["AttnUpBlock2D", "UpBlock2D"],
-            LayersPerBlock = 1,
-            NormNumGroups = 8,
-            AttentionHeadDim = 8,
             ResnetTimeScaleShift = ResnetTimeScaleShift.ScaleShift,
             DownsampleType = ResampleType.Resnet,
             NumClassEmbeds = 4,
