@@ -9,12 +9,16 @@ configurations, and writes for each case a diffusers model folder plus the input
   tests/reference/unet2d/<case>/config.json                          written by diffusers' own to_json_string
   tests/reference/unet2d/<case>/diffusion_pytorch_model.safetensors  the seeded weights (norms perturbed)
   tests/reference/unet2d/<case>/io.safetensors                       inputs and diffusers' outputs
+  tests/reference/unet2d/attention_bin/                               the "attention" case as an old hub folder: weights in
+                                                                     PyTorch's pickle (torch.save), attention under its old
+                                                                     names (query, key, value, proj_attn)
   tests/reference/unet2d/parameter_counts.json                       google/ddpm-cifar10-32 and anton-l/ddpm-ema-flowers-64
 
 Usage: /usr/bin/python3 tools/reference/unet2d.py
 """
 import json
 import os
+import struct
 import subprocess
 import sys
 
@@ -137,6 +141,37 @@ def run_case(name, kwargs, labels_kind, side, provenance):
     return {"case": name, "parameters": params, "max_abs_output": peak}
 
 
+OLD_NAMES = {".to_q.": ".query.", ".to_k.": ".key.", ".to_v.": ".value.", ".to_out.0.": ".proj_attn."}
+
+
+def write_old_folder(name):
+    """The case's weights as diffusers checkpoints before 0.14 stored them: a pickle, old attention names."""
+    source = os.path.join(OUT_DIR, name)
+    folder = os.path.join(OUT_DIR, name + "_bin")
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(source, "config.json")) as f:
+        config = f.read()
+    with open(os.path.join(folder, "config.json"), "w") as f:
+        f.write(config)
+    model = UNet2DModel(**{k: v for k, v in json.loads(config).items() if not k.startswith("_")})
+    model.load_state_dict(read_weights(os.path.join(source, "diffusion_pytorch_model.safetensors")))
+    old = {}
+    for key, value in model.state_dict().items():
+        for new, before in OLD_NAMES.items():
+            key = key.replace(new, before)
+        old[key] = value
+    torch.save(old, os.path.join(folder, "diffusion_pytorch_model.bin"))
+
+
+def read_weights(path):
+    with open(path, "rb") as f:
+        raw = f.read()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + n])
+    return {k: torch.frombuffer(bytearray(raw[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]]), dtype=torch.float32).reshape(v["shape"])
+            for k, v in header.items() if k != "__metadata__"}
+
+
 def main():
     torch.set_num_threads(1)
     os.makedirs(OUT_DIR, exist_ok=True)
@@ -147,6 +182,7 @@ def main():
         "torch": torch.__version__,
     }
     summary = [run_case(*case, provenance) for case in CASES]
+    write_old_folder("attention")
 
     counts = {}
     for name, kwargs in (("google/ddpm-cifar10-32", CIFAR10), ("anton-l/ddpm-ema-flowers-64", FLOWERS64)):

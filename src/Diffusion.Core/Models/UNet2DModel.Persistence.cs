@@ -19,7 +19,8 @@ public sealed partial class UNet2DModel
     /// <summary>
     /// Opens a diffusers <c>UNet2DModel</c> folder, such as the <c>unet/</c> folder of a download of
     /// <c>google/ddpm-cifar10-32</c>: <c>config.json</c> and the weights, <c>diffusion_pytorch_model.safetensors</c>,
-    /// else <c>diffusion_pytorch_model.fp16.safetensors</c>, else <c>diffusion_pytorch_model.bin</c>.
+    /// else <c>diffusion_pytorch_model.fp16.safetensors</c>, else <c>diffusion_pytorch_model.bin</c> (PyTorch's pickle,
+    /// read without running code from it).
     /// </summary>
     /// <remarks>
     /// Missing config keys take diffusers' defaults; keys starting with "_" are metadata; other unknown keys are logged
@@ -35,7 +36,6 @@ public sealed partial class UNet2DModel
     /// <exception cref="FileNotFoundException"><c>config.json</c> or all three weights files are missing.</exception>
     /// <exception cref="InvalidDataException">A file is malformed, a config value has the wrong type or breaks a rule, or the weights
     /// do not fit the configuration (every missing, unexpected and mis-shaped key is listed); the message names the file.</exception>
-    /// <exception cref="NotSupportedException">The folder has only <c>diffusion_pytorch_model.bin</c> (the pickle reader is not merged yet).</exception>
     public static UNet2DModel FromPretrained(string directory, Device? device = null, ScalarType? dtype = null, ILoggerFactory? loggerFactory = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
@@ -58,10 +58,7 @@ public sealed partial class UNet2DModel
 
         UNet2DModelConfig config = ReadConfig(configPath, logger);
         string weightsPath = DiffusersWeights.Find(directory);
-        if (DiffusersWeights.Shapes(weightsPath) is { } shapes)
-        {
-            CheckSizesAgainstWeights(config, shapes, weightsPath);
-        }
+        CheckSizesAgainstWeights(config, DiffusersWeights.Shapes(weightsPath), weightsPath);
 
         var model = new UNet2DModel(config, dtype: dtype);
         try

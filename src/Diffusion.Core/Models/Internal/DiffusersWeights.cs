@@ -7,9 +7,9 @@ namespace Diffusion.Models.Internal;
 
 /// <summary>
 /// Finds and reads the weights of a diffusers model folder into a module: <c>diffusion_pytorch_model.safetensors</c>,
-/// else the <c>.fp16.safetensors</c> variant, else the PyTorch pickle <c>diffusion_pytorch_model.bin</c>. Tensors are
-/// read one at a time and copied into the module's parameters (converted to their dtype and device), so a file is
-/// never held in memory twice.
+/// else the <c>.fp16.safetensors</c> variant, else the PyTorch pickle <c>diffusion_pytorch_model.bin</c>. Safetensors
+/// are read one tensor at a time and copied into the module's parameters (converted to their dtype and device), so a
+/// file is never held in memory twice; a pickle is read whole (<see cref="TorchPickle.ReadStateDict"/>), then copied.
 /// </summary>
 internal static partial class DiffusersWeights
 {
@@ -38,16 +38,22 @@ internal static partial class DiffusersWeights
             Path.Combine(directory, SafeTensorsFileName));
     }
 
-    /// <summary>Every tensor's shape, from a safetensors header (nothing else is read); null for a pickle.</summary>
-    /// <exception cref="InvalidDataException">The header is malformed.</exception>
-    public static IReadOnlyDictionary<string, IReadOnlyList<long>>? Shapes(string path)
+    /// <summary>Every tensor's shape, from a safetensors header or a pickle (no tensor data is read).</summary>
+    /// <exception cref="InvalidDataException">The header or pickle is malformed.</exception>
+    public static IReadOnlyDictionary<string, IReadOnlyList<long>> Shapes(string path)
     {
+        var shapes = new Dictionary<string, IReadOnlyList<long>>(StringComparer.Ordinal);
         if (path.EndsWith(".bin", StringComparison.OrdinalIgnoreCase))
         {
-            return null;
+            using TorchArchive archive = TorchArchive.Open(path); // the pickle only: no tensor data is read
+            foreach ((string name, TorchTensorRecord record) in archive.Tensors)
+            {
+                shapes.TryAdd(name, record.Shape);
+            }
+
+            return shapes;
         }
 
-        var shapes = new Dictionary<string, IReadOnlyList<long>>(StringComparer.Ordinal);
         foreach (SafeTensorsEntry entry in SafeTensors.ReadHeader(path).Entries)
         {
             shapes.TryAdd(entry.Name, entry.Shape);
@@ -83,15 +89,9 @@ internal static partial class DiffusersWeights
         return Load(module, path, [.. header.Entries.Select(e => new Source(e.Name, e.Shape, () => SafeTensors.ReadTensor(stream, header, e, path)))]);
     }
 
-    /// <summary>
-    /// The one place that reads PyTorch pickles. The reader (<c>Diffusion.IO.TorchPickle.ReadStateDict</c>, which
-    /// accepts only the opcodes and globals of a state dict and never runs code from the file) is not merged yet.
-    /// </summary>
-    private static Dictionary<string, Tensor> ReadPickleStateDict(string path) =>
-        throw new NotSupportedException(
-            $"{path}: reading PyTorch pickle weights (.bin) is not supported yet. Convert the folder to safetensors " +
-            "(in Python: UNet2DModel.from_pretrained(folder).save_pretrained(folder)), or use a download that ships " +
-            $"{SafeTensorsFileName}.");
+    /// <summary>The one place that reads PyTorch pickles: <see cref="TorchPickle"/> accepts only the opcodes and
+    /// globals of a state dict and never runs code from the file.</summary>
+    private static Dictionary<string, Tensor> ReadPickleStateDict(string path) => TorchPickle.ReadStateDict(path);
 
     /// <summary>diffusers' <c>_fix_state_dict_keys_on_load</c>: <c>query</c>, <c>key</c>, <c>value</c>,
     /// <c>proj_attn</c> of an attention block become <c>to_q</c>, <c>to_k</c>, <c>to_v</c>, <c>to_out.0</c>.</summary>
