@@ -184,7 +184,7 @@ public static class SafeTensors
     }
 
     /// <summary>Compares the data section's SHA-256 with the header's <see cref="ChecksumKey"/>, when there is one.</summary>
-    private static void VerifyChecksum(FileStream stream, SafeTensorsHeader header, string path)
+    internal static void VerifyChecksum(FileStream stream, SafeTensorsHeader header, string path)
     {
         if (!header.Metadata.TryGetValue(ChecksumKey, out string? expected))
         {
@@ -214,7 +214,7 @@ public static class SafeTensors
         }
     }
 
-    private static Tensor ReadTensor(FileStream stream, SafeTensorsHeader header, SafeTensorsEntry entry, string path)
+    internal static Tensor ReadTensor(FileStream stream, SafeTensorsHeader header, SafeTensorsEntry entry, string path)
     {
         Tensor tensor = empty([.. entry.Shape], entry.DType);
         try
@@ -230,7 +230,7 @@ public static class SafeTensors
         }
     }
 
-    private static SafeTensorsHeader ReadHeader(FileStream stream, string path)
+    internal static SafeTensorsHeader ReadHeader(FileStream stream, string path)
     {
         long fileLength = stream.Length;
         if (fileLength < 8)

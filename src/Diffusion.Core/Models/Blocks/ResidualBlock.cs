@@ -52,25 +52,10 @@ internal sealed class ResidualBlock : nn.Module<Tensor, Tensor, Tensor>
         residual_conv = inChannels != outChannels ? nn.Conv2d(inChannels, outChannels, 1) : null;
         conv1 = nn.Conv2d(inChannels, outChannels, 3, padding: 1);
         conv2 = nn.Conv2d(outChannels, outChannels, 3, padding: 1);
-        norm1 = GroupNorm(groups, outChannels);
-        norm2 = GroupNorm(groups, outChannels);
+        norm1 = Layers.GroupNorm(groups, outChannels);
+        norm2 = Layers.GroupNorm(groups, outChannels);
         nonlinearity = nn.SiLU();
         RegisterComponents();
-    }
-
-    // TorchSharp 0.107's GroupNorm leaves its affine parameters uninitialised (torch.empty, no
-    // reset_parameters); PyTorch starts them at weight = 1, bias = 0, and so do we.
-    private static GroupNorm GroupNorm(int groups, int channels)
-    {
-        GroupNorm norm = nn.GroupNorm(groups, channels);
-        using (no_grad())
-        using (NewDisposeScope()) // in-place methods return a new handle to the same tensor
-        {
-            norm.weight.fill_(1);
-            norm.bias!.zero_();
-        }
-
-        return norm;
     }
 
     /// <summary>Channels of the input feature map.</summary>

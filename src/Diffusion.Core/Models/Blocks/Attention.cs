@@ -1,0 +1,126 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Diffusion.Models.Blocks;
+
+/// <summary>
+/// diffusers' <c>Attention</c> (<c>src/diffusers/models/attention_processor.py</c>) with its key names
+/// (<c>group_norm</c>, <c>to_q</c>, <c>to_k</c>, <c>to_v</c>, <c>to_out.0</c>), computed with
+/// <c>scaled_dot_product_attention</c> (diffusers' <c>AttnProcessor2_0</c>; the classic <c>AttnProcessor</c> is the
+/// same maths).
+/// </summary>
+/// <remarks>
+/// <code>
+/// x: [N, C, H, W] → [N, HW, C]  (or a sequence [N, L, C] as it is)
+/// x = group_norm(x)                                                  // optional, over channels
+/// q = to_q(x); k = to_k(ctx); v = to_v(ctx)                          // ctx = encoder states, or x (self-attention)
+/// o = to_out.0(softmax(q·kᵀ / √dim_head)·v per head)                // [N, L, C]
+/// out = (o + residual) / rescale_output_factor                       // residual only with residual_connection
+/// </code>
+/// The U-Net blocks (<c>AttnDownBlock2D</c>, <c>AttnUpBlock2D</c>, <c>UNetMidBlock2D</c>) and the VAE's mid block
+/// use it on feature maps with a GroupNorm and the residual; the Stable Diffusion transformer blocks use it on
+/// sequences, with cross-attention. Older checkpoints name the projections <c>query</c>, <c>key</c>,
+/// <c>value</c> and <c>proj_attn</c>; the loaders rename them as diffusers does.
+/// </remarks>
+internal sealed class Attention : nn.Module<Tensor, Tensor?, Tensor>
+{
+    private readonly GroupNorm? group_norm;
+    private readonly Linear to_q;
+    private readonly Linear to_k;
+    private readonly Linear to_v;
+    private readonly ModuleList<nn.Module<Tensor, Tensor>> to_out;
+    private readonly int heads;
+    private readonly int dimHead;
+    private readonly double rescaleOutputFactor;
+    private readonly bool residualConnection;
+
+    /// <summary>Creates the attention; the parameters are diffusers' constructor arguments.</summary>
+    /// <param name="queryDim">Channels of the input and the output.</param>
+    /// <param name="heads">Number of heads.</param>
+    /// <param name="dimHead">Width of each head; the projections are <c>heads · dimHead</c> wide.</param>
+    /// <param name="crossAttentionDim">Width of the encoder states for cross-attention; null for self-attention.</param>
+    /// <param name="bias">Whether <c>to_q</c>, <c>to_k</c> and <c>to_v</c> have biases.</param>
+    /// <param name="normNumGroups">Groups of the input GroupNorm; null for none.</param>
+    /// <param name="eps">The GroupNorm's epsilon.</param>
+    /// <param name="rescaleOutputFactor">The output is divided by it.</param>
+    /// <param name="residualConnection">Whether the input is added to the output.</param>
+    /// <param name="dropoutRate">Dropout after <c>to_out.0</c> (training mode only).</param>
+    public Attention(
+        int queryDim,
+        int heads,
+        int dimHead,
+        int? crossAttentionDim = null,
+        bool bias = false,
+        int? normNumGroups = null,
+        double eps = 1e-5,
+        double rescaleOutputFactor = 1.0,
+        bool residualConnection = false,
+        double dropoutRate = 0.0)
+        : base(nameof(Attention))
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(heads, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(dimHead, 1);
+        this.heads = heads;
+        this.dimHead = dimHead;
+        this.rescaleOutputFactor = rescaleOutputFactor;
+        this.residualConnection = residualConnection;
+        int inner = heads * dimHead;
+        int context = crossAttentionDim ?? queryDim;
+        group_norm = normNumGroups is { } groups ? Layers.GroupNorm(groups, queryDim, eps) : null;
+        to_q = nn.Linear(queryDim, inner, hasBias: bias);
+        to_k = nn.Linear(context, inner, hasBias: bias);
+        to_v = nn.Linear(context, inner, hasBias: bias);
+        to_out = nn.ModuleList<nn.Module<Tensor, Tensor>>(nn.Linear(inner, queryDim), nn.Dropout(dropoutRate));
+        RegisterComponents();
+    }
+
+    /// <summary>Attends over the pixels of a feature map or the positions of a sequence.</summary>
+    /// <param name="hiddenStates">A feature map <c>[N, C, H, W]</c> or a sequence <c>[N, L, C]</c>.</param>
+    /// <param name="encoderHiddenStates">Keys and values for cross-attention, <c>[N, S, crossAttentionDim]</c>; null for self-attention.</param>
+    /// <returns>A new tensor of the input's shape; the caller owns it.</returns>
+    public override Tensor forward(Tensor hiddenStates, Tensor? encoderHiddenStates)
+    {
+        using var scope = NewDisposeScope();
+        Tensor residual = hiddenStates;
+        bool spatial = hiddenStates.dim() == 4;
+        long n = hiddenStates.shape[0], c = hiddenStates.shape[1];
+        long height = spatial ? hiddenStates.shape[2] : 0, width = spatial ? hiddenStates.shape[3] : 0;
+        Tensor x = spatial ? hiddenStates.view(n, c, height * width).transpose(1, 2) : hiddenStates; // [N, L, C]
+        if (group_norm is not null)
+        {
+            x = group_norm.call(x.transpose(1, 2)).transpose(1, 2);                     // normalised over C
+        }
+
+        Tensor context = encoderHiddenStates ?? x;
+        Tensor q = SplitHeads(to_q.call(x));                                            // [N, heads, L, d]
+        Tensor k = SplitHeads(to_k.call(context));                                      // [N, heads, S, d]
+        Tensor v = SplitHeads(to_v.call(context));
+        Tensor o = nn.functional.scaled_dot_product_attention(q, k, v);                 // [N, heads, L, d]
+        o = o.transpose(1, 2).reshape(n, -1, heads * dimHead);                          // [N, L, heads·d]
+        foreach (nn.Module<Tensor, Tensor> layer in to_out)
+        {
+            o = layer.call(o);                                                          // [N, L, C]
+        }
+
+        if (spatial)
+        {
+            o = o.transpose(-1, -2).reshape(n, c, height, width);                       // [N, C, H, W]
+        }
+
+        if (residualConnection)
+        {
+            o = o + residual;
+        }
+
+        if (rescaleOutputFactor != 1.0)
+        {
+            o = o / rescaleOutputFactor;
+        }
+
+        return o.MoveToOuterDisposeScope();
+    }
+
+    private Tensor SplitHeads(Tensor t) =>
+        t.view(t.shape[0], t.shape[1], heads, dimHead).transpose(1, 2);                 // [N, L, heads·d] → [N, heads, L, d]
+}

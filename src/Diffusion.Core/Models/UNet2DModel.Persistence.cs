@@ -1,0 +1,173 @@
+using Diffusion.IO;
+using Diffusion.Models.Internal;
+using TorchSharp;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using static TorchSharp.torch;
+
+namespace Diffusion.Models;
+
+/// <summary>Loading and saving diffusers model folders.</summary>
+public sealed partial class UNet2DModel
+{
+    /// <summary>Configuration file name in a diffusers model folder.</summary>
+    public const string ConfigFileName = "config.json";
+
+    /// <summary>The weights file <see cref="SavePretrained"/> writes (and <see cref="FromPretrained"/> looks for first).</summary>
+    public const string WeightsFileName = DiffusersWeights.SafeTensorsFileName;
+
+    /// <summary>
+    /// Opens a diffusers <c>UNet2DModel</c> folder, such as the <c>unet/</c> folder of a download of
+    /// <c>google/ddpm-cifar10-32</c>: <c>config.json</c> and the weights, <c>diffusion_pytorch_model.safetensors</c>,
+    /// else <c>diffusion_pytorch_model.fp16.safetensors</c>, else <c>diffusion_pytorch_model.bin</c> (PyTorch's pickle,
+    /// read without running code from it).
+    /// </summary>
+    /// <remarks>
+    /// Missing config keys take diffusers' defaults; keys starting with "_" are metadata; other unknown keys are logged
+    /// and ignored. Old attention weight names (<c>query</c>, <c>key</c>, <c>value</c>, <c>proj_attn</c>) are renamed
+    /// to <c>to_q</c>, <c>to_k</c>, <c>to_v</c>, <c>to_out.0</c> as diffusers renames them. The model is in eval mode.
+    /// </remarks>
+    /// <param name="directory">The folder.</param>
+    /// <param name="device">Where to put the weights; null keeps them on the CPU.</param>
+    /// <param name="dtype">The weights' element type (float32, float16 or bfloat16); null keeps float32, whatever the file holds.</param>
+    /// <param name="loggerFactory">Receives a warning per ignored config key; null means none.</param>
+    /// <returns>The model. The caller owns and disposes it.</returns>
+    /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
+    /// <exception cref="FileNotFoundException"><c>config.json</c> or all three weights files are missing.</exception>
+    /// <exception cref="InvalidDataException">A file is malformed, a config value has the wrong type or breaks a rule, or the weights
+    /// do not fit the configuration (every missing, unexpected and mis-shaped key is listed); the message names the file.</exception>
+    public static UNet2DModel FromPretrained(string directory, Device? device = null, ScalarType? dtype = null, ILoggerFactory? loggerFactory = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        if (dtype is not null and not ScalarType.Float32 and not ScalarType.Float16 and not ScalarType.BFloat16)
+        {
+            throw new ArgumentException($"dtype must be Float32, Float16 or BFloat16; got {dtype}.", nameof(dtype));
+        }
+
+        if (!Directory.Exists(directory))
+        {
+            throw new DirectoryNotFoundException($"UNet2DModel folder not found: {directory}");
+        }
+
+        ILogger logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<UNet2DModel>();
+        string configPath = Path.Combine(directory, ConfigFileName);
+        if (!File.Exists(configPath))
+        {
+            throw new FileNotFoundException($"{directory} has no {ConfigFileName}.", configPath);
+        }
+
+        UNet2DModelConfig config = ReadConfig(configPath, logger);
+        string weightsPath = DiffusersWeights.Find(directory);
+        CheckSizesAgainstWeights(config, DiffusersWeights.Shapes(weightsPath), weightsPath);
+
+        var model = new UNet2DModel(config, dtype: dtype);
+        try
+        {
+            if (device is not null)
+            {
+                model.to(device); // before loading: each tensor is then copied straight to the device, never held twice
+            }
+
+            int renamed = DiffusersWeights.Load(model, weightsPath);
+            if (renamed > 0)
+            {
+                Log.RenamedDeprecatedAttentionKeys(logger, weightsPath, renamed);
+            }
+
+            model.eval();
+            Log.LoadedPretrained(logger, nameof(UNet2DModel), directory, model.parameters().Sum(p => p.numel()), model.DType.ToString());
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Writes the model as a diffusers folder: <c>config.json</c> (with <c>_class_name</c> <c>"UNet2DModel"</c> and
+    /// <c>_diffusers_version</c>) and <c>diffusion_pytorch_model.safetensors</c> in the weights' current dtype, each
+    /// written to a temporary name and renamed. diffusers' <c>UNet2DModel.from_pretrained(directory)</c> opens it.
+    /// </summary>
+    /// <param name="directory">The folder; created if needed. Files of those names are replaced.</param>
+    /// <exception cref="IOException">A file could not be written (the previous one, if any, is unchanged).</exception>
+    public void SavePretrained(string directory)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        Directory.CreateDirectory(directory);
+        this.SaveSafeTensors(Path.Combine(directory, WeightsFileName));
+        AtomicFile.WriteAllText(Path.Combine(directory, ConfigFileName), Config.ToJson());
+    }
+
+    // The configuration alone decides how much memory the model takes, before a single weight is read: the sizes it
+    // names are compared with the weights file's header first, so a damaged config.json (a wrong digit in
+    // block_out_channels or layers_per_block) cannot ask for more than the file holds.
+    private static void CheckSizesAgainstWeights(UNet2DModelConfig c, IReadOnlyDictionary<string, IReadOnlyList<long>> shapes, string weightsPath)
+    {
+        IReadOnlyList<int> ch = c.BlockOutChannels;
+        int levels = ch.Count, layers = c.LayersPerBlock, tembIn = c.TimeEmbeddingType == TimeEmbeddingType.Fourier ? 2 * ch[0] : ch[0];
+        var expected = new List<(string Key, long[] Shape)>
+        {
+            ("conv_in.weight", [ch[0], c.InChannels, 3, 3]),
+            ("conv_out.weight", [c.OutChannels, ch[0], 3, 3]),
+            ("time_embedding.linear_1.weight", [c.TimeEmbedDim, tembIn]),
+        };
+        for (int i = 0; i < levels; i++)
+        {
+            expected.Add(($"down_blocks.{i}.resnets.0.conv1.weight", [ch[i], i == 0 ? ch[0] : ch[i - 1], 3, 3]));
+            expected.Add(($"down_blocks.{i}.resnets.{layers - 1}.conv2.weight", [ch[i], ch[i], 3, 3]));
+            expected.Add(($"up_blocks.{i}.resnets.{layers}.conv2.weight", [ch[levels - 1 - i], ch[levels - 1 - i], 3, 3]));
+        }
+
+        if (c.TimeEmbeddingType == TimeEmbeddingType.Learned)
+        {
+            expected.Add(("time_proj.weight", [c.NumTrainTimesteps!.Value, ch[0]]));
+        }
+
+        if (c.ClassEmbedType is null && c.NumClassEmbeds is { } classes)
+        {
+            expected.Add(("class_embedding.weight", [classes, c.TimeEmbedDim]));
+        }
+
+        string[] problems =
+        [
+            .. expected
+                .Where(e => !shapes.TryGetValue(e.Key, out IReadOnlyList<long>? actual) || !actual.SequenceEqual(e.Shape))
+                .Select(e => $"{e.Key}: {ConfigFileName} says [{string.Join(',', e.Shape)}], the file has " +
+                    (shapes.TryGetValue(e.Key, out IReadOnlyList<long>? actual) ? $"[{string.Join(',', actual)}]" : "no such tensor")),
+        ];
+        if (problems.Length > 0)
+        {
+            throw new InvalidDataException(
+                $"{weightsPath}: the weights do not fit the UNet2DModel in {ConfigFileName} (checked before building the model): {string.Join("; ", problems)}.");
+        }
+    }
+
+    private static UNet2DModelConfig ReadConfig(string configPath, ILogger logger)
+    {
+        var unknown = new List<string>();
+        UNet2DModelConfig config;
+        try
+        {
+            config = UNet2DModelConfig.FromJson(File.ReadAllText(configPath), unknown);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataException($"{configPath}: {e.Message}", e);
+        }
+
+        foreach (string key in unknown)
+        {
+            Log.UnknownModelConfigKey(logger, configPath, key, nameof(UNet2DModel));
+        }
+
+        IReadOnlyList<string> violations = config.GetViolations();
+        if (violations.Count > 0)
+        {
+            throw new InvalidDataException($"{configPath}: not a UNet2DModel this library can build:{Environment.NewLine} - " + string.Join(Environment.NewLine + " - ", violations));
+        }
+
+        return config;
+    }
+}

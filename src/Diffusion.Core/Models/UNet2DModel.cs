@@ -1,0 +1,256 @@
+using Diffusion.Models.Blocks;
+using Diffusion.Runtime;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Diffusion.Models;
+
+/// <summary>
+/// diffusers' <c>UNet2DModel</c> (<c>src/diffusers/models/unets/unet_2d.py</c>), layer for layer and with its
+/// state-dict key names: the pixel-space U-Net of <c>google/ddpm-cifar10-32</c>, <c>google/ddpm-celebahq-256</c>,
+/// <c>anton-l/ddpm-ema-flowers-64</c> and models trained with diffusers' <c>train_unconditional.py</c>.
+/// Given noisy images and timesteps it predicts the noise (or v, or x0: whatever it was trained on).
+/// </summary>
+/// <remarks>
+/// <code>
+/// temb = time_embedding(time_proj(t)) [+ class_embedding(labels)]         // [N, 4·c0]
+/// x = conv_in(sample); skips = [x]                                         // [N, c0, H, W]
+/// for each down block: x = block(x, temb), adding its skips               // halves H, W except the last
+/// x = mid_block(x, temb)                                                   // resnet, attention, resnet
+/// for each up block: x = block(x, its skips, temb)                         // doubles H, W except the last
+/// out = conv_out(SiLU(conv_norm_out(x)))                                   // [N, out_channels, H, W]
+/// fourier time embedding: out = out / t
+/// </code>
+/// Load a diffusers folder with <see cref="FromPretrained"/>, write one with <see cref="SavePretrained"/>.
+/// Move the model with <c>to(device)</c>, cast it with <c>to(ScalarType.BFloat16)</c>; inputs must then have the
+/// same device and dtype. The <c>Trainer</c> trains it like any denoiser.
+/// </remarks>
+public sealed partial class UNet2DModel : nn.Module<Tensor, Tensor, Tensor>
+{
+    private readonly Conv2d conv_in;
+    private readonly nn.Module<Tensor, Tensor> time_proj;
+    private readonly Blocks.TimestepEmbedding time_embedding;
+    private readonly nn.Module<Tensor, Tensor>? class_embedding;
+    private readonly ModuleList<DownBlock2D> down_blocks;
+    private readonly UNetMidBlock2D? mid_block;
+    private readonly ModuleList<UpBlock2D> up_blocks;
+    private readonly GroupNorm conv_norm_out;
+    private readonly SiLU conv_act;
+    private readonly Conv2d conv_out;
+
+    /// <summary>Creates the network with freshly initialised weights (PyTorch's default initialisation).</summary>
+    /// <param name="config">The shape; null means diffusers' defaults (<see cref="UNet2DModelConfig"/>).</param>
+    /// <param name="device">Where to put the weights; null keeps them on the CPU.</param>
+    /// <param name="dtype">The weights' element type (float32, float16 or bfloat16); null keeps float32.</param>
+    /// <exception cref="ArgumentException"><paramref name="config"/> breaks a rule (the message lists every violation), or the dtype is not a floating type this model supports.</exception>
+    /// <exception cref="TorchRuntimeException">libtorch cannot be loaded.</exception>
+    public UNet2DModel(UNet2DModelConfig? config = null, Device? device = null, ScalarType? dtype = null)
+        : base(Prepare(config, dtype))
+    {
+        // A private copy of the lists: the caller's may change later, the network's shape cannot.
+        UNet2DModelConfig given = config ?? new UNet2DModelConfig();
+        Config = given with
+        {
+            BlockOutChannels = [.. given.BlockOutChannels],
+            DownBlockTypes = [.. given.DownBlockTypes],
+            UpBlockTypes = [.. given.UpBlockTypes],
+        };
+        UNet2DModelConfig c = Config;
+        IReadOnlyList<int> channels = c.BlockOutChannels;
+        int levels = channels.Count;
+        int tembDim = c.TimeEmbedDim;
+
+        conv_in = nn.Conv2d(c.InChannels, channels[0], 3, padding: 1);
+        (time_proj, int timestepInputDim) = c.TimeEmbeddingType switch
+        {
+            TimeEmbeddingType.Fourier => ((nn.Module<Tensor, Tensor>)new GaussianFourierProjection(channels[0], scale: 16), 2 * channels[0]),
+            TimeEmbeddingType.Learned => (nn.Embedding(c.NumTrainTimesteps!.Value, channels[0]), channels[0]),
+            _ => (new Timesteps(channels[0], c.FlipSinToCos, c.FreqShift), channels[0]),
+        };
+        time_embedding = new Blocks.TimestepEmbedding(timestepInputDim, tembDim);
+        class_embedding = c.ClassEmbedType switch
+        {
+            ClassEmbedType.Timestep => new Blocks.TimestepEmbedding(timestepInputDim, tembDim),
+            ClassEmbedType.Identity => nn.Identity(),
+            _ => c.NumClassEmbeds is { } classes ? nn.Embedding(classes, tembDim) : null,
+        };
+
+        var settings = new ResnetSettings(tembDim, c.NormNumGroups, c.NormEps, c.ActFn, c.ResnetTimeScaleShift, c.Dropout);
+        var down = new DownBlock2D[levels];
+        for (int i = 0; i < levels; i++)
+        {
+            bool attention = UNet2DModelConfig.BlockName(c.DownBlockTypes[i]) == "AttnDownBlock2D";
+            bool last = i == levels - 1;
+            ResampleType? downsample = last ? null : attention ? c.DownsampleType : ResampleType.Conv; // DownBlock2D always convolves
+            down[i] = new DownBlock2D(
+                c.LayersPerBlock, i == 0 ? channels[0] : channels[i - 1], channels[i], settings,
+                attention ? c.AttentionHeadDim ?? channels[i] : null, downsample, c.DownsamplePadding);
+        }
+
+        down_blocks = nn.ModuleList(down);
+
+        if (c.MidBlockType is not null)
+        {
+            int? attnGroups = c.AttnNormNumGroups ?? (c.ResnetTimeScaleShift == ResnetTimeScaleShift.Default ? c.NormNumGroups : null);
+            mid_block = new UNetMidBlock2D(
+                channels[^1], settings with { OutputScaleFactor = c.MidBlockScaleFactor }, c.AttentionHeadDim ?? channels[^1], attnGroups, c.AddAttention);
+        }
+
+        var up = new UpBlock2D[levels];
+        int outChannel = channels[^1];
+        for (int i = 0; i < levels; i++)
+        {
+            int prevOutput = outChannel;
+            outChannel = channels[levels - 1 - i];
+            int inChannel = channels[Math.Max(levels - 2 - i, 0)];
+            bool attention = UNet2DModelConfig.BlockName(c.UpBlockTypes[i]) == "AttnUpBlock2D";
+            bool last = i == levels - 1;
+            ResampleType? upsample = last ? null : attention ? c.UpsampleType : ResampleType.Conv; // UpBlock2D always convolves
+            up[i] = new UpBlock2D(
+                c.LayersPerBlock + 1, inChannel, prevOutput, outChannel, settings, attention ? c.AttentionHeadDim ?? outChannel : null, upsample);
+        }
+
+        up_blocks = nn.ModuleList(up);
+
+        conv_norm_out = Layers.GroupNorm(c.NormNumGroups, channels[0], c.NormEps);
+        conv_act = nn.SiLU();
+        conv_out = nn.Conv2d(channels[0], c.OutChannels, 3, padding: 1);
+        RegisterComponents();
+
+        if (dtype is { } elementType && elementType != ScalarType.Float32)
+        {
+            this.to(elementType);
+        }
+
+        if (device is not null)
+        {
+            this.to(device);
+        }
+    }
+
+    /// <summary>The configuration this network was built with (a copy: later changes to the caller's lists do not show here).</summary>
+    public UNet2DModelConfig Config { get; }
+
+    /// <summary>The weights' element type.</summary>
+    public ScalarType DType => conv_in.weight!.dtype;
+
+    /// <summary>The weights' device.</summary>
+    public Device Device => conv_in.weight!.device;
+
+    /// <summary>The number image sides must be a multiple of: 2 to the number of downsampling blocks.</summary>
+    public int SizeMultiple => 1 << (Config.BlockOutChannels.Count - 1);
+
+    /// <summary>Predicts the noise (or v, or x0) in <paramref name="sample"/> at <paramref name="timestep"/>.</summary>
+    /// <param name="sample">Noisy images <c>[N, InChannels, H, W]</c>, H and W positive multiples of
+    /// <see cref="SizeMultiple"/>, of the weights' dtype and device.</param>
+    /// <param name="timestep">An int64 vector <c>[N]</c>, a one-element vector or a 0-d tensor (used for the whole
+    /// batch); floating values are kept fractional, as diffusers keeps a tensor's values. Moved to the sample's device.</param>
+    /// <returns>A new tensor <c>[N, OutChannels, H, W]</c> of the sample's dtype; the caller owns it.</returns>
+    /// <exception cref="ArgumentException">An argument's shape, dtype or device is not as described, or the model needs class labels.</exception>
+    public override Tensor forward(Tensor sample, Tensor timestep) => Forward(sample, timestep, null);
+
+    /// <summary>Predicts at a timestep given as a number, as diffusers does for a Python number: it is truncated to
+    /// a whole number (250.7 → 250) and used for the whole batch.</summary>
+    /// <param name="sample">Noisy images, as for <see cref="forward(Tensor, Tensor)"/>.</param>
+    /// <param name="timestep">The timestep; the fractional part is dropped (pass a 0-d float tensor to keep it).</param>
+    /// <param name="classLabels">Class labels <c>[N]</c> when the model is class-conditional; null otherwise.</param>
+    /// <returns>A new tensor <c>[N, OutChannels, H, W]</c>; the caller owns it.</returns>
+    /// <exception cref="ArgumentException">An argument is not as described.</exception>
+    public Tensor Forward(Tensor sample, double timestep, Tensor? classLabels = null)
+    {
+        ArgumentNullException.ThrowIfNull(sample);
+        if (!double.IsFinite(timestep) || Math.Abs(timestep) > long.MaxValue / 2.0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(timestep), timestep, $"timestep must be a finite number; got {timestep}.");
+        }
+
+        using Tensor t = tensor(new[] { (long)Math.Truncate(timestep) }, ScalarType.Int64, sample.device); // torch.tensor([t], dtype=torch.long)
+        return Forward(sample, t, classLabels);
+    }
+
+    /// <summary>Predicts for a class-conditional model (or, with null labels, an unconditional one).</summary>
+    /// <param name="sample">Noisy images, as for <see cref="forward(Tensor, Tensor)"/>.</param>
+    /// <param name="timestep">The timesteps, as for <see cref="forward(Tensor, Tensor)"/>.</param>
+    /// <param name="classLabels">With <c>num_class_embeds</c>: int64 labels <c>[N]</c>; with <c>class_embed_type</c>
+    /// "timestep": values <c>[N]</c> embedded like timesteps; with "identity": embeddings <c>[N, time embedding width]</c>.
+    /// Null for an unconditional model.</param>
+    /// <returns>A new tensor <c>[N, OutChannels, H, W]</c> of the sample's dtype; the caller owns it.</returns>
+    /// <exception cref="ArgumentException">An argument is not as described, labels are missing for a class-conditional model or given to an unconditional one.</exception>
+    public Tensor Forward(Tensor sample, Tensor timestep, Tensor? classLabels = null)
+    {
+        ValidateInputs(sample, timestep, classLabels);
+        using var scope = NewDisposeScope();
+        ScalarType dtype = DType;
+
+        // 0. centre the input
+        if (Config.CenterInputSample)
+        {
+            sample = 2 * sample - 1.0;
+        }
+
+        // 1. time: [N] timesteps → [N, 4·c0] embedding (the projection is float32; the MLP runs in the weights' dtype)
+        Tensor t = timestep.to(sample.device);
+        if (t.dim() == 0)
+        {
+            t = t.unsqueeze(0);
+        }
+
+        t = t * ones(sample.shape[0], dtype: t.dtype, device: t.device);              // broadcast to [N], as diffusers does
+        Tensor emb = time_embedding.call(time_proj.call(t).to(dtype));
+        if (class_embedding is not null)
+        {
+            Tensor labels = classLabels!.to(sample.device);
+            if (Config.ClassEmbedType == ClassEmbedType.Timestep)
+            {
+                labels = time_proj.call(labels).to(dtype);
+            }
+
+            emb = emb + class_embedding.call(labels).to(dtype);
+        }
+
+        // 2. pre-process
+        Tensor x = conv_in.call(sample);                                                // [N, c0, H, W]
+
+        // 3. down
+        var skips = new List<Tensor> { x };
+        foreach (DownBlock2D block in down_blocks)
+        {
+            x = block.Forward(x, emb, skips);
+        }
+
+        // 4. mid
+        if (mid_block is not null)
+        {
+            x = mid_block.call(x, emb);
+        }
+
+        // 5. up
+        foreach (UpBlock2D block in up_blocks)
+        {
+            x = block.Forward(x, skips, emb);
+        }
+
+        // 6. post-process
+        x = conv_out.call(conv_act.call(conv_norm_out.call(x)));                        // [N, OutChannels, H, W]
+        if (Config.TimeEmbeddingType == TimeEmbeddingType.Fourier)
+        {
+            x = x / t.reshape(-1, 1, 1, 1);                                             // score-SDE models predict score · σ
+        }
+
+        return x.MoveToOuterDisposeScope();
+    }
+
+    private static string Prepare(UNet2DModelConfig? config, ScalarType? dtype)
+    {
+        // Runs before the base constructor creates native state, so bad arguments leak nothing.
+        (config ?? new UNet2DModelConfig()).Validate();
+        if (dtype is not null and not ScalarType.Float32 and not ScalarType.Float16 and not ScalarType.BFloat16)
+        {
+            throw new ArgumentException($"dtype must be Float32, Float16 or BFloat16; got {dtype}.", nameof(dtype));
+        }
+
+        TorchRuntime.EnsureAvailable();
+        return nameof(UNet2DModel);
+    }
+}
