@@ -104,6 +104,11 @@ if (resumeFrom is not null)
 
 double evaluationBefore = trainer.EvaluationLoss(heldOut, options.Seed);
 Console.WriteLine($"Evaluation loss on {heldOutName} (fixed noise and timesteps): {evaluationBefore:F4}");
+if (warmStart)
+{
+    Console.WriteLine($"First {trainer.Options.MomentWarmupSteps} batches only fill AdamW's moments (the committed file has none); then step {startingSteps + 1} at lr {options.LearningRate:0.0e0}.");
+}
+
 var bar = new ConsoleProgressBar(options.Steps is null ? TimeSpan.FromMinutes(options.Minutes) : null, options.Steps, startingSteps ?? 0);
 TrainingResult result = trainer.Fit(dataset, bar, cancel.Token);
 bar.Finish();

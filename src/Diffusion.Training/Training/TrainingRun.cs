@@ -82,12 +82,15 @@ internal sealed class TrainingRun : IDisposable
 
     public TrainingResult Execute()
     {
+        int momentWindowsLeft = 0;
         if (!TryResume() && options.InitialStep > 0)
         {
-            // Weights that already had InitialStep steps: go on from there (schedule, EMA warm-up, step numbers).
+            // Weights that already had InitialStep steps: go on from there (schedule, EMA warm-up, step numbers),
+            // after filling AdamW's empty moments from a few batches.
             step = options.InitialStep;
             ema?.ContinueAt(options.InitialStep);
-            Log.ContinuingFromInitialStep(trainer.Logger, step);
+            momentWindowsLeft = options.MomentWarmupSteps;
+            Log.ContinuingFromInitialStep(trainer.Logger, step, momentWindowsLeft);
         }
 
         var schedule = new WarmupCosineSchedule(options.LearningRate, options.WarmupSteps, (int)Math.Min(int.MaxValue, Math.Max(1, TotalSteps)));
@@ -120,6 +123,33 @@ internal sealed class TrainingRun : IDisposable
                             continue;
                         }
 
+                        if (momentWindowsLeft > 0)
+                        {
+                            // Moments only: AdamW at learning rate 0 updates m and v and leaves every weight bit for
+                            // bit (θ·(1 − 0) − 0·m̂/√v̂); no step, no EMA update, no report.
+                            if (windowFinite)
+                            {
+                                OptimizerStep(0, windowLoss, updateEma: false);
+                            }
+                            else
+                            {
+                                optimizer.ZeroGrad();
+                            }
+
+                            momentWindowsLeft--;
+                            AdvanceLoaderPosition(startBatch + micro);
+                            windowLoss = 0;
+                            windowFinite = true;
+                            if (cancellationToken.IsCancellationRequested || (options.MaxDuration is { } limit && clock.Elapsed >= limit))
+                            {
+                                stopReason = StopReason() ?? "stopped while filling AdamW's moments";
+                                cancelled = cancellationToken.IsCancellationRequested;
+                                break;
+                            }
+
+                            continue;
+                        }
+
                         double learningRate = LearningRateAt(schedule, step);
                         if (!windowFinite)
                         {
@@ -133,12 +163,7 @@ internal sealed class TrainingRun : IDisposable
                         }
 
                         step++;
-                        batchInEpoch = startBatch + micro;
-                        if (batchInEpoch >= UsableBatches)
-                        {
-                            epoch++;
-                            batchInEpoch = 0;
-                        }
+                        AdvanceLoaderPosition(startBatch + micro);
 
                         Report(windowLoss, learningRate);
                         windowLoss = 0;
@@ -202,6 +227,16 @@ internal sealed class TrainingRun : IDisposable
         return loss;
     }
 
+    private void AdvanceLoaderPosition(int batchesDone)
+    {
+        batchInEpoch = batchesDone;
+        if (batchInEpoch >= UsableBatches)
+        {
+            epoch++;
+            batchInEpoch = 0;
+        }
+    }
+
     private double LearningRateAt(WarmupCosineSchedule schedule, long index) =>
         options.LearningRateSchedule == LearningRateSchedule.Cosine || index < options.WarmupSteps
             ? schedule.LearningRateAt(index)
@@ -251,7 +286,7 @@ internal sealed class TrainingRun : IDisposable
 
     // Applies the summed gradients unless their norm is NaN or infinite (a finite loss can still have one, e.g.
     // from a √ or log at 0): that step is stopped or skipped like a non-finite loss, before it reaches the weights.
-    private bool OptimizerStep(double learningRate, double loss)
+    private bool OptimizerStep(double learningRate, double loss, bool updateEma = true)
     {
         using var scope = NewDisposeScope(); // clipping and .grad handles make tensors too
         double norm = options.MaxGradNorm is { } maxNorm
@@ -274,7 +309,11 @@ internal sealed class TrainingRun : IDisposable
 
         optimizer.Step(learningRate);
         optimizer.ZeroGrad();
-        ema?.Update(optimizer.MasterWeights);
+        if (updateEma)
+        {
+            ema?.Update(optimizer.MasterWeights);
+        }
+
         return true;
     }
 
