@@ -231,8 +231,9 @@ public static class LossPlot
 
     private static void DrawLegend(SKCanvas canvas, SKRect plot, SKFont font, SKPaint text, int window, float scale)
     {
-        string[] names = ["loss per step", window > 1 ? $"moving average ({window} steps)" : "loss"];
-        SKColor[] colours = [RawColour, SmoothColour];
+        // With a window of 1 the average is the raw curve: one entry.
+        string[] names = window > 1 ? ["loss per step", $"moving average ({window} steps)"] : ["loss per step"];
+        SKColor[] colours = window > 1 ? [RawColour, SmoothColour] : [SmoothColour];
         float line = 24 * Math.Max(0.75f, scale);
         float rowHeight = font.Size * 1.4f;
         float width = names.Max(n => font.MeasureText(n)) + line + (font.Size * 1.5f);
