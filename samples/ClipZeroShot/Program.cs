@@ -2,58 +2,40 @@
 // the CPU, then classifies held-out flowers zero-shot among every species × colour caption and prints
 // Similarity(image, caption) for the right caption next to wrong ones.
 //
-//   dotnet run --project samples/ClipZeroShot -c Release -- [--minutes 3 | --steps 1500] [--batch 64]
-//       [--train 8192] [--test 740] [--threads N] [--output output/clip-flowers]
+//   dotnet run --project samples/ClipZeroShot -c Release -- [--minutes 3 | --steps 1500] [--batch-size 64]
+//       [--dataset-size 8192] [--test-size 740] [--threads N] [--output output/clip-flowers] [--clip FOLDER]
 using System.Diagnostics;
 using Diffusion.Clip;
 using Diffusion.Data;
-using Diffusion.Runtime;
+using Diffusion.Samples;
 using Diffusion.Samples.ClipZeroShot;
 using TorchSharp;
 using static TorchSharp.torch;
 
-var options = SampleOptions.Parse(args);
-TorchRuntime.EnsureAvailable();
-GlibcAllocator.KeepFreedMemory(); // opt-in: about 1.75x faster CPU steps for ~1 GB more memory
-torch.set_num_threads(options.Threads);
-manual_seed(0);
+if (!new ClipZeroShotCommandLine().TryParse(args, out ClipZeroShotOptions? options, out int exitCode))
+{
+    return exitCode;
+}
 
-const int ImageSize = 32;
-Console.WriteLine($"Drawing {options.Train} training and {options.Test} held-out flowers ({ImageSize}x{ImageSize})...");
-var clock = Stopwatch.StartNew();
-using var train = new FlowerPairs(new ProceduralFlowers(options.Train, ImageSize, seed: 0));
-using var test = new FlowerPairs(new ProceduralFlowers(options.Test, ImageSize, seed: 1)); // other seed: unseen flowers
-Console.WriteLine($"  done in {clock.Elapsed.TotalSeconds:F1} s");
+using SampleRun run = SampleRun.Start(options.Threads, "Stopping the CLIP's training early; it is evaluated and saved as it is...");
+manual_seed(options.Seed);
 
 // Every caption the data can produce, one prompt per class ("a red tulip", "an orange poppy").
 string[] classes = [.. ProceduralFlowers.ClassNames];
 string[] prompts = [.. classes.Select(c => ("aeiou".Contains(c[0], StringComparison.Ordinal) ? "an " : "a ") + c)];
-ClipTokenizer tokenizer = ClipTokenizer.FromCorpus(prompts, contextLength: 8);
-ClipConfig config = ClipConfig.Small(tokenizer.VocabularySize, ImageSize, contextLength: 8);
-using var model = new ClipModel(config, tokenizer);
-Console.WriteLine($"CLIP: {model.parameters().Sum(p => p.numel()):N0} parameters, vocabulary {tokenizer.VocabularySize}, torch threads: {options.Threads}");
+using ClipModel model = options.Clip is { } folder ? ClipModel.Load(folder) : NewModel(prompts);
+int imageSize = model.Config.VisionConfig.ImageSize;
+Console.WriteLine($"CLIP: {model.parameters().Sum(p => p.numel()):N0} parameters, {imageSize}x{imageSize} images{(options.Clip is null ? string.Empty : $", loaded from {options.Clip}")}");
 
-var trainerOptions = new ClipTrainerOptions
+var clock = Stopwatch.StartNew();
+using var test = new FlowerPairs(new ProceduralFlowers(options.TestSize, imageSize, seed: (int)options.Seed + 1)); // other seed: unseen flowers
+if (options.Clip is null)
 {
-    BatchSize = options.Batch,
-    LearningRate = 1e-3,
-    WarmupSteps = 100,
-    WeightDecay = 0.1,
-    RandomHorizontalFlip = true, // a mirrored flower is the same flower
-};
-int steps = options.Steps ?? EstimateSteps(config, tokenizer, train, trainerOptions, options.Minutes);
-trainerOptions = trainerOptions with
-{
-    Steps = steps,
-    MaxDuration = options.Steps is null ? TimeSpan.FromMinutes(options.Minutes * 1.15) : null,
-};
-
-Console.WriteLine($"Training {steps} steps of {options.Batch} pairs...");
-using var trainer = new ClipTrainer(model, trainerOptions);
-var progress = new ConsoleProgress(Math.Max(1, steps / 15));
-ClipTrainingResult result = trainer.Fit(train, progress);
-Console.WriteLine($"  {result.Steps} steps in {result.Elapsed.TotalMinutes:F1} min ({result.Steps / result.Elapsed.TotalSeconds:F1} steps/s), " +
-    $"loss {result.Losses.Take(20).Average():F3} -> {result.RecentLoss:F3}, temperature {model.LogitScale:F1}");
+    Console.WriteLine($"Drawing {options.DatasetSize} training and {options.TestSize} held-out flowers ({imageSize}x{imageSize})...");
+    using var train = new FlowerPairs(new ProceduralFlowers(options.DatasetSize, imageSize, seed: (int)options.Seed));
+    Console.WriteLine($"  done in {clock.Elapsed.TotalSeconds:F1} s");
+    Train(model, train, options, run.Cancellation);
+}
 
 // Zero-shot: which of the 37 captions is closest to each held-out image?
 using (no_grad())
@@ -103,10 +85,48 @@ foreach (string caption in new[] { "a red tulip", "a yellow sunflower" })
     }
 }
 
-string output = Path.GetFullPath(options.Output);
-model.Save(output);
-Console.WriteLine();
-Console.WriteLine($"Model saved to {output} (open it with ClipModel.Load).");
+if (options.Clip is null)
+{
+    string output = Path.GetFullPath(options.Output);
+    model.Save(output);
+    Console.WriteLine();
+    Console.WriteLine($"Model saved to {output} (open it with ClipModel.Load).");
+}
+
+return 0;
+
+static ClipModel NewModel(string[] prompts)
+{
+    const int ImageSize = 32;
+    ClipTokenizer tokenizer = ClipTokenizer.FromCorpus(prompts, contextLength: 8);
+    return new ClipModel(ClipConfig.Small(tokenizer.VocabularySize, ImageSize, contextLength: 8), tokenizer);
+}
+
+static void Train(ClipModel model, FlowerPairs train, ClipZeroShotOptions options, CancellationToken cancellationToken)
+{
+    var trainerOptions = new ClipTrainerOptions
+    {
+        BatchSize = options.BatchSize,
+        LearningRate = 1e-3,
+        WarmupSteps = 100,
+        WeightDecay = 0.1,
+        RandomHorizontalFlip = true, // a mirrored flower is the same flower
+        Seed = (int)options.Seed,
+    };
+    int steps = options.Steps is { } s ? (int)Math.Min(s, int.MaxValue) : EstimateSteps(model.Config, model.Tokenizer ?? throw new InvalidOperationException("a new CLIP has a tokenizer"), train, trainerOptions, options.Minutes);
+    trainerOptions = trainerOptions with
+    {
+        Steps = steps,
+        MaxDuration = options.Steps is null ? TimeSpan.FromMinutes(options.Minutes * 1.15) : null,
+    };
+
+    Console.WriteLine($"Training {steps} steps of {options.BatchSize} pairs...");
+    using var trainer = new ClipTrainer(model, trainerOptions);
+    var progress = new ConsoleProgress(Math.Max(1, steps / 15));
+    ClipTrainingResult result = trainer.Fit(train, progress, cancellationToken);
+    Console.WriteLine($"  {result.Steps} steps in {result.Elapsed.TotalMinutes:F1} min ({result.Steps / result.Elapsed.TotalSeconds:F1} steps/s), " +
+        $"loss {result.Losses.Take(20).Average():F3} -> {result.RecentLoss:F3}, temperature {model.LogitScale:F1}");
+}
 
 static string[] WrongCaptions(string caption) => caption == "a red tulip"
     ? ["a yellow tulip", "a red rose", "a red poppy", "a white daisy", "a blue aster", "a purple chrysanthemum"]

@@ -19,7 +19,7 @@ internal static class ExistingDocsSnippets
         for (long i = 0; i < scheduler.Timesteps.shape[0]; i++)
         {
             using var scope = torch.NewDisposeScope();
-            Tensor t = scheduler.Timesteps[i];                                   // a 0-dim int64 tensor (float32 for Euler)
+            Tensor t = scheduler.Timesteps[i];                                   // a 0-dim int64 tensor (float32 for Euler, LMS, Heun)
             Tensor eps = model.forward(scheduler.ScaleModelInput(x, t), t);
             x = scheduler.Step(eps, t, x, generator).PrevSample.MoveToOuterDisposeScope();
         }

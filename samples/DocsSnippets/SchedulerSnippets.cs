@@ -53,4 +53,44 @@ internal static class SchedulerSnippets
         // </snippet>
         return x;
     }
+
+    public static void LmsSchedule()
+    {
+        // <snippet:scheduler-lms>
+        using var lms = new LmsDiscreteScheduler(new LmsDiscreteSchedulerOptions
+        {
+            BetaSchedule = BetaSchedule.ScaledLinear, BetaStart = 0.00085, BetaEnd = 0.012,   // Stable Diffusion's betas
+            TimestepSpacing = TimestepSpacing.Leading, StepsOffset = 1,
+        });
+        lms.SetTimesteps(50);                                                   // float32: 981, 961, …, 1
+        // </snippet>
+    }
+
+    public static Tensor HeunLoop(nn.Module<Tensor, Tensor, Tensor> model, long[] shape, Generator generator)
+    {
+        // <snippet:scheduler-heun>
+        using var heun = new HeunDiscreteScheduler(new HeunDiscreteSchedulerOptions { UseKarrasSigmas = true });
+        heun.SetTimesteps(25);                                                  // 49 model calls
+        Tensor x = torch.randn(shape, generator: generator) * heun.InitNoiseSigma;
+        for (long i = 0; i < heun.Timesteps.shape[0]; i++)
+        {
+            using var scope = torch.NewDisposeScope();
+            Tensor t = heun.Timesteps[i];
+            Tensor eps = model.forward(heun.ScaleModelInput(x, t), t);
+            x = heun.Step(eps, t, x).PrevSample.MoveToOuterDisposeScope();
+        }
+        // </snippet>
+        return x;
+    }
+
+    public static void UniPCFromConfig()
+    {
+        // <snippet:scheduler-unipc>
+        using var unipc = (UniPCMultistepScheduler)SchedulerConfig.FromJson("""
+            {"_class_name": "UniPCMultistepScheduler", "beta_schedule": "scaled_linear", "beta_start": 0.00085,
+             "beta_end": 0.012, "solver_order": 2, "use_karras_sigmas": true}
+            """);
+        unipc.SetTimesteps(15);
+        // </snippet>
+    }
 }

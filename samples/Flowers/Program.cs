@@ -6,40 +6,26 @@ using Diffusion.IO;
 using Diffusion.Models;
 using Diffusion.Pipelines;
 using Diffusion.Runtime;
+using Diffusion.Samples;
 using Diffusion.Samples.Flowers;
 using Diffusion.Schedulers;
 using Diffusion.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
-FlowersOptions? options;
-try
+if (!new FlowersCommandLine().TryParse(args, out FlowersOptions? options, out int exitCode))
 {
-    options = FlowersOptions.Parse(args);
-}
-catch (ArgumentException e)
-{
-    Console.Error.WriteLine($"error: {e.Message}");
-    Console.Error.WriteLine(FlowersOptions.Usage);
-    return 2;
+    return exitCode;
 }
 
-if (options is null)
-{
-    Console.WriteLine(FlowersOptions.Usage);
-    return 0;
-}
-
-GlibcAllocator.KeepFreedMemory(); // before the first tensor: about 1.75x faster CPU steps (docs/performance.md)
-TorchRuntime.EnsureAvailable();
-torch.set_num_threads(Environment.ProcessorCount);
+using SampleRun run = SampleRun.Start(options.Threads, "Stopping after this step and saving a checkpoint...");
 Device device = options.Device == "cuda" ? CUDA : CPU;
 if (options.Device == "cuda" && !cuda.is_available())
 {
-    Console.Error.WriteLine("error: --device cuda was asked for, but TorchSharp finds no CUDA device (this build references the CPU libtorch).");
-    return 2;
+    throw new UsageException("--device cuda was asked for, but TorchSharp finds no CUDA device (this build references the CPU libtorch).");
 }
 
+(bool bfloat16, string precision) = Precision.Choose(options.BFloat16, run.Cpu, device, oneDnnTurnedOff: TorchRuntime.CpuWorkaround is not null);
 string output = Path.GetFullPath(options.Output);
 string checkpoints = Path.Combine(output, "checkpoints");
 Directory.CreateDirectory(checkpoints);
@@ -57,7 +43,7 @@ string? resumeFrom = TrainingCheckpoint.FindLatest(checkpoints);
 long? startingSteps = resumeFrom is null ? StartingCheckpoint.LoadIfUseful(options, unet, checkpoints) : null;
 bool warmStart = startingSteps is not null;
 Console.WriteLine($"Diffusion.Net flowers: {dataset.Count} images at {options.ImageSize}px, U-Net [{string.Join(',', options.ModelDims)}] " +
-                  $"({unet.parameters().Sum(p => p.numel()) / 1e6:F2}M parameters), batch {options.BatchSize}, {torch.get_num_threads()} threads on {device.type}.");
+                  $"({unet.parameters().Sum(p => p.numel()) / 1e6:F2}M parameters), batch {options.BatchSize}, on {device.type} in {precision}.");
 Console.WriteLine(resumeFrom is not null ? $"Resuming from {Path.GetFileName(resumeFrom)}." : warmStart ? "Training on from the committed weights." : "Starting from noise.");
 // A fixed held-out set with fixed noise and timesteps: the same figure at the start and the end says whether
 // this run made the model better (procedural data: flowers of another seed, never trained on).
@@ -66,18 +52,6 @@ IImageDataset heldOut = options.Data is null
     : new EvaluationSubset(dataset, 64);
 string heldOutName = options.Data is null ? "64 held-out flowers" : $"the first {heldOut.Count} training images";
 Console.WriteLine(options.Steps is { } s ? $"Training to step {s}; Ctrl+C saves and stops." : $"Training for {options.Minutes:0.#} minutes; Ctrl+C saves and stops.");
-
-using var cancel = new CancellationTokenSource();
-Console.CancelKeyPress += (_, e) =>
-{
-    if (!cancel.IsCancellationRequested)
-    {
-        e.Cancel = true; // a second Ctrl+C ends the process at once
-        cancel.Cancel();
-        Console.WriteLine();
-        Console.WriteLine("Stopping after this step and saving a checkpoint…");
-    }
-};
 
 var trainer = new Trainer(unet, scheduler, new TrainerOptions
 {
@@ -95,6 +69,7 @@ var trainer = new Trainer(unet, scheduler, new TrainerOptions
     KeepCheckpoints = 2,
     Seed = options.Seed,
     Device = device,
+    BFloat16 = bfloat16,
 });
 
 if (resumeFrom is not null)
@@ -110,7 +85,7 @@ if (warmStart)
 }
 
 var bar = new ConsoleProgressBar(options.Steps is null ? TimeSpan.FromMinutes(options.Minutes) : null, options.Steps, startingSteps ?? 0);
-TrainingResult result = trainer.Fit(dataset, bar, cancel.Token);
+TrainingResult result = trainer.Fit(dataset, bar, run.Cancellation);
 bar.Finish();
 LossHistory.Append(Path.Combine(output, "loss-history.csv"), result);
 Console.WriteLine($"Trained {result.StepsThisRun} steps in {result.Elapsed:mm\\:ss} (now at step {result.Steps}), " +
@@ -118,6 +93,8 @@ Console.WriteLine($"Trained {result.StepsThisRun} steps in {result.Elapsed:mm\\:
 double evaluationAfter = trainer.EvaluationLoss(heldOut, options.Seed);
 Console.WriteLine($"Evaluation loss on {heldOutName}: {evaluationBefore:F4} at the start, {evaluationAfter:F4} now " +
                   $"({(evaluationAfter <= evaluationBefore ? "better" : "worse")} by {Math.Abs(evaluationAfter - evaluationBefore) / evaluationBefore:P1}).");
+Console.WriteLine($"Speed: {result.StepsThisRun * options.BatchSize / Math.Max(1e-9, result.Elapsed.TotalSeconds):F1} images/s " +
+                  $"({(bfloat16 ? "bfloat16" : "float32")}, {torch.get_num_threads()} torch thread{(torch.get_num_threads() == 1 ? string.Empty : "s")}, {run.Cpu}).");
 if (result.Cancelled)
 {
     Console.WriteLine($"Saved {result.LastCheckpoint}. Run again to continue.");
@@ -131,7 +108,7 @@ unet.SaveSafeTensors(Path.Combine(output, "unet-ema.safetensors"), new Dictionar
 });
 
 var pipeline = new DiffusionPipeline(unet, scheduler);
-using (var images = pipeline.Generate(options.Samples, inferenceSteps: 50, seed: options.Seed))
+using (var images = pipeline.Generate(options.Samples, inferenceSteps: options.SamplingSteps, seed: options.Seed))
 {
     ImageGrid.Save(images, Path.Combine(output, "samples.png"), columns: (int)Math.Ceiling(Math.Sqrt(options.Samples)), scale: Math.Max(1, 128 / options.ImageSize));
 }

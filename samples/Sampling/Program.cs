@@ -4,58 +4,29 @@ using System.Globalization;
 using Diffusion.IO;
 using Diffusion.Models;
 using Diffusion.Pipelines;
-using Diffusion.Runtime;
+using Diffusion.Samples;
 using Diffusion.Samples.Sampling;
 using Diffusion.Schedulers;
 using Diffusion.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
-SamplingOptions? options;
-try
+if (!new SamplingCommandLine().TryParse(args, out SamplingOptions? options, out int exitCode))
 {
-    options = SamplingOptions.Parse(args);
-}
-catch (ArgumentException e)
-{
-    Console.Error.WriteLine($"error: {e.Message}");
-    Console.Error.WriteLine(SamplingOptions.Usage);
-    return 2;
+    return exitCode;
 }
 
-if (options is null)
-{
-    Console.WriteLine(SamplingOptions.Usage);
-    return 0;
-}
-
-if (!File.Exists(options.Weights))
-{
-    Console.Error.WriteLine($"error: no weights at '{options.Weights}'. Run the Flowers sample first, or pass --weights.");
-    return 2;
-}
-
-TorchRuntime.EnsureAvailable();
-torch.set_num_threads(Environment.ProcessorCount);
-UNet unet;
-try
-{
-    unet = LoadUNet(options.Weights);
-}
-catch (InvalidDataException e)
-{
-    Console.Error.WriteLine($"error: {e.Message}");
-    return 2;
-}
+using SampleRun run = SampleRun.Start(options.Threads);
+UNet unet = LoadUNet(options.Weights);
 
 string[] names = options.Scheduler == "all" ? [.. SamplingOptions.SchedulerNames] : [options.Scheduler];
 var rows = new List<Tensor>();
 foreach (string name in names)
 {
     using INoiseScheduler scheduler = Create(name);
-    int steps = options.Steps ?? DefaultSteps(name);
+    int steps = options.SamplingSteps ?? DefaultSteps(name);
     var watch = System.Diagnostics.Stopwatch.StartNew();
-    rows.Add(new DiffusionPipeline(unet, scheduler).Generate(options.Count, steps, options.Seed));
+    rows.Add(new DiffusionPipeline(unet, scheduler).Generate(options.Count, steps, options.Seed, cancellationToken: run.Cancellation));
     Console.WriteLine($"{name,-10} {steps,5} steps  {watch.Elapsed.TotalSeconds,6:F1} s");
 }
 

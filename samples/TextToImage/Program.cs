@@ -9,34 +9,19 @@ using Diffusion.Data;
 using Diffusion.IO;
 using Diffusion.Models;
 using Diffusion.Pipelines;
-using Diffusion.Runtime;
+using Diffusion.Samples;
 using Diffusion.Samples.TextToImage;
 using Diffusion.Schedulers;
 using Diffusion.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
-TextToImageOptions? options;
-try
+if (!new TextToImageCommandLine().TryParse(args, out TextToImageOptions? options, out int exitCode))
 {
-    options = TextToImageOptions.Parse(args);
-}
-catch (ArgumentException e)
-{
-    Console.Error.WriteLine($"error: {e.Message}");
-    Console.Error.WriteLine(TextToImageOptions.Usage);
-    return 2;
+    return exitCode;
 }
 
-if (options is null)
-{
-    Console.WriteLine(TextToImageOptions.Usage);
-    return 0;
-}
-
-GlibcAllocator.KeepFreedMemory(); // opt-in, before the first tensor: faster CPU steps for ~1 GB more memory
-TorchRuntime.EnsureAvailable();
-torch.set_num_threads(options.Threads);
+using SampleRun run = SampleRun.Start(options.Threads, "Stopping after this step and saving a checkpoint...");
 manual_seed(options.Seed);
 string output = Path.GetFullPath(options.Output);
 string checkpoints = Path.Combine(output, "checkpoints");
@@ -57,19 +42,8 @@ using var denoiser = new TextConditionedDenoiser(unet, encoder, new Conditioning
 var scheduler = new DdimScheduler(DdimSchedulerOptions.Book);
 string? resumeFrom = TrainingCheckpoint.FindLatest(checkpoints);
 Console.WriteLine($"ConditionalUNet [{string.Join(',', options.ModelDims)}] with cross-attention to {encoder.SequenceLength}x{encoder.EmbeddingDim} CLIP states: " +
-                  $"{unet.parameters().Sum(p => p.numel()) / 1e6:F2}M parameters; batch {options.BatchSize}, condition dropout {options.Dropout:0.##}, {get_num_threads()} threads.");
+                  $"{unet.parameters().Sum(p => p.numel()) / 1e6:F2}M parameters; batch {options.BatchSize}, condition dropout {options.Dropout:0.##}.");
 Console.WriteLine(resumeFrom is null ? "Starting fresh." : $"Resuming from {Path.GetFileName(resumeFrom)}.");
-
-using var cancel = new CancellationTokenSource();
-Console.CancelKeyPress += (_, e) =>
-{
-    if (!cancel.IsCancellationRequested)
-    {
-        e.Cancel = true; // a second Ctrl+C ends the process at once
-        cancel.Cancel();
-        Console.WriteLine("Stopping after this step and saving a checkpoint...");
-    }
-};
 
 Trainer trainer = denoiser.CreateTrainer(scheduler, new TrainerOptions
 {
@@ -87,7 +61,7 @@ Trainer trainer = denoiser.CreateTrainer(scheduler, new TrainerOptions
     Seed = options.Seed,
     LoaderWorkers = 1,
 });
-TrainingResult result = trainer.Fit(train, new Every(100), cancel.Token);
+TrainingResult result = trainer.Fit(train, new Every(100), run.Cancellation);
 Console.WriteLine($"Trained {result.StepsThisRun} steps in {result.Elapsed:mm\\:ss} (now at step {result.Steps}, " +
                   $"{result.StepsThisRun / Math.Max(1e-9, result.Elapsed.TotalSeconds):F2} steps/s), average loss {result.FinalLoss:F4}.");
 if (result.Cancelled)

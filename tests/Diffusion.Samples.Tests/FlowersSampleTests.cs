@@ -1,40 +1,67 @@
-using System.Diagnostics;
+using Diffusion.Runtime;
 using Diffusion.Samples.Flowers;
 using SkiaSharp;
+using static TorchSharp.torch;
 
 namespace Diffusion.Tests;
 
 public sealed class FlowersSampleTests
 {
     [Theory]
-    [InlineData(new[] { "--minutes", "abc" }, "--minutes expects a number; got 'abc'.")]
-    [InlineData(new[] { "--minutes", "0" }, "--minutes must be between 0.05 and 1440; got 0.")]
-    [InlineData(new[] { "--image-size", "30" }, "--image-size must be a multiple of 8; got 30.")]
-    [InlineData(new[] { "--image-size", "512" }, "--image-size must be between 16 and 128; got 512.")]
-    [InlineData(new[] { "--model-dims", "32,60" }, "--model-dims widths must be multiples of 8 (GroupNorm uses 8 groups); got 60.")]
-    [InlineData(new[] { "--model-dims", "32" }, "--model-dims expects at least two comma-separated widths such as 32,64,128,256; got '32'.")]
-    [InlineData(new[] { "--batch-size", "2.5" }, "--batch-size expects a whole number; got '2.5'.")]
-    [InlineData(new[] { "--device", "tpu" }, "--device must be 'cpu' or 'cuda'; got 'tpu'.")]
-    [InlineData(new[] { "--data", "/no/such/folder" }, "--data: no file or folder at '/no/such/folder'.")]
-    [InlineData(new[] { "--steps" }, "--steps needs a value.")]
-    [InlineData(new[] { "--colour" }, "unknown option '--colour'. Run with --help for the list.")]
-    [InlineData(new[] { "--dataset-size", "8", "--batch-size", "16" }, "--dataset-size (8) must be at least --batch-size (16).")]
-    public void BadCommandLinesAreRejectedWithAClearMessage(string[] args, string message)
+    [InlineData(new[] { "--minutes", "abc" }, "Flowers: Cannot parse argument 'abc' for option '--minutes' as expected type 'System.Double'.")]
+    [InlineData(new[] { "--minutes", "0" }, "Flowers: --minutes must be between 0.01 and 1440; got 0.")]
+    [InlineData(new[] { "--image-size", "30" }, "Flowers: --image-size must be a multiple of 8 (the U-Net halves it three times); got 30.")]
+    [InlineData(new[] { "--image-size", "512" }, "Flowers: --image-size must be between 16 and 128; got 512.")]
+    [InlineData(new[] { "--model-dims", "32,60" }, "Flowers: --model-dims widths must be multiples of 8 (GroupNorm uses 8 groups); got 60.")]
+    [InlineData(new[] { "--model-dims", "32" }, "Flowers: --model-dims needs 2 to 6 widths; got '32'.")]
+    [InlineData(new[] { "--batch-size", "2.5" }, "Flowers: Cannot parse argument '2.5' for option '--batch-size' as expected type 'System.Int32'.")]
+    [InlineData(new[] { "--device", "tpu" }, "Flowers: --device must be 'cpu' or 'cuda'; got 'tpu'.")]
+    [InlineData(new[] { "--bf16", "maybe" }, "Flowers: Argument 'maybe' not recognized. Must be one of: 'auto' 'on' 'off'.")]
+    [InlineData(new[] { "--data", "/no/such/folder" }, "Flowers: --data: no file or folder at '/no/such/folder'.")]
+    [InlineData(new[] { "--steps" }, "Flowers: Required argument missing for option: '--steps'.")]
+    [InlineData(new[] { "--colour" }, "Flowers: Unrecognized command or argument '--colour'.")]
+    [InlineData(new[] { "--dataset-size", "8", "--batch-size", "16" }, "Flowers: --dataset-size (8) must be at least --batch-size (16).")]
+    public void BadCommandLinesAreRejectedInOneLine(string[] args, string message)
     {
-        var e = Assert.Throws<ArgumentException>(() => FlowersOptions.Parse(args));
-        Assert.Equal(message, e.Message);
+        var errors = new StringWriter();
+        Assert.False(new FlowersCommandLine().TryParse(args, out _, out int exitCode, errors));
+        Assert.Equal(2, exitCode);
+        Assert.Equal(message + " Run with --help for the options." + Environment.NewLine, errors.ToString());
     }
 
     [Fact]
     public void DefaultsAndFlagsParse()
     {
-        FlowersOptions defaults = FlowersOptions.Parse([])!;
-        Assert.Equal((10.0, 32, 32), (defaults.Minutes, defaults.ImageSize, defaults.BatchSize));
+        Assert.True(new FlowersCommandLine().TryParse([], out FlowersOptions? defaults, out _));
+        Assert.Equal((10.0, 32, 32, 16, 50), (defaults.Minutes, defaults.ImageSize, defaults.BatchSize, defaults.Samples, defaults.SamplingSteps));
         Assert.Equal([32, 64, 128, 256], defaults.ModelDims);
+        Assert.Null(defaults.BFloat16);
+        Assert.Equal(Environment.ProcessorCount, defaults.Threads);
 
-        FlowersOptions parsed = FlowersOptions.Parse(["--steps", "20", "--image-size", "16", "--model-dims", "16,32,32", "--seed", "3", "--fresh"])!;
-        Assert.Equal((20L, 16, 3L, false), (parsed.Steps, parsed.ImageSize, parsed.Seed, parsed.UseStartingCheckpoint));
-        Assert.Null(FlowersOptions.Parse(["--help"]));
+        Assert.True(new FlowersCommandLine().TryParse(
+            ["--steps", "20", "--image-size", "16", "--model-dims", "16,32,32", "--seed", "3", "--fresh", "--count", "4", "--bf16", "off", "--threads", "1"],
+            out FlowersOptions? parsed,
+            out _));
+        Assert.Equal((20L, 16, 3L, false, 4), (parsed.Steps, parsed.ImageSize, parsed.Seed, parsed.UseStartingCheckpoint, parsed.Samples));
+        Assert.Equal([16, 32, 32], parsed.ModelDims);
+        Assert.Equal((false, 1), (parsed.BFloat16, parsed.Threads));
+    }
+
+    [Fact]
+    public void BFloat16IsChosenOnlyWhereTheCpuRunsItFaster()
+    {
+        CpuInfo amx = CpuInfo.Parse("model name : Xeon\nflags : avx2 avx512f avx512_bf16 amx_bf16\n", 2);
+        CpuInfo avx512Bf16 = CpuInfo.Parse("model name : EPYC\nflags : avx2 avx512f avx512_bf16\n", 2);
+        CpuInfo avx2 = CpuInfo.Parse("model name : EPYC\nflags : avx2\n", 2);
+
+        Assert.True(Precision.Choose(null, amx, CPU, oneDnnTurnedOff: false).BFloat16);
+        Assert.True(Precision.Choose(null, avx512Bf16, CPU, oneDnnTurnedOff: false).BFloat16);
+        Assert.False(Precision.Choose(null, avx2, CPU, oneDnnTurnedOff: false).BFloat16);
+        Assert.False(Precision.Choose(null, avx512Bf16, CPU, oneDnnTurnedOff: true).BFloat16); // bf16's fast kernels are oneDNN's
+        Assert.True(Precision.Choose(true, avx2, CPU, oneDnnTurnedOff: false).BFloat16);
+        Assert.False(Precision.Choose(false, amx, CPU, oneDnnTurnedOff: false).BFloat16);
+        Assert.Contains("AMX-BF16", Precision.Choose(null, amx, CPU, oneDnnTurnedOff: false).Reason, StringComparison.Ordinal);
+        Assert.StartsWith("float32 (auto: this CPU has neither", Precision.Choose(null, avx2, CPU, oneDnnTurnedOff: false).Reason, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -42,13 +69,15 @@ public sealed class FlowersSampleTests
     {
         using var dir = TestEnvironment.CreateTempDirectory();
         string output = Path.Combine(dir.Path, "out");
-        string[] args = ["--steps", "2", "--image-size", "16", "--model-dims", "16,32,32", "--batch-size", "4", "--dataset-size", "16", "--samples", "2", "--output", output];
+        string[] args = ["--steps", "2", "--image-size", "16", "--model-dims", "16,32,32", "--batch-size", "4", "--dataset-size", "16", "--count", "2", "--threads", "1", "--output", output];
         (int exitCode, string log) = Run("Flowers.dll", args);
 
         Assert.True(exitCode == 0, log);
         Assert.Contains("Trained 2 steps", log, StringComparison.Ordinal);
         Assert.Contains("Evaluation loss on 64 held-out flowers (fixed noise and timesteps): ", log, StringComparison.Ordinal);
         Assert.Matches(@"Evaluation loss on 64 held-out flowers: \d\.\d{4} at the start, \d\.\d{4} now", log);
+        Assert.Contains("CPU: ", log, StringComparison.Ordinal);
+        Assert.Matches(@"Speed: [0-9.]+ images/s \((float32|bfloat16), 1 torch thread, ", log);
         foreach (string picture in new[] { "samples.png", "forward-diffusion.png", "loss.png" })
         {
             using SKBitmap? bitmap = SKBitmap.Decode(Path.Combine(output, picture));
@@ -64,25 +93,5 @@ public sealed class FlowersSampleTests
         Assert.Contains("now at step 3", log, StringComparison.Ordinal);
     }
 
-    internal static (int ExitCode, string Output) Run(string dll, IEnumerable<string> args)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, dll));
-        foreach (string a in args)
-        {
-            start.ArgumentList.Add(a);
-        }
-
-        start.Environment["OMP_NUM_THREADS"] = "1";
-        using var process = Process.Start(start)!;
-        Task<string> stdout = process.StandardOutput.ReadToEndAsync();
-        Task<string> stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(3)))
-        {
-            process.Kill(entireProcessTree: true);
-            return (-1, "timed out\n" + stdout.Result + stderr.Result);
-        }
-
-        return (process.ExitCode, stdout.Result + stderr.Result);
-    }
+    internal static (int ExitCode, string Output) Run(string dll, IEnumerable<string> args) => SampleProcess.RunCombined(dll, args);
 }

@@ -6,13 +6,18 @@ namespace Diffusion.Tests;
 public sealed class SamplingSampleTests
 {
     [Theory]
-    [InlineData(new[] { "--scheduler", "heun" }, "--scheduler must be one of ddim-book, ddim, ddpm, euler, dpm++ or all; got 'heun'.")]
-    [InlineData(new[] { "--steps", "0" }, "--steps must be a whole number from 1 to 1000; got '0'.")]
-    [InlineData(new[] { "--count", "x" }, "--count must be a whole number from 1 to 64; got 'x'.")]
-    [InlineData(new[] { "--weights" }, "--weights needs a value.")]
-    public void BadCommandLinesAreRejectedWithAClearMessage(string[] args, string message)
+    [InlineData(new[] { "--scheduler", "heun" }, "Sampling: Argument 'heun' not recognized. Must be one of: 'ddim-book' 'ddim' 'ddpm' 'euler' 'dpm++' 'all'.")]
+    [InlineData(new[] { "--sampling-steps", "0" }, "Sampling: --sampling-steps must be between 1 and 1000; got 0.")]
+    [InlineData(new[] { "--count", "x" }, "Sampling: Cannot parse argument 'x' for option '--count' as expected type 'System.Int32'.")]
+    [InlineData(new[] { "--weights" }, "Sampling: Required argument missing for option: '--weights'.")]
+    [InlineData(new[] { "--weights", "/no/such.safetensors" }, "Sampling: --weights: no file at '/no/such.safetensors'. Run the Flowers sample first, or pass --weights.")]
+    [InlineData(new[] { "--steps", "3" }, "Sampling: Unrecognized command or argument '--steps'. Unrecognized command or argument '3'.")]
+    public void BadCommandLinesAreRejectedInOneLine(string[] args, string message)
     {
-        Assert.Equal(message, Assert.Throws<ArgumentException>(() => SamplingOptions.Parse(args)).Message);
+        var errors = new StringWriter();
+        Assert.False(new SamplingCommandLine().TryParse(args, out _, out int exitCode, errors));
+        Assert.Equal(2, exitCode);
+        Assert.Equal(message + " Run with --help for the options." + Environment.NewLine, errors.ToString());
     }
 
     [Fact]
@@ -21,12 +26,12 @@ public sealed class SamplingSampleTests
         using var dir = TestEnvironment.CreateTempDirectory();
         string output = Path.Combine(dir.Path, "flowers");
         (int code, string log) = FlowersSampleTests.Run("Flowers.dll",
-            ["--steps", "1", "--image-size", "16", "--model-dims", "16,32,32", "--batch-size", "4", "--dataset-size", "8", "--samples", "1", "--output", output]);
+            ["--steps", "1", "--image-size", "16", "--model-dims", "16,32,32", "--batch-size", "4", "--dataset-size", "8", "--count", "1", "--output", output]);
         Assert.True(code == 0, log);
 
         string grid = Path.Combine(dir.Path, "grid.png");
         (code, log) = FlowersSampleTests.Run("Sampling.dll",
-            ["--weights", Path.Combine(output, "unet-ema.safetensors"), "--scheduler", "all", "--steps", "3", "--count", "2", "--output", grid]);
+            ["--weights", Path.Combine(output, "unet-ema.safetensors"), "--scheduler", "all", "--sampling-steps", "3", "--count", "2", "--output", grid]);
         Assert.True(code == 0, log);
         using SKBitmap bitmap = SKBitmap.Decode(grid);
         int scale = 96 / 16;

@@ -71,21 +71,7 @@ public sealed record EulerDiscreteSchedulerOptions : ITrainingScheduleOptions
         OptionsRules.TrainingSchedule(this, errors);
         OptionsRules.Defined(InterpolationType, "InterpolationType", "interpolation_type", errors);
         OptionsRules.Defined(FinalSigmasType, "FinalSigmasType", "final_sigmas_type", errors);
-        if (SigmaMin is double min && !(min > 0 && double.IsFinite(min)))
-        {
-            errors.Add($"SigmaMin (sigma_min) must be positive and finite; got {OptionsRules.F(min)}");
-        }
-
-        if (SigmaMax is double max && !(max > 0 && double.IsFinite(max)))
-        {
-            errors.Add($"SigmaMax (sigma_max) must be positive and finite; got {OptionsRules.F(max)}");
-        }
-
-        if (SigmaMin is double lo && SigmaMax is double hi && lo >= hi)
-        {
-            errors.Add($"SigmaMin (sigma_min) must be below SigmaMax (sigma_max); got {OptionsRules.F(lo)} >= {OptionsRules.F(hi)}");
-        }
-
+        OptionsRules.SigmaBounds(SigmaMin, SigmaMax, errors);
         return errors;
     }
 }

@@ -90,8 +90,8 @@ public sealed class SchedulerConfigTests
     }
 
     [Theory]
-    [InlineData("""{"beta_schedule":"linear"}""", "scheduler config key \"_class_name\" must be one of \"DDPMScheduler\", \"DDIMScheduler\", \"EulerDiscreteScheduler\", \"DPMSolverMultistepScheduler\", \"EulerAncestralDiscreteScheduler\", \"PNDMScheduler\"; got no such key.")]
-    [InlineData("""{"_class_name":"KDPM2DiscreteScheduler"}""", "scheduler config key \"_class_name\" must be one of \"DDPMScheduler\", \"DDIMScheduler\", \"EulerDiscreteScheduler\", \"DPMSolverMultistepScheduler\", \"EulerAncestralDiscreteScheduler\", \"PNDMScheduler\"; got \"KDPM2DiscreteScheduler\".")]
+    [InlineData("""{"beta_schedule":"linear"}""", "scheduler config key \"_class_name\" must be one of \"DDPMScheduler\", \"DDIMScheduler\", \"EulerDiscreteScheduler\", \"DPMSolverMultistepScheduler\", \"EulerAncestralDiscreteScheduler\", \"PNDMScheduler\", \"LMSDiscreteScheduler\", \"HeunDiscreteScheduler\", \"UniPCMultistepScheduler\"; got no such key.")]
+    [InlineData("""{"_class_name":"KDPM2DiscreteScheduler"}""", "scheduler config key \"_class_name\" must be one of \"DDPMScheduler\", \"DDIMScheduler\", \"EulerDiscreteScheduler\", \"DPMSolverMultistepScheduler\", \"EulerAncestralDiscreteScheduler\", \"PNDMScheduler\", \"LMSDiscreteScheduler\", \"HeunDiscreteScheduler\", \"UniPCMultistepScheduler\"; got \"KDPM2DiscreteScheduler\".")]
     [InlineData("""{"_class_name":"DDPMScheduler","beta_schedule":"sigmoid"}""", "scheduler config key \"beta_schedule\" must be one of \"linear\", \"scaled_linear\", \"squaredcos_cap_v2\", \"clipped_cosine\"; got \"sigmoid\".")]
     [InlineData("""{"_class_name":"DDPMScheduler","num_train_timesteps":"1000"}""", "scheduler config key \"num_train_timesteps\" must be a whole number; got \"1000\".")]
     [InlineData("""{"_class_name":"DDPMScheduler","num_train_timesteps":10.5}""", "scheduler config key \"num_train_timesteps\" must be a whole number; got 10.5.")]
@@ -126,7 +126,7 @@ public sealed class SchedulerConfigTests
         Assert.Equal($"{path}: scheduler config key \"eta\" must be a number; got \"one\".", file.Message);
 
         var foreign = Assert.Throws<ArgumentException>(() => SchedulerConfig.ToJson(new ForeignScheduler()));
-        Assert.StartsWith("scheduler must be one of DDPMScheduler, DDIMScheduler, EulerDiscreteScheduler, DPMSolverMultistepScheduler, EulerAncestralDiscreteScheduler, PNDMScheduler (this library's); got ForeignScheduler.", foreign.Message, StringComparison.Ordinal);
+        Assert.StartsWith("scheduler must be one of DDPMScheduler, DDIMScheduler, EulerDiscreteScheduler, DPMSolverMultistepScheduler, EulerAncestralDiscreteScheduler, PNDMScheduler, LMSDiscreteScheduler, HeunDiscreteScheduler, UniPCMultistepScheduler (this library's); got ForeignScheduler.", foreign.Message, StringComparison.Ordinal);
     }
 
     private sealed class ForeignScheduler : INoiseScheduler

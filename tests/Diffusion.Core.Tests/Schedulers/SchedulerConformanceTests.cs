@@ -12,6 +12,7 @@ public sealed class SchedulerConformanceTests
         "ddpm", "ddpm-v", "ddpm-large-cos", "ddim", "ddim-eta1", "ddim-sample", "book", "euler-leading", "euler-trailing-v",
         "dpm++1", "dpm++2", "dpm++3", "dpm-sde++", "dpm++2-karras", "dpm-heun-sigma-min",
         "euler-a", "euler-a-v", "pndm", "pndm-exact", "pndm-prk", "pndm-v",
+        "lms-leading", "lms-karras-v", "heun-leading", "heun-karras", "unipc", "unipc-bh1-3", "unipc-karras-eps",
     ];
 
     /// <summary>Those whose last step ends exactly at x0 and whose σ are those of the training timesteps.</summary>
@@ -19,6 +20,7 @@ public sealed class SchedulerConformanceTests
     [
         "ddpm", "ddpm-v", "ddim", "ddim-eta1", "ddim-sample", "book", "euler-leading", "euler-trailing-v",
         "dpm++1", "dpm++2", "dpm++3", "dpm-sde++", "euler-a", "pndm-exact", "pndm-prk",
+        "lms-leading", "heun-leading", "unipc", "unipc-bh1-3",
     ];
 
     /// <summary>
@@ -84,7 +86,7 @@ public sealed class SchedulerConformanceTests
 
         // Sampling side: iterate Timesteps (highest first), pass each element as a 0-dim tensor.
         scheduler.SetTimesteps(10);
-        Assert.Equal(1, scheduler.Order);
+        Assert.Equal(scheduler is HeunDiscreteScheduler ? 2 : 1, scheduler.Order);
         Tensor ts = scheduler.Timesteps;
         double[] values = ts.to_type(ScalarType.Float64).data<double>().ToArray();
         Assert.True(values.Zip(values.Skip(1)).All(p => p.First >= p.Second), "Timesteps must run highest first");
@@ -152,7 +154,7 @@ public sealed class SchedulerConformanceTests
 
         // The first steps may allocate lasting state (DPM-Solver's history of up to 3 outputs, PNDM's of 4 after its
         // 12 Runge-Kutta calls); the next must not add to it.
-        int warmUpSteps = name switch { "pndm-prk" => 14, "pndm" or "pndm-exact" or "pndm-v" => 5, _ => 3 };
+        int warmUpSteps = name switch { "pndm-prk" => 14, "pndm" or "pndm-exact" or "pndm-v" => 5, "lms-leading" or "lms-karras-v" => 4, _ => 3 };
         for (long i = 0; i < warmUpSteps; i++)
         {
             using Tensor t = scheduler.Timesteps[i];
@@ -161,11 +163,14 @@ public sealed class SchedulerConformanceTests
             warmUp.PredOriginalSample?.Dispose();
         }
 
+        // One whole step: Order calls (Heun keeps its Euler half between its two calls and frees it at the second).
         using Tensor t1 = scheduler.Timesteps[warmUpSteps];
         long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
-        using (Tensor scaled = scheduler.ScaleModelInput(x, t1))
+        for (long i = warmUpSteps; i < warmUpSteps + scheduler.Order; i++)
         {
-            SchedulerOutput second = scheduler.Step(modelOutput, t1, x, varianceNoise: noise);
+            using Tensor ti = scheduler.Timesteps[i];
+            using Tensor scaled = scheduler.ScaleModelInput(x, ti);
+            SchedulerOutput second = scheduler.Step(modelOutput, ti, x, varianceNoise: noise);
             second.PrevSample.Dispose();
             second.PredOriginalSample?.Dispose();
         }
@@ -186,6 +191,9 @@ public sealed class SchedulerConformanceTests
     [InlineData("euler-a")]
     [InlineData("pndm")]
     [InlineData("pndm-prk")]
+    [InlineData("lms-leading")]
+    [InlineData("heun-leading")]
+    [InlineData("unipc-bh1-3")]
     public void RestartingTheLoopWithoutSetTimestepsRepeatsIt(string name)
     {
         using var scope = NewDisposeScope();
@@ -244,6 +252,13 @@ public sealed class SchedulerConformanceTests
         "pndm-exact" => new PNDMScheduler(StableDiffusionPndm with { SetAlphaToOne = true }),
         "pndm-prk" => new PNDMScheduler(new PNDMSchedulerOptions { SetAlphaToOne = true }),
         "pndm-v" => new PNDMScheduler(new PNDMSchedulerOptions { PredictionType = PredictionType.VPrediction, SkipPrkSteps = true, TimestepSpacing = TimestepSpacing.Trailing }),
+        "lms-leading" => new LmsDiscreteScheduler(new LmsDiscreteSchedulerOptions { TimestepSpacing = TimestepSpacing.Leading }),
+        "lms-karras-v" => new LmsDiscreteScheduler(new LmsDiscreteSchedulerOptions { UseKarrasSigmas = true, PredictionType = PredictionType.VPrediction, BetaSchedule = BetaSchedule.ScaledLinear, BetaStart = 0.00085, BetaEnd = 0.012 }),
+        "heun-leading" => new HeunDiscreteScheduler(new HeunDiscreteSchedulerOptions { TimestepSpacing = TimestepSpacing.Leading }),
+        "heun-karras" => new HeunDiscreteScheduler(new HeunDiscreteSchedulerOptions { UseKarrasSigmas = true, BetaSchedule = BetaSchedule.ScaledLinear }),
+        "unipc" => new UniPCMultistepScheduler(),
+        "unipc-bh1-3" => new UniPCMultistepScheduler(new UniPCMultistepSchedulerOptions { SolverType = UniPCSolverType.Bh1, SolverOrder = 3, PredictionType = PredictionType.VPrediction, BetaSchedule = BetaSchedule.SquaredCosCapV2 }),
+        "unipc-karras-eps" => new UniPCMultistepScheduler(new UniPCMultistepSchedulerOptions { UseKarrasSigmas = true, PredictX0 = false, FinalSigmasType = FinalSigmasType.SigmaMin, TimestepSpacing = TimestepSpacing.Trailing }),
         _ => throw new ArgumentOutOfRangeException(nameof(name), name, null),
     };
 }

@@ -7,10 +7,10 @@ namespace Diffusion.Tests.Schedulers;
 /// <summary>Bad arguments give clear exceptions; the messages are part of the contract.</summary>
 public sealed class SchedulerErrorTests
 {
-    public static TheoryData<string> Names() => ["ddpm", "ddim", "euler-leading", "dpm++2", "euler-a", "pndm"];
+    public static TheoryData<string> Names() => ["ddpm", "ddim", "euler-leading", "dpm++2", "euler-a", "pndm", "lms-leading", "heun-leading", "unipc"];
 
     /// <summary>Those whose Timesteps hold one element per inference step (PNDM's repeat one).</summary>
-    public static TheoryData<string> OneTimestepPerStep() => ["ddpm", "ddim", "euler-leading", "dpm++2", "euler-a-v"];
+    public static TheoryData<string> OneTimestepPerStep() => ["ddpm", "ddim", "euler-leading", "dpm++2", "euler-a-v", "lms-leading", "unipc"];
 
     [Theory]
     [MemberData(nameof(Names))]
@@ -48,7 +48,7 @@ public sealed class SchedulerErrorTests
         Tensor x = zeros(1, 3, 4, 4);
         var e = Assert.Throws<ArgumentException>(() => noise.Step(x, tensor(981L), x));
         Assert.Equal("timestep", e.ParamName);
-        Assert.StartsWith("timestep 981 is not one of the 50 inference timesteps set by SetTimesteps; pass an element of Timesteps.", e.Message, StringComparison.Ordinal);
+        Assert.StartsWith($"timestep 981 is not one of the {noise.Timesteps.shape[0]} inference timesteps set by SetTimesteps; pass an element of Timesteps.", e.Message, StringComparison.Ordinal);
 
         var shape = Assert.Throws<ArgumentException>(() => noise.Step(x, tensor(new long[] { 980, 960 }), x));
         Assert.StartsWith("timestep must be a scalar tensor (one element); got shape [2].", shape.Message, StringComparison.Ordinal);

@@ -56,7 +56,10 @@ public sealed class SchedulerConfigFuzzTests(ITestOutputHelper output)
                 Tensor sample = ones(1, 1, 2, 2) * s.InitNoiseSigma;
                 Tensor t = s.Timesteps[0];
                 s.Step(zeros(1, 1, 2, 2), t, s.ScaleModelInput(sample, t), varianceNoise: zeros(1, 1, 2, 2));
-                s.AddNoise(zeros(1, 1, 2, 2), ones(1, 1, 2, 2), tensor(new long[] { s.NumTrainTimesteps - 1 }));
+
+                // At the first inference timestep: a training timestep for DDPM/DDIM, and one of the schedule for the
+                // σ-space schedulers (whose Karras σ make it fractional, so T − 1 need not be there).
+                s.AddNoise(zeros(1, 1, 2, 2), ones(1, 1, 2, 2), t.reshape(1));
             });
     }
 
@@ -71,6 +74,9 @@ public sealed class SchedulerConfigFuzzTests(ITestOutputHelper output)
             new EulerAncestralDiscreteScheduler(new EulerAncestralDiscreteSchedulerOptions { PredictionType = PredictionType.VPrediction, RescaleBetasZeroSnr = true }),
             new PNDMScheduler(new PNDMSchedulerOptions { BetaSchedule = BetaSchedule.ScaledLinear, BetaStart = 0.00085, BetaEnd = 0.012, SkipPrkSteps = true, StepsOffset = 1 }),
             new PNDMScheduler(new PNDMSchedulerOptions { NumTrainTimesteps = 40 }),
+            new LmsDiscreteScheduler(new LmsDiscreteSchedulerOptions { UseKarrasSigmas = true, LmsOrder = 3 }),
+            new HeunDiscreteScheduler(new HeunDiscreteSchedulerOptions { ClipSample = true, BetaSchedule = BetaSchedule.ScaledLinear }),
+            new UniPCMultistepScheduler(new UniPCMultistepSchedulerOptions { SolverOrder = 3, SolverType = UniPCSolverType.Bh1, DisableCorrector = [0], SigmaMax = 12 }),
         ];
         foreach (INoiseScheduler scheduler in schedulers)
         {

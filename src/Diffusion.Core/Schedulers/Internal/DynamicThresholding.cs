@@ -2,7 +2,7 @@ using static TorchSharp.torch;
 
 namespace Diffusion.Schedulers.Internal;
 
-/// <summary>Clipping or dynamic thresholding of the predicted x0, shared by DDPM, DDIM and DPM-Solver.</summary>
+/// <summary>Clipping or dynamic thresholding of the predicted x0, shared by DDPM, DDIM, DPM-Solver, Heun and UniPC.</summary>
 internal static class DynamicThresholding
 {
     /// <summary>Thresholding if on, else clipping to ±range if on, else x0 itself.</summary>
@@ -13,7 +13,9 @@ internal static class DynamicThresholding
             return Apply(x0, ratio, sampleMax);
         }
 
-        return clip ? x0.clamp(-range, range) : x0;
+        // A bound beyond float32's range clips nothing; libtorch refuses to convert it for a float32 tensor.
+        double bound = x0.dtype == ScalarType.Float32 ? Math.Min(range, float.MaxValue) : range;
+        return clip ? x0.clamp(-bound, bound) : x0;
     }
 
     /// <summary>

@@ -40,6 +40,13 @@ internal static class EnumNames
             // diffusers maps DEIS/UniPC solver types onto midpoint.
             (DpmSolverType.Midpoint, "logrho"), (DpmSolverType.Midpoint, "bh1"), (DpmSolverType.Midpoint, "bh2"),
         ],
+        [typeof(UniPCSolverType)] =
+        [
+            (UniPCSolverType.Bh2, "bh2"), (UniPCSolverType.Bh1, "bh1"),
+
+            // diffusers maps DPM-Solver/DEIS solver types onto bh2.
+            (UniPCSolverType.Bh2, "midpoint"), (UniPCSolverType.Bh2, "heun"), (UniPCSolverType.Bh2, "logrho"),
+        ],
     };
 
     public static bool IsKnown(Type enumType) => Names.ContainsKey(enumType);

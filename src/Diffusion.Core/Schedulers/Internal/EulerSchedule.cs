@@ -73,7 +73,10 @@ internal sealed class EulerSchedule : IDisposable
     }
 
     /// <summary>The schedule index of the step at <paramref name="timestep"/> (see <see cref="StepCursor.Locate"/>).</summary>
-    public int Locate(Tensor timestep) => _cursor.Locate(SchedulerGuard.ReadTimestep(timestep), Timesteps, out _);
+    public int Locate(Tensor timestep) => Locate(timestep, out _);
+
+    /// <summary>As <see cref="Locate(Tensor)"/>; <paramref name="jumped"/> says the timestep was not the expected next one (multistep schedulers drop their history).</summary>
+    public int Locate(Tensor timestep, out bool jumped) => _cursor.Locate(SchedulerGuard.ReadTimestep(timestep), Timesteps, out jumped);
 
     /// <summary>Moves past the step just taken.</summary>
     public void Advance() => _cursor.Advance();

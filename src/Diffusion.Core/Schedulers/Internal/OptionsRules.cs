@@ -96,6 +96,25 @@ internal static class OptionsRules
         }
     }
 
+    /// <summary>Karras bounds sigma_min / sigma_max: each positive and finite when given, min below max.</summary>
+    public static void SigmaBounds(double? sigmaMin, double? sigmaMax, List<string> errors)
+    {
+        if (sigmaMin is double min && !(min > 0 && double.IsFinite(min)))
+        {
+            errors.Add($"SigmaMin (sigma_min) must be positive and finite; got {F(min)}");
+        }
+
+        if (sigmaMax is double max && !(max > 0 && double.IsFinite(max)))
+        {
+            errors.Add($"SigmaMax (sigma_max) must be positive and finite; got {F(max)}");
+        }
+
+        if (sigmaMin is double lo && sigmaMax is double hi && lo >= hi)
+        {
+            errors.Add($"SigmaMin (sigma_min) must be below SigmaMax (sigma_max); got {F(lo)} >= {F(hi)}");
+        }
+    }
+
     /// <summary>Schedulers whose diffusers step has no x0 prediction (Euler ancestral, PNDM).</summary>
     public static void EpsilonOrV(PredictionType predictionType, string schedulerName, List<string> errors)
     {

@@ -136,6 +136,16 @@ internal static class SchedulerGuard
         }
     }
 
+    /// <summary>SetTimesteps' check that the spacing and steps offset stay within the training timesteps.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The largest timestep is past T − 1.</exception>
+    public static void WithinTraining(double largestTimestep, int numTrainTimesteps, int stepsOffset, int numInferenceSteps, TimestepSpacing spacing)
+    {
+        if (largestTimestep > numTrainTimesteps - 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(numInferenceSteps), $"StepsOffset (steps_offset) {stepsOffset} with {numInferenceSteps} {spacing} steps gives timestep {Format(largestTimestep)}, beyond the last training timestep ({numTrainTimesteps - 1}).");
+        }
+    }
+
     /// <summary>SetBeginIndex: after SetTimesteps, an index into the <paramref name="count"/> inference timesteps.</summary>
     public static void BeginIndex(int beginIndex, bool timestepsSet, int count, string schedulerName)
     {

@@ -14,8 +14,13 @@ internal static class SchedulerJson
     /// <summary>One scheduler class diffusers can name in "_class_name".</summary>
     internal sealed record Entry(string ClassName, Type OptionsType, Func<object, INoiseScheduler> Create, Func<INoiseScheduler, object?> OptionsOf, IReadOnlySet<string> UnimplementedKeys);
 
+    /// <summary>The default of a feature key that is JSON null (UniPC's solver_p, shift_terminal).</summary>
+    private static readonly object JsonNull = new();
+
     private static readonly Dictionary<string, object> FeatureDefaults = new()
     {
+        ["solver_p"] = JsonNull,
+        ["shift_terminal"] = JsonNull,
         ["use_exponential_sigmas"] = false,
         ["use_beta_sigmas"] = false,
         ["use_lu_lambdas"] = false,
@@ -34,6 +39,9 @@ internal static class SchedulerJson
         new("DPMSolverMultistepScheduler", typeof(DpmSolverMultistepSchedulerOptions), o => new DpmSolverMultistepScheduler((DpmSolverMultistepSchedulerOptions)o), s => (s as DpmSolverMultistepScheduler)?.Options, Unimplemented("use_exponential_sigmas", "use_beta_sigmas", "use_lu_lambdas", "use_flow_sigmas", "flow_shift", "use_dynamic_shifting", "time_shift_type")),
         new("EulerAncestralDiscreteScheduler", typeof(EulerAncestralDiscreteSchedulerOptions), o => new EulerAncestralDiscreteScheduler((EulerAncestralDiscreteSchedulerOptions)o), s => (s as EulerAncestralDiscreteScheduler)?.Options, Unimplemented()),
         new("PNDMScheduler", typeof(PNDMSchedulerOptions), o => new PNDMScheduler((PNDMSchedulerOptions)o), s => (s as PNDMScheduler)?.Options, Unimplemented()),
+        new("LMSDiscreteScheduler", typeof(LmsDiscreteSchedulerOptions), o => new LmsDiscreteScheduler((LmsDiscreteSchedulerOptions)o), s => (s as LmsDiscreteScheduler)?.Options, Unimplemented("use_beta_sigmas")),
+        new("HeunDiscreteScheduler", typeof(HeunDiscreteSchedulerOptions), o => new HeunDiscreteScheduler((HeunDiscreteSchedulerOptions)o), s => (s as HeunDiscreteScheduler)?.Options, Unimplemented("use_beta_sigmas")),
+        new("UniPCMultistepScheduler", typeof(UniPCMultistepSchedulerOptions), o => new UniPCMultistepScheduler((UniPCMultistepSchedulerOptions)o), s => (s as UniPCMultistepScheduler)?.Options, Unimplemented("use_exponential_sigmas", "use_beta_sigmas", "use_flow_sigmas", "flow_shift", "use_dynamic_shifting", "time_shift_type", "shift_terminal", "solver_p")),
     ];
 
     /// <summary>diffusers' key for a PascalCase property name.</summary>
@@ -71,6 +79,7 @@ internal static class SchedulerJson
 
         return FeatureDefaults[key] switch
         {
+            var n when n == JsonNull => value.ValueKind is JsonValueKind.Null,
             bool b => value.ValueKind is JsonValueKind.Null || (value.ValueKind is JsonValueKind.True or JsonValueKind.False && value.GetBoolean() == b),
             double d => value.ValueKind == JsonValueKind.Number && value.GetDouble() == d,
             string s => value.ValueKind == JsonValueKind.String && value.GetString() == s,
@@ -81,6 +90,7 @@ internal static class SchedulerJson
     /// <summary>The JSON text of a default, for messages.</summary>
     public static string DefaultText(string key) => FeatureDefaults[key] switch
     {
+        var n when n == JsonNull => "null",
         bool b => b ? "true" : "false",
         double d => d.ToString("R", CultureInfo.InvariantCulture),
         string s => "\"" + s + "\"",

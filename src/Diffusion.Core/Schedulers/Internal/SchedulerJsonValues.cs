@@ -34,9 +34,9 @@ internal static class SchedulerJsonValues
 
         if (target == typeof(int))
         {
-            if (value.ValueKind == JsonValueKind.Number && value.TryGetDouble(out double d) && d == Math.Floor(d) && d is >= int.MinValue and <= int.MaxValue)
+            if (IsWholeNumber(value))
             {
-                return (int)d;
+                return (int)value.GetDouble();
             }
 
             throw Wrong(key, "a whole number", value);
@@ -67,8 +67,21 @@ internal static class SchedulerJsonValues
             return value.EnumerateArray().Select(e => ReadDouble(key, e)).ToArray();
         }
 
+        if (type == typeof(IReadOnlyList<int>))
+        {
+            if (value.ValueKind != JsonValueKind.Array || value.EnumerateArray().Any(e => !IsWholeNumber(e)))
+            {
+                throw Wrong(key, "an array of whole numbers", value);
+            }
+
+            return value.EnumerateArray().Select(e => (int)e.GetDouble()).ToArray();
+        }
+
         throw new InvalidOperationException($"No JSON mapping for {property.DeclaringType?.Name}.{property.Name} ({type}).");
     }
+
+    private static bool IsWholeNumber(JsonElement e) =>
+        e.ValueKind == JsonValueKind.Number && e.TryGetDouble(out double d) && d == Math.Floor(d) && d is >= int.MinValue and <= int.MaxValue;
 
     /// <summary>Writes <paramref name="value"/> under <paramref name="key"/>.</summary>
     public static void Write(Utf8JsonWriter writer, string key, object? value)
@@ -89,6 +102,15 @@ internal static class SchedulerJsonValues
                 break;
             case Enum e:
                 writer.WriteString(key, EnumNames.ToName(e.GetType(), e));
+                break;
+            case IReadOnlyList<int> ints:
+                writer.WriteStartArray(key);
+                foreach (int i in ints)
+                {
+                    writer.WriteNumberValue(i);
+                }
+
+                writer.WriteEndArray();
                 break;
             case IReadOnlyList<double> list:
                 writer.WriteStartArray(key);

@@ -15,6 +15,10 @@ internal static class SigmaSchedules
         return ramp.Select(r => Math.Pow(maxInvRho + (r * (minInvRho - maxInvRho)), Rho)).ToArray();
     }
 
+    /// <summary>σ evenly spaced in log σ from σmax down to σmin (diffusers' _convert_to_exponential: exp of a numpy linspace of the logs).</summary>
+    public static double[] Exponential(double sigmaMin, double sigmaMax, int n) =>
+        NumpyMath.Linspace(Math.Log(sigmaMax), Math.Log(sigmaMin), n).Select(Math.Exp).ToArray();
+
     /// <summary>
     /// The fractional training timestep whose σ is <paramref name="sigma"/>: linear interpolation in
     /// log σ between the two neighbouring training σ (diffusers' _sigma_to_t).
@@ -43,6 +47,50 @@ internal static class SigmaSchedules
         return ((1 - w) * low) + (w * high);
     }
 
+    /// <summary>
+    /// σ of the Euler-type schedulers (Euler, LMS, Heun) at their float timesteps: numpy.interp of the training σ, or,
+    /// for a Karras or exponential <paramref name="spread"/>, those σ between σ(last timestep) and σ(first) (or the given
+    /// bounds) with the timesteps moved to where they are (fractional, <see cref="SigmaToT"/>).
+    /// </summary>
+    /// <param name="trainingSigmas">σ_t of the training timesteps, float32, t = 0 first.</param>
+    /// <param name="timesteps">The spaced inference timesteps, highest first; replaced for Karras or exponential σ.</param>
+    /// <param name="spread">Plain interpolation, Karras or exponential σ.</param>
+    /// <param name="sigmaMin">The smallest σ, or null for the schedule's.</param>
+    /// <param name="sigmaMax">The largest σ, or null for the schedule's.</param>
+    public static double[] Interpolated(float[] trainingSigmas, ref double[] timesteps, SigmaSpread spread, double? sigmaMin = null, double? sigmaMax = null)
+    {
+        double[] sigmas = timesteps.Select(t => NumpyMath.Interp(t, trainingSigmas)).ToArray();
+        if (spread == SigmaSpread.Interpolated)
+        {
+            return sigmas;
+        }
+
+        sigmas = Spread(spread, sigmaMin ?? sigmas[^1], sigmaMax ?? sigmas[0], timesteps.Length);
+        float[] logSigmas = Log(trainingSigmas);
+        timesteps = sigmas.Select(s => SigmaToT(s, logSigmas)).ToArray();
+        return sigmas;
+    }
+
+    /// <summary>Karras or exponential σ from <paramref name="sigmaMax"/> down to <paramref name="sigmaMin"/>.</summary>
+    public static double[] Spread(SigmaSpread spread, double sigmaMin, double sigmaMax, int n) => spread switch
+    {
+        SigmaSpread.Karras => Karras(sigmaMin, sigmaMax, n),
+        SigmaSpread.Exponential => Exponential(sigmaMin, sigmaMax, n),
+        _ => throw new ArgumentOutOfRangeException(nameof(spread), spread, null),
+    };
+
+    /// <summary>The σ spread an options record asks for (use_karras_sigmas / use_exponential_sigmas; the rules allow one).</summary>
+    public static SigmaSpread SpreadOf(bool karras, bool exponential) =>
+        karras ? SigmaSpread.Karras : exponential ? SigmaSpread.Exponential : SigmaSpread.Interpolated;
+
     /// <summary>log σ_t in float32 (numpy's log of a float32 array).</summary>
     public static float[] Log(float[] sigmas) => sigmas.Select(s => MathF.Log(s)).ToArray();
+}
+
+/// <summary>How inference σ are spread: at the spaced timesteps, or Karras / exponential σ with timesteps placed by σ.</summary>
+internal enum SigmaSpread
+{
+    Interpolated,
+    Karras,
+    Exponential,
 }

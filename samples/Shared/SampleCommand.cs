@@ -1,0 +1,97 @@
+using System.CommandLine;
+using System.CommandLine.Invocation;
+using System.CommandLine.Parsing;
+
+namespace Diffusion.Samples;
+
+/// <summary>
+/// A sample's command line (System.CommandLine): its options plus the ones every sample has (<c>--threads</c>,
+/// <c>--help</c>), parsed so that <c>--help</c> prints the options and exits 0, and a bad flag or value prints one
+/// line on standard error and exits 2.
+/// </summary>
+public sealed class SampleCommand
+{
+    /// <summary>Exit code of a bad command line (a usage error, as in BSD's sysexits and most shells' built-ins).</summary>
+    public const int UsageExitCode = 2;
+
+    private readonly string name;
+    private readonly RootCommand root;
+
+    /// <summary>Creates the command with the options every sample has (<c>--threads</c>, <c>--help</c>).</summary>
+    /// <param name="name">The sample's name, which starts each error line.</param>
+    /// <param name="description">What the sample does, shown first by <c>--help</c>.</param>
+    public SampleCommand(string name, string description)
+    {
+        this.name = name;
+        root = new RootCommand(description) { Threads };
+    }
+
+    /// <summary><c>--threads</c>: libtorch's CPU threads (default: every logical processor).</summary>
+    public Option<int> Threads { get; } = CommonOptions.Threads();
+
+    /// <summary>Adds the sample's own options, in the order <c>--help</c> lists them (before <c>--threads</c>).</summary>
+    /// <param name="options">The options.</param>
+    public void Add(params Option[] options)
+    {
+        foreach (Option option in options)
+        {
+            root.Options.Insert(root.Options.IndexOf(Threads), option);
+        }
+    }
+
+    /// <summary>Adds a check of the whole command line (for rules between options, or defaults that must exist).</summary>
+    /// <param name="validator">Calls <see cref="SymbolResult.AddError"/> with a message naming the options and values.</param>
+    public void Validate(Action<CommandResult> validator) => root.Validators.Add(result =>
+    {
+        try
+        {
+            validator(result);
+        }
+        catch (InvalidOperationException)
+        {
+            // An option it reads did not convert or lacks its value: that has its own error already.
+        }
+    });
+
+    /// <summary>Parses <paramref name="args"/> into the sample's options; prints help or the error itself when the program should stop.</summary>
+    /// <typeparam name="TOptions">The sample's options record.</typeparam>
+    /// <param name="args">The command line.</param>
+    /// <param name="bind">Reads the options record from a parse without errors.</param>
+    /// <param name="options">The options when the sample should run.</param>
+    /// <param name="exitCode">When false is returned: 0 after <c>--help</c>, <see cref="UsageExitCode"/> after an error.</param>
+    /// <param name="errors">Where the error line goes; standard error when null (tests pass a <see cref="StringWriter"/>).</param>
+    /// <returns>True when the sample should run with <paramref name="options"/>.</returns>
+    public bool TryParse<TOptions>(
+        IReadOnlyList<string> args, Func<ParseResult, TOptions> bind, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out TOptions? options, out int exitCode, TextWriter? errors = null)
+        where TOptions : class
+    {
+        ArgumentNullException.ThrowIfNull(bind);
+        ParseResult result = root.Parse(args);
+        options = null;
+        if (result.Action is { } action and not ParseErrorAction)
+        {
+            // --help, --version or a directive: the root command itself has no action, the program runs it.
+            exitCode = result.Invoke();
+            return false;
+        }
+
+        if (result.Errors.Count > 0)
+        {
+            // One line, whatever went wrong: the messages name the option and the value.
+            (errors ?? Console.Error).WriteLine($"{name}: {string.Join(" ", result.Errors.Select(e => OneLine(e.Message)))} Run with --help for the options.");
+            exitCode = UsageExitCode;
+            return false;
+        }
+
+        options = bind(result);
+        exitCode = 0;
+        return true;
+    }
+
+    // Some of System.CommandLine's messages span lines (a list of allowed values); the sample's error is one line.
+    private static string OneLine(string message)
+    {
+        string line = string.Join(' ', message.Split((char[])['\r', '\n', '\t', ' '], StringSplitOptions.RemoveEmptyEntries));
+        return line.EndsWith('.') ? line : line + ".";
+    }
+}
