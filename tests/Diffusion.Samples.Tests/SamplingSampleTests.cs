@@ -6,7 +6,7 @@ namespace Diffusion.Tests;
 public sealed class SamplingSampleTests
 {
     [Theory]
-    [InlineData(new[] { "--scheduler", "heun" }, "Sampling: Argument 'heun' not recognized. Must be one of: 'ddim-book' 'ddim' 'ddpm' 'euler' 'dpm++' 'all'.")]
+    [InlineData(new[] { "--scheduler", "karras" }, "Sampling: Argument 'karras' not recognized. Must be one of: 'ddim-book' 'ddim' 'ddpm' 'euler' 'dpm++' 'euler-a' 'pndm' 'lms' 'heun' 'unipc' 'all'.")]
     [InlineData(new[] { "--sampling-steps", "0" }, "Sampling: --sampling-steps must be between 1 and 1000; got 0.")]
     [InlineData(new[] { "--count", "x" }, "Sampling: Cannot parse argument 'x' for option '--count' as expected type 'System.Int32'.")]
     [InlineData(new[] { "--weights" }, "Sampling: Required argument missing for option: '--weights'.")]
@@ -31,10 +31,10 @@ public sealed class SamplingSampleTests
 
         string grid = Path.Combine(dir.Path, "grid.png");
         (code, log) = FlowersSampleTests.Run("Sampling.dll",
-            ["--weights", Path.Combine(output, "unet-ema.safetensors"), "--scheduler", "all", "--sampling-steps", "3", "--count", "2", "--output", grid]);
+            ["--weights", Path.Combine(output, "unet-ema.safetensors"), "--scheduler", "all", "--sampling-steps", "4", "--count", "2", "--output", grid]);
         Assert.True(code == 0, log);
         using SKBitmap bitmap = SKBitmap.Decode(grid);
         int scale = 96 / 16;
-        Assert.Equal(scale * (2 + (5 * (16 + 2))), bitmap.Height); // five rows, one per scheduler
+        Assert.Equal(scale * (2 + (10 * (16 + 2))), bitmap.Height); // ten rows, one per scheduler
     }
 }
