@@ -7,6 +7,7 @@ public sealed class SampleCommandLineTests
     {
         { "Flowers.dll", ["--minutes", "--steps", "--image-size", "--model-dims", "--batch-size", "--lr", "--dataset-size", "--data", "--output", "--device", "--count", "--sampling-steps", "--seed", "--fresh", "--bf16", "--threads"] },
         { "Sampling.dll", ["--weights", "--scheduler", "--sampling-steps", "--count", "--seed", "--output", "--threads"] },
+        { "Pretrained.dll", ["<folder>", "--scheduler", "--sampling-steps", "--count", "--seed", "--output", "--threads"] },
         { "TextToImage.dll", ["--minutes", "--steps", "--clip", "--clip-minutes", "--image-size", "--model-dims", "--batch-size", "--lr", "--dataset-size", "--sampling-steps", "--seed", "--output", "--threads"] },
         { "ClipZeroShot.dll", ["--minutes", "--steps", "--batch-size", "--dataset-size", "--test-size", "--clip", "--output", "--seed", "--threads"] },
     };
