@@ -10,7 +10,7 @@ public sealed class PretrainedSampleTests
 {
     [Theory]
     [InlineData(new[] { "/no/such/pipeline" }, "Pretrained: folder: no folder at '/no/such/pipeline'.")]
-    [InlineData(new string[0], "Pretrained: Required argument missing for command: 'Pretrained'.")]
+    [InlineData(new string[0], "Pretrained: Required argument 'folder' missing for command: 'Pretrained'.")]
     [InlineData(new[] { ".", "--scheduler", "ddim-book" }, "Pretrained: Argument 'ddim-book' not recognized. Must be one of: 'saved' 'ddim' 'ddpm' 'euler' 'dpm++' 'euler-a' 'pndm' 'lms' 'heun' 'unipc'.")]
     public void BadCommandLinesAreRejectedInOneLine(string[] args, string message)
     {

@@ -86,7 +86,7 @@ public sealed class SampleCommandLineTests
         string[] samples = [.. Directory.GetFiles(Path.Combine(TestEnvironment.RepoRoot, "samples"), "*.csproj", SearchOption.AllDirectories)
             .Select(Path.GetFileNameWithoutExtension).OfType<string>().Where(name => name != "DocsSnippets")];
 
-        Assert.Equal(4, samples.Length);
+        Assert.Equal(5, samples.Length);
         foreach (string sample in samples)
         {
             Assert.Contains($"- **{sample}** — ", readme, StringComparison.Ordinal);
