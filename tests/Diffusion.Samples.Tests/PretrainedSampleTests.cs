@@ -10,7 +10,6 @@ public sealed class PretrainedSampleTests
 {
     [Theory]
     [InlineData(new[] { "/no/such/pipeline" }, "Pretrained: folder: no folder at '/no/such/pipeline'.")]
-    [InlineData(new string[0], "Pretrained: Required argument 'folder' missing for command: 'Pretrained'.")]
     [InlineData(new[] { ".", "--scheduler", "ddim-book" }, "Pretrained: Argument 'ddim-book' not recognized. Must be one of: 'saved' 'ddim' 'ddpm' 'euler' 'dpm++' 'euler-a' 'pndm' 'lms' 'heun' 'unipc'.")]
     public void BadCommandLinesAreRejectedInOneLine(string[] args, string message)
     {
@@ -18,6 +17,15 @@ public sealed class PretrainedSampleTests
         Assert.False(new PretrainedCommandLine().TryParse(args, out _, out int exitCode, errors));
         Assert.Equal(2, exitCode);
         Assert.Equal(message + " Run with --help for the options." + Environment.NewLine, errors.ToString());
+    }
+
+    [Fact]
+    public void NoFolderIsAUsageError()
+    {
+        var errors = new StringWriter();
+        Assert.False(new PretrainedCommandLine().TryParse([], out _, out int exitCode, errors));
+        Assert.Equal(2, exitCode);
+        Assert.StartsWith("Pretrained: Required argument 'folder' missing", errors.ToString(), StringComparison.Ordinal); // then the host's name
     }
 
     [Fact]
