@@ -1,4 +1,5 @@
 using Diffusion.Clip;
+using static TorchSharp.torch;
 
 namespace Diffusion.Samples.DocsSnippets;
 
@@ -11,6 +12,20 @@ internal static class ClipSnippets
         using var clip = ClipModel.Load("clip-vit-base-patch32/");   // a Hugging Face download
         float s = clip.Similarity("tulip.jpg", "a red tulip");      // cosine, in [-1, 1]
         IReadOnlyList<float> p = clip.Classify("tulip.jpg", ["red tulip", "yellow daisy"], ["a photo of a {}."]);
+        // </snippet>
+    }
+
+    public static void Frechet(ClipModel clip, Tensor generated, Tensor heldOut, Tensor heldOutAgain)
+    {
+        // <snippet:clip-frechet>
+        // generated, heldOut: [N, 3, H, W] pixels in [0, 1], a few hundred images or more each
+        double distance = FrechetDistance.Compute(clip, generated, heldOut);
+        double floor = FrechetDistance.Compute(clip, heldOutAgain, heldOut);   // two real sets: the best to hope for
+        Console.WriteLine($"CLIP Fréchet distance {distance:F4} (real vs real: {floor:F4})");
+
+        // or from embeddings you already have ([N, D], any float dtype)
+        using Tensor a = clip.EncodeImages(generated), b = clip.EncodeImages(heldOut);
+        double same = FrechetDistance.Compute(a, b);
         // </snippet>
     }
 

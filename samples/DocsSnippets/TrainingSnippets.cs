@@ -52,6 +52,27 @@ internal static class TrainingSnippets
         // </snippet>
     }
 
+    public static void EvaluateAndContinue(UNet unet, INoiseScheduler scheduler, IImageDataset dataset)
+    {
+        // <snippet:training-evaluate-continue>
+        unet.LoadSafeTensors("unet-ema.safetensors");                 // weights that already had 588 steps
+        var trainer = new Trainer(unet, scheduler, new TrainerOptions
+        {
+            MaxDuration = TimeSpan.FromMinutes(10),
+            LearningRate = 1e-3,
+            WarmupSteps = 100,
+            LearningRateSchedule = LearningRateSchedule.Constant,
+            InitialStep = 588,                                        // go on at step 589: no second warm-up
+        });
+        var heldOut = new ProceduralFlowers(64, imageSize: 32, seed: 1_000_003);   // never trained on
+        double before = trainer.EvaluationLoss(heldOut, seed: 0);
+        TrainingResult result = trainer.Fit(dataset);
+        double after = trainer.EvaluationLoss(heldOut, seed: 0);     // the same noise and timesteps: comparable
+        Console.WriteLine($"evaluation loss {before:F4} -> {after:F4}");
+        LossPlot.Save(result.Losses, "loss.png", new LossPlotOptions { FirstStep = result.Steps - result.StepsThisRun + 1 });
+        // </snippet>
+    }
+
     public static void LoadCheckpoint()
     {
         // <snippet:training-load-checkpoint>

@@ -16,11 +16,12 @@ internal static class LossHistory
         }
     }
 
-    public static IReadOnlyList<float> Read(string path)
+    /// <summary>The losses from the first recorded step to the last (NaN where a step is missing) and that first step.</summary>
+    public static (long FirstStep, IReadOnlyList<float> Losses) Read(string path)
     {
         if (!File.Exists(path))
         {
-            return [];
+            return (1, []);
         }
 
         // A later run may resume from an earlier checkpoint than the last line: keep the last value per step.
@@ -35,6 +36,13 @@ internal static class LossHistory
             }
         }
 
-        return [.. byStep.Values];
+        if (byStep.Count == 0)
+        {
+            return (1, []);
+        }
+
+        long first = byStep.Keys.First();
+        long last = byStep.Keys.Last();
+        return (first, [.. Enumerable.Range(0, (int)(last - first + 1)).Select(i => byStep.GetValueOrDefault(first + i, float.NaN))]);
     }
 }

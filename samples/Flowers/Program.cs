@@ -40,10 +40,17 @@ IImageDataset dataset = options.Data switch
 var unet = new UNet(new UNetOptions { HiddenDims = options.ModelDims, ImageSize = options.ImageSize });
 var scheduler = new DdimScheduler(DdimSchedulerOptions.Book);
 string? resumeFrom = TrainingCheckpoint.FindLatest(checkpoints);
-bool warmStart = resumeFrom is null && StartingCheckpoint.LoadIfUseful(options, unet, checkpoints);
+long? startingSteps = resumeFrom is null ? StartingCheckpoint.LoadIfUseful(options, unet, checkpoints) : null;
+bool warmStart = startingSteps is not null;
 Console.WriteLine($"Diffusion.Net flowers: {dataset.Count} images at {options.ImageSize}px, U-Net [{string.Join(',', options.ModelDims)}] " +
                   $"({unet.parameters().Sum(p => p.numel()) / 1e6:F2}M parameters), batch {options.BatchSize}, on {device.type} in {precision}.");
 Console.WriteLine(resumeFrom is not null ? $"Resuming from {Path.GetFileName(resumeFrom)}." : warmStart ? "Training on from the committed weights." : "Starting from noise.");
+// A fixed held-out set with fixed noise and timesteps: the same figure at the start and the end says whether
+// this run made the model better (procedural data: flowers of another seed, never trained on).
+IImageDataset heldOut = options.Data is null
+    ? new ProceduralFlowers(64, options.ImageSize, (int)((options.Seed + 1_000_003) % int.MaxValue))
+    : new EvaluationSubset(dataset, 64);
+string heldOutName = options.Data is null ? "64 held-out flowers" : $"the first {heldOut.Count} training images";
 Console.WriteLine(options.Steps is { } s ? $"Training to step {s}; Ctrl+C saves and stops." : $"Training for {options.Minutes:0.#} minutes; Ctrl+C saves and stops.");
 
 var trainer = new Trainer(unet, scheduler, new TrainerOptions
@@ -54,6 +61,7 @@ var trainer = new Trainer(unet, scheduler, new TrainerOptions
     BatchSize = options.BatchSize,
     LearningRate = options.LearningRate,
     WarmupSteps = 100,
+    InitialStep = startingSteps ?? 0, // the committed weights' schedule goes on: no second warm-up from 0
     LearningRateSchedule = LearningRateSchedule.Constant,
     EmaDecay = 0.999,
     CheckpointDirectory = checkpoints,
@@ -64,12 +72,27 @@ var trainer = new Trainer(unet, scheduler, new TrainerOptions
     BFloat16 = bfloat16,
 });
 
-var bar = new ConsoleProgressBar(options.Steps is null ? TimeSpan.FromMinutes(options.Minutes) : null, options.Steps, 0);
+if (resumeFrom is not null)
+{
+    TrainingCheckpoint.LoadWeights(resumeFrom, unet); // the EMA weights, to evaluate them; Fit loads the full state
+}
+
+double evaluationBefore = trainer.EvaluationLoss(heldOut, options.Seed);
+Console.WriteLine($"Evaluation loss on {heldOutName} (fixed noise and timesteps): {evaluationBefore:F4}");
+if (warmStart)
+{
+    Console.WriteLine($"First {trainer.Options.MomentWarmupSteps} batches only fill AdamW's moments (the committed file has none); then step {startingSteps + 1} at lr {options.LearningRate:0.0e0}.");
+}
+
+var bar = new ConsoleProgressBar(options.Steps is null ? TimeSpan.FromMinutes(options.Minutes) : null, options.Steps, startingSteps ?? 0);
 TrainingResult result = trainer.Fit(dataset, bar, run.Cancellation);
 bar.Finish();
 LossHistory.Append(Path.Combine(output, "loss-history.csv"), result);
 Console.WriteLine($"Trained {result.StepsThisRun} steps in {result.Elapsed:mm\\:ss} (now at step {result.Steps}), " +
                   $"average loss {result.FinalLoss:F4}, waited {result.DataWait.TotalSeconds:F1} s for data.");
+double evaluationAfter = trainer.EvaluationLoss(heldOut, options.Seed);
+Console.WriteLine($"Evaluation loss on {heldOutName}: {evaluationBefore:F4} at the start, {evaluationAfter:F4} now " +
+                  $"({(evaluationAfter <= evaluationBefore ? "better" : "worse")} by {Math.Abs(evaluationAfter - evaluationBefore) / evaluationBefore:P1}).");
 Console.WriteLine($"Speed: {result.StepsThisRun * options.BatchSize / Math.Max(1e-9, result.Elapsed.TotalSeconds):F1} images/s " +
                   $"({(bfloat16 ? "bfloat16" : "float32")}, {torch.get_num_threads()} torch thread{(torch.get_num_threads() == 1 ? string.Empty : "s")}, {run.Cpu}).");
 if (result.Cancelled)
@@ -96,6 +119,12 @@ using (var row = ForwardDiffusion.Sample(item.Image, scheduler, seed: options.Se
     ImageGrid.Save(row, Path.Combine(output, "forward-diffusion.png"), columns: (int)row.shape[0], scale: Math.Max(1, 128 / options.ImageSize));
 }
 
-LossChart.Save(LossHistory.Read(Path.Combine(output, "loss-history.csv")), Path.Combine(output, "loss.png"));
+(long firstStep, IReadOnlyList<float> losses) = LossHistory.Read(Path.Combine(output, "loss-history.csv"));
+LossPlot.Save(losses, Path.Combine(output, "loss.png"), new LossPlotOptions
+{
+    Title = $"Flowers: training loss ({options.ImageSize}px, U-Net [{string.Join(',', options.ModelDims)}], batch {options.BatchSize})",
+    YLabel = "L1 loss",
+    FirstStep = firstStep,
+});
 Console.WriteLine($"Wrote {Path.Combine(output, "samples.png")}, forward-diffusion.png and loss.png.");
 return 0;

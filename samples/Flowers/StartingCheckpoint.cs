@@ -15,7 +15,8 @@ internal static class StartingCheckpoint
 {
     public const string WeightsFile = "unet-ema.f16.safetensors";
 
-    public static bool LoadIfUseful(FlowersOptions options, UNet unet, string checkpointDirectory)
+    /// <summary>Loads the committed weights when they fit; returns the training steps they had (for <c>TrainerOptions.InitialStep</c>), or null.</summary>
+    public static long? LoadIfUseful(FlowersOptions options, UNet unet, string checkpointDirectory)
     {
         string folder = Path.Combine(AppContext.BaseDirectory, "starting-checkpoint");
         string manifestPath = Path.Combine(folder, "options.json");
@@ -23,19 +24,19 @@ internal static class StartingCheckpoint
         if (!options.UseStartingCheckpoint || TrainingCheckpoint.FindLatest(checkpointDirectory) is not null
             || !File.Exists(manifestPath) || !File.Exists(weights))
         {
-            return false;
+            return null;
         }
 
         Manifest? made = JsonSerializer.Deserialize<Manifest>(File.ReadAllText(manifestPath));
         if (made is null || made.ImageSize != options.ImageSize || !made.ModelDims.SequenceEqual(options.ModelDims))
         {
             Console.WriteLine("The committed starting weights were made for another model or image size; starting from noise.");
-            return false;
+            return null;
         }
 
         unet.LoadSafeTensors(weights);
         Console.WriteLine($"Starting from the committed weights ({made.Steps} steps, made by: {made.Command}).");
-        return true;
+        return made.Steps;
     }
 
     private sealed record Manifest(int ImageSize, int[] ModelDims, long Steps, string Command);

@@ -26,6 +26,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 106, Level = LogLevel.Warning, Message = "step {Step}: gradient norm is {Norm} (loss {Loss}); skipped the step as OnNonFiniteLoss = SkipStep says")]
     public static partial void SkippedNonFiniteGradient(ILogger logger, long step, double norm, double loss);
 
+    [LoggerMessage(EventId = 107, Level = LogLevel.Information, Message = "no checkpoint to resume from: continuing the given weights from step {Step} (TrainerOptions.InitialStep); the learning-rate schedule and EMA warm-up go on from there, after {MomentWarmupSteps} steps' worth of batches that only fill AdamW's moments")]
+    public static partial void ContinuingFromInitialStep(ILogger logger, long step, int momentWarmupSteps);
+
     [LoggerMessage(EventId = 1100, Level = LogLevel.Information, Message = "Opened image folder {Folder}: {Count} images, {LabelCount} labels, {CaptionCount} captions")]
     public static partial void FolderOpened(ILogger logger, string folder, int count, int labelCount, int captionCount);
 

@@ -74,6 +74,8 @@ public sealed class FlowersSampleTests
 
         Assert.True(exitCode == 0, log);
         Assert.Contains("Trained 2 steps", log, StringComparison.Ordinal);
+        Assert.Contains("Evaluation loss on 64 held-out flowers (fixed noise and timesteps): ", log, StringComparison.Ordinal);
+        Assert.Matches(@"Evaluation loss on 64 held-out flowers: \d\.\d{4} at the start, \d\.\d{4} now", log);
         Assert.Contains("CPU: ", log, StringComparison.Ordinal);
         Assert.Matches(@"Speed: [0-9.]+ images/s \((float32|bfloat16), 1 torch thread, ", log);
         foreach (string picture in new[] { "samples.png", "forward-diffusion.png", "loss.png" })

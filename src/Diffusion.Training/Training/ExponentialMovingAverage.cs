@@ -23,6 +23,9 @@ internal sealed class ExponentialMovingAverage : IDisposable
     /// <summary>The decay the next update will use.</summary>
     public double NextDecay => Math.Min(maxDecay, (1.0 + Updates) / (10.0 + Updates));
 
+    /// <summary>Continues the decay's warm-up as if <paramref name="updates"/> updates had been made (weights that already had them).</summary>
+    public void ContinueAt(long updates) => Updates = updates;
+
     public void Update(IEnumerable<(string Name, Tensor Weight)> weights)
     {
         double decay = NextDecay;

@@ -22,9 +22,8 @@ namespace Diffusion.Training;
 /// weights if <see cref="TrainerOptions.UseEma"/> is set (the raw weights stay in the checkpoint).
 /// A trainer is not thread-safe; one <see cref="Fit"/> at a time.
 /// </remarks>
-public sealed class Trainer
+public sealed partial class Trainer
 {
-
     /// <summary>Creates a trainer for an unconditional denoiser such as <c>UNet</c>.</summary>
     /// <param name="model">The model: forward(noisy sample, timesteps) → prediction.</param>
     /// <param name="scheduler">The noise scheduler; its <see cref="INoiseScheduler.PredictionType"/> picks the target.</param>

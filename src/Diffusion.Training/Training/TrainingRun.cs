@@ -82,7 +82,17 @@ internal sealed class TrainingRun : IDisposable
 
     public TrainingResult Execute()
     {
-        TryResume();
+        int momentWindowsLeft = 0;
+        if (!TryResume() && options.InitialStep > 0)
+        {
+            // Weights that already had InitialStep steps: go on from there (schedule, EMA warm-up, step numbers),
+            // after filling AdamW's empty moments from a few batches.
+            step = options.InitialStep;
+            ema?.ContinueAt(options.InitialStep);
+            momentWindowsLeft = options.MomentWarmupSteps;
+            Log.ContinuingFromInitialStep(trainer.Logger, step, momentWindowsLeft);
+        }
+
         var schedule = new WarmupCosineSchedule(options.LearningRate, options.WarmupSteps, (int)Math.Min(int.MaxValue, Math.Max(1, TotalSteps)));
         optimizer.ZeroGrad();
         bool cancelled = false;
@@ -113,6 +123,33 @@ internal sealed class TrainingRun : IDisposable
                             continue;
                         }
 
+                        if (momentWindowsLeft > 0)
+                        {
+                            // Moments only: AdamW at learning rate 0 updates m and v and leaves every weight bit for
+                            // bit (θ·(1 − 0) − 0·m̂/√v̂); no step, no EMA update, no report.
+                            if (windowFinite)
+                            {
+                                OptimizerStep(0, windowLoss, updateEma: false);
+                            }
+                            else
+                            {
+                                optimizer.ZeroGrad();
+                            }
+
+                            momentWindowsLeft--;
+                            AdvanceLoaderPosition(startBatch + micro);
+                            windowLoss = 0;
+                            windowFinite = true;
+                            if (cancellationToken.IsCancellationRequested || (options.MaxDuration is { } limit && clock.Elapsed >= limit))
+                            {
+                                stopReason = StopReason() ?? "stopped while filling AdamW's moments";
+                                cancelled = cancellationToken.IsCancellationRequested;
+                                break;
+                            }
+
+                            continue;
+                        }
+
                         double learningRate = LearningRateAt(schedule, step);
                         if (!windowFinite)
                         {
@@ -126,12 +163,7 @@ internal sealed class TrainingRun : IDisposable
                         }
 
                         step++;
-                        batchInEpoch = startBatch + micro;
-                        if (batchInEpoch >= UsableBatches)
-                        {
-                            epoch++;
-                            batchInEpoch = 0;
-                        }
+                        AdvanceLoaderPosition(startBatch + micro);
 
                         Report(windowLoss, learningRate);
                         windowLoss = 0;
@@ -195,6 +227,16 @@ internal sealed class TrainingRun : IDisposable
         return loss;
     }
 
+    private void AdvanceLoaderPosition(int batchesDone)
+    {
+        batchInEpoch = batchesDone;
+        if (batchInEpoch >= UsableBatches)
+        {
+            epoch++;
+            batchInEpoch = 0;
+        }
+    }
+
     private double LearningRateAt(WarmupCosineSchedule schedule, long index) =>
         options.LearningRateSchedule == LearningRateSchedule.Cosine || index < options.WarmupSteps
             ? schedule.LearningRateAt(index)
@@ -222,21 +264,7 @@ internal sealed class TrainingRun : IDisposable
         Tensor x0 = batch.Images.to(device).to(computeType).mul(2).sub_(1);            // [B,3,H,W] in [−1, 1]
         Tensor noise = randn(x0.shape, generator: generator).to(device).to(computeType);  // ε ~ N(0, I), drawn on the CPU generator
         Tensor timesteps = randint(0, trainer.Scheduler.NumTrainTimesteps, [x0.shape[0]], dtype: int64, generator: generator).to(device);
-        Tensor noisy = trainer.Scheduler.AddNoise(x0, noise, timesteps);                 // x_t = √ᾱ_t·x0 + √(1−ᾱ_t)·ε
-        Tensor prediction = trainer.Predict(noisy, timesteps, batch).to(float32);
-        Tensor target = (trainer.Scheduler.PredictionType switch
-        {
-            PredictionType.Epsilon => noise,
-            PredictionType.VPrediction => trainer.Scheduler.GetVelocity(x0, noise, timesteps),
-            _ => x0,
-        }).to(float32);
-        Tensor perElement = options.Loss == LossType.L1 ? (prediction - target).abs() : (prediction - target).square();
-        Tensor perSample = perElement.mean([1, 2, 3]);                                    // [B]
-        if (options.MinSnrGamma is { } gamma)
-        {
-            perSample = perSample * MinSnrWeights(timesteps, gamma);
-        }
-
+        Tensor perSample = trainer.PerSampleLoss(x0, noise, timesteps, batch);          // [B]
         Tensor loss = perSample.mean();
         double value = loss.item<float>();
         if (!double.IsFinite(value) && options.OnNonFiniteLoss == NonFiniteLossPolicy.Stop)
@@ -256,23 +284,9 @@ internal sealed class TrainingRun : IDisposable
         return value;
     }
 
-    // Min-SNR-γ (Hang et al. 2023): weight min(SNR, γ) relative to the target's own SNR scale.
-    private Tensor MinSnrWeights(Tensor timesteps, double gamma)
-    {
-        Tensor alphaBar = trainer.Scheduler.AlphasCumprod.to(device)[timesteps];
-        Tensor snr = alphaBar / (1 - alphaBar);
-        Tensor clipped = snr.clamp(max: gamma);
-        return trainer.Scheduler.PredictionType switch
-        {
-            PredictionType.Epsilon => clipped / snr,
-            PredictionType.VPrediction => clipped / (snr + 1),
-            _ => clipped,
-        };
-    }
-
     // Applies the summed gradients unless their norm is NaN or infinite (a finite loss can still have one, e.g.
     // from a √ or log at 0): that step is stopped or skipped like a non-finite loss, before it reaches the weights.
-    private bool OptimizerStep(double learningRate, double loss)
+    private bool OptimizerStep(double learningRate, double loss, bool updateEma = true)
     {
         using var scope = NewDisposeScope(); // clipping and .grad handles make tensors too
         double norm = options.MaxGradNorm is { } maxNorm
@@ -295,7 +309,11 @@ internal sealed class TrainingRun : IDisposable
 
         optimizer.Step(learningRate);
         optimizer.ZeroGrad();
-        ema?.Update(optimizer.MasterWeights);
+        if (updateEma)
+        {
+            ema?.Update(optimizer.MasterWeights);
+        }
+
         return true;
     }
 
@@ -371,7 +389,8 @@ internal sealed class TrainingRun : IDisposable
         }
     }
 
-    private void TryResume()
+    // Returns whether a checkpoint was loaded.
+    private bool TryResume()
     {
         if (options.CheckpointDirectory is not null)
         {
@@ -393,7 +412,7 @@ internal sealed class TrainingRun : IDisposable
         string? path = options.CheckpointDirectory is null ? null : TrainingCheckpoint.FindLatest(options.CheckpointDirectory);
         if (path is null)
         {
-            return;
+            return false;
         }
 
         (Dictionary<string, Tensor> tensors, CheckpointState state) = TrainingCheckpoint.Read(path);
@@ -456,6 +475,7 @@ internal sealed class TrainingRun : IDisposable
         lastCheckpoint = path;
         lastCheckpointStep = state.Step;
         Log.Resumed(trainer.Logger, path, step, epoch, batchInEpoch);
+        return true;
     }
 
     private void FinishModel()
