@@ -15,11 +15,14 @@ internal static class PretrainedSnippets
     public static void Sample()
     {
         // <snippet:pretrained-sample>
-        using UNet2DModel unet = UNet2DModel.FromPretrained("ddpm-cifar10-32/unet");
-        INoiseScheduler scheduler = SchedulerConfig.FromJson(File.ReadAllText("ddpm-cifar10-32/scheduler/scheduler_config.json"));
-        var pipeline = new DiffusionPipeline(unet, scheduler, unet.Config.InChannels, unet.Config.SampleSize ?? 32);
-        using Tensor images = pipeline.Generate(count: 16, inferenceSteps: 1000, seed: 42);   // [16, 3, 32, 32] in [0, 1]
+        using DiffusionPipeline pipeline = DiffusionPipeline.FromPretrained("ddpm-cifar10-32");   // owns its U-Net and scheduler
+        using Tensor images = pipeline.Generate(count: 16, inferenceSteps: 1000, seed: 42);       // [16, 3, 32, 32] in [0, 1]
         ImageGrid.Save(images, "cifar10.png", columns: 4);
+
+        // Any of our schedulers can replace the saved one; it stays yours to dispose.
+        using var ddim = new DdimScheduler(new DdimSchedulerOptions());    // diffusers' defaults: linear β, 1000 training steps
+        using DiffusionPipeline fast = DiffusionPipeline.FromPretrained("ddpm-cifar10-32", ddim);
+        using Tensor quick = fast.Generate(count: 16, inferenceSteps: 50, seed: 42);
         // </snippet>
     }
 

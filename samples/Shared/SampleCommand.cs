@@ -39,6 +39,10 @@ public sealed class SampleCommand
         }
     }
 
+    /// <summary>Adds a positional argument (listed by <c>--help</c> under Arguments).</summary>
+    /// <param name="argument">The argument.</param>
+    public void AddArgument(Argument argument) => root.Arguments.Add(argument);
+
     /// <summary>Adds a check of the whole command line (for rules between options, or defaults that must exist).</summary>
     /// <param name="validator">Calls <see cref="SymbolResult.AddError"/> with a message naming the options and values.</param>
     public void Validate(Action<CommandResult> validator) => root.Validators.Add(result =>

@@ -7,6 +7,7 @@ public sealed class SampleCommandLineTests
     {
         { "Flowers.dll", ["--minutes", "--steps", "--image-size", "--model-dims", "--batch-size", "--lr", "--dataset-size", "--data", "--output", "--device", "--count", "--sampling-steps", "--seed", "--fresh", "--bf16", "--threads"] },
         { "Sampling.dll", ["--weights", "--scheduler", "--sampling-steps", "--count", "--seed", "--output", "--threads"] },
+        { "Pretrained.dll", ["<folder>", "--scheduler", "--sampling-steps", "--count", "--seed", "--output", "--threads"] },
         { "TextToImage.dll", ["--minutes", "--steps", "--clip", "--clip-minutes", "--image-size", "--model-dims", "--batch-size", "--lr", "--dataset-size", "--sampling-steps", "--seed", "--output", "--threads"] },
         { "ClipZeroShot.dll", ["--minutes", "--steps", "--batch-size", "--dataset-size", "--test-size", "--clip", "--output", "--seed", "--threads"] },
     };
@@ -85,7 +86,7 @@ public sealed class SampleCommandLineTests
         string[] samples = [.. Directory.GetFiles(Path.Combine(TestEnvironment.RepoRoot, "samples"), "*.csproj", SearchOption.AllDirectories)
             .Select(Path.GetFileNameWithoutExtension).OfType<string>().Where(name => name != "DocsSnippets")];
 
-        Assert.Equal(4, samples.Length);
+        Assert.Equal(5, samples.Length);
         foreach (string sample in samples)
         {
             Assert.Contains($"- **{sample}** — ", readme, StringComparison.Ordinal);

@@ -20,13 +20,22 @@ namespace Diffusion.Pipelines;
 /// thread its own pipeline with its own scheduler; they may share one model, whose forward pass under
 /// <c>no_grad</c> is safe to run concurrently. Do not use <see cref="Scheduler"/> elsewhere during a call.
 /// </para>
+/// <para>
+/// Ownership: a pipeline made with a constructor only borrows its model and scheduler; <see cref="Dispose"/> releases
+/// nothing of them and the caller disposes both. A pipeline from <see cref="FromPretrained"/> owns the model it loaded and
+/// the scheduler it read from the folder (or made), and disposes them in <see cref="Dispose"/>; a scheduler passed to
+/// <see cref="FromPretrained"/> stays the caller's.
+/// </para>
 /// </remarks>
-public sealed class DiffusionPipeline
+public sealed partial class DiffusionPipeline : IDisposable
 {
     private readonly nn.Module<Tensor, Tensor, Tensor> model;
     private readonly Lock gate = new();
+    private readonly bool ownsModel;
+    private readonly bool ownsScheduler;
+    private bool disposed;
 
-    /// <summary>Creates a pipeline for the book's U-Net; sample shape from its options.</summary>
+    /// <summary>Creates a pipeline for the book's U-Net; sample shape from its options. The pipeline borrows both arguments.</summary>
     /// <param name="unet">The trained U-Net.</param>
     /// <param name="scheduler">The sampler.</param>
     public DiffusionPipeline(UNet unet, INoiseScheduler scheduler)
@@ -34,12 +43,17 @@ public sealed class DiffusionPipeline
     {
     }
 
-    /// <summary>Creates a pipeline for a denoiser whose samples are [channels, imageSize, imageSize].</summary>
+    /// <summary>Creates a pipeline for a denoiser whose samples are [channels, imageSize, imageSize]. The pipeline borrows the model and the scheduler: disposing it disposes neither.</summary>
     /// <param name="model">forward(sample, timestep) → the scheduler's prediction type (noise, v or x0).</param>
     /// <param name="scheduler">The sampler.</param>
     /// <param name="channels">Channels of a sample; at least 1.</param>
     /// <param name="imageSize">Side of a sample in pixels; at least 1.</param>
     public DiffusionPipeline(nn.Module<Tensor, Tensor, Tensor> model, INoiseScheduler scheduler, int channels, int imageSize)
+        : this(model, scheduler, channels, imageSize, ownsModel: false, ownsScheduler: false)
+    {
+    }
+
+    private DiffusionPipeline(nn.Module<Tensor, Tensor, Tensor> model, INoiseScheduler scheduler, int channels, int imageSize, bool ownsModel, bool ownsScheduler)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(scheduler);
@@ -47,10 +61,15 @@ public sealed class DiffusionPipeline
         ArgumentOutOfRangeException.ThrowIfLessThan(imageSize, 1);
         TorchRuntime.EnsureAvailable();
         this.model = model;
+        this.ownsModel = ownsModel;
+        this.ownsScheduler = ownsScheduler;
         Scheduler = scheduler;
         Channels = channels;
         ImageSize = imageSize;
     }
+
+    /// <summary>The denoiser this pipeline samples with (owned by the pipeline when it came from <see cref="FromPretrained"/>).</summary>
+    public nn.Module<Tensor, Tensor, Tensor> Model => model;
 
     /// <summary>The scheduler this pipeline samples with.</summary>
     public INoiseScheduler Scheduler { get; }
@@ -70,9 +89,11 @@ public sealed class DiffusionPipeline
     /// <param name="cancellationToken">Stops between steps with <see cref="OperationCanceledException"/>.</param>
     /// <returns>Images [count, C, H, W], float32 in [0, 1], on the CPU; owned by the caller.</returns>
     /// <exception cref="ArgumentOutOfRangeException">An argument is out of range.</exception>
+    /// <exception cref="ObjectDisposedException">The pipeline has been disposed.</exception>
     public Tensor Generate(int count, int inferenceSteps = 50, long seed = 0, int? batchSize = null,
         IProgress<SamplingProgress>? progress = null, CancellationToken cancellationToken = default)
     {
+        ObjectDisposedException.ThrowIf(disposed, this);
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(inferenceSteps, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(inferenceSteps, Scheduler.NumTrainTimesteps);
@@ -89,6 +110,7 @@ public sealed class DiffusionPipeline
         var outputs = new List<Tensor>(batches);
         lock (gate) // the scheduler's timesteps and history belong to one sampling loop at a time
         {
+            ObjectDisposedException.ThrowIf(disposed, this);
             try
             {
                 for (int b = 0; b < batches; b++)
@@ -105,6 +127,32 @@ public sealed class DiffusionPipeline
                 {
                     outputs.ForEach(t => t.Dispose());
                 }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Disposes what the pipeline owns: for a pipeline from <see cref="FromPretrained"/>, the loaded model and the scheduler
+    /// it read from the folder (not a scheduler the caller passed); for one made with a constructor, nothing.
+    /// </summary>
+    public void Dispose()
+    {
+        lock (gate) // not while a Generate call is using them
+        {
+            if (disposed)
+            {
+                return;
+            }
+
+            disposed = true;
+            if (ownsModel)
+            {
+                model.Dispose();
+            }
+
+            if (ownsScheduler)
+            {
+                Scheduler.Dispose();
             }
         }
     }
