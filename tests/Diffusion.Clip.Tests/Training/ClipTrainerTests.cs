@@ -63,7 +63,7 @@ public sealed class ClipTrainerTests
         using (var stop = new CancellationTokenSource())
         {
             // Interrupted after step 3 of the same 6-step schedule; cancelling writes the checkpoint.
-            var progress = new SynchronousProgress(p =>
+            var progress = new SynchronousProgress<ClipTrainingProgress>(p =>
             {
                 if (p.Step == 3)
                 {
@@ -183,7 +183,7 @@ public sealed class ClipTrainerTests
         using var cts = new CancellationTokenSource();
         using ClipModel model = TinyModel();
         using var trainer = new ClipTrainer(model, new ClipTrainerOptions { Steps = 100, BatchSize = 4, CheckpointDirectory = dir.Path });
-        var progress = new SynchronousProgress(p =>
+        var progress = new SynchronousProgress<ClipTrainingProgress>(p =>
         {
             if (p.Step == 2)
             {
@@ -202,7 +202,7 @@ public sealed class ClipTrainerTests
         using ClipModel model = TinyModel();
         using var trainer = new ClipTrainer(model, new ClipTrainerOptions { Steps = 12, BatchSize = 4, Loss = ClipLossKind.SigLip });
         var counts = new List<long>();
-        trainer.Fit(new ColourDataset(8), new SynchronousProgress(_ => counts.Add(DisposeScopeManager.Statistics.ThreadTotalLiveCount)));
+        trainer.Fit(new ColourDataset(8), new SynchronousProgress<ClipTrainingProgress>(_ => counts.Add(DisposeScopeManager.Statistics.ThreadTotalLiveCount)));
         // After the optimizer's state exists (step 1), nothing accumulates.
         Assert.Single(counts.Skip(2).Distinct());
     }
@@ -235,10 +235,5 @@ public sealed class ClipTrainerTests
         using ClipModel model = TinyModel();
         using var trainer = new ClipTrainer(model, new ClipTrainerOptions { Steps = 1 });
         Assert.Throws<ArgumentException>(() => trainer.Fit(new ColourDataset(1)));
-    }
-
-    private sealed class SynchronousProgress(Action<ClipTrainingProgress> report) : IProgress<ClipTrainingProgress>
-    {
-        public void Report(ClipTrainingProgress value) => report(value);
     }
 }

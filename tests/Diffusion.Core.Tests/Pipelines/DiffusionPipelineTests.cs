@@ -95,7 +95,7 @@ public sealed class DiffusionPipelineTests
         using var scope = NewDisposeScope();
         var pipeline = new DiffusionPipeline(TinyUNet(), new DdimScheduler());
         var reports = new List<SamplingProgress>();
-        Tensor images = pipeline.Generate(count: 3, inferenceSteps: 2, seed: 1, batchSize: 2, progress: new Inline<SamplingProgress>(reports.Add));
+        Tensor images = pipeline.Generate(count: 3, inferenceSteps: 2, seed: 1, batchSize: 2, progress: new SynchronousProgress<SamplingProgress>(reports.Add));
         Assert.Equal(new long[] { 3, 3, 8, 8 }, images.shape);
         Assert.Equal(4, reports.Count); // 2 batches × 2 steps
         Assert.Equal((2, 2, 1, 2), (reports[^1].Step, reports[^1].TotalSteps, reports[^1].Batch, reports[^1].Batches));
@@ -163,10 +163,5 @@ public sealed class DiffusionPipelineTests
             Seen.Add((float)t);
             return sample * (1.0 + (0.05 * Math.Sin(t / 50.0)));
         }
-    }
-
-    private sealed class Inline<T>(Action<T> report) : IProgress<T>
-    {
-        public void Report(T value) => report(value);
     }
 }

@@ -122,7 +122,7 @@ public sealed class TextToImagePipelineTests
         TextToImagePipeline pipeline = Pipeline();
         var reports = new List<SamplingProgress>();
         Tensor batched = pipeline.Generate(["a red tulip", "a blue aster"], 2, inferenceSteps: 2, seed: 1, batchSize: 3,
-            progress: new Inline<SamplingProgress>(reports.Add));
+            progress: new SynchronousProgress<SamplingProgress>(reports.Add));
         Assert.Equal(new long[] { 4, 3, 8, 8 }, batched.shape);
         Assert.Equal(4, reports.Count); // 2 batches × 2 steps
         Assert.Equal((2, 2, 1, 2), (reports[^1].Step, reports[^1].TotalSteps, reports[^1].Batch, reports[^1].Batches));
@@ -167,10 +167,5 @@ public sealed class TextToImagePipelineTests
         }
 
         Assert.Equal(before, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
-    }
-
-    private sealed class Inline<T>(Action<T> report) : IProgress<T>
-    {
-        public void Report(T value) => report(value);
     }
 }

@@ -175,7 +175,7 @@ public sealed class SdSchedulerParityTests(ITestOutputHelper output)
         long[] shape = Longs(item.GetProperty("shape"));
         using var generator = new Generator((ulong)item.GetProperty("seed").GetInt64());
         var reports = new List<SamplingProgress>();
-        var progress = new SyncProgress(reports.Add);
+        var progress = new SynchronousProgress<SamplingProgress>(reports.Add);
         int calls = 0;
 
         // The stand-in U-Net of the reference (pipeline_model); DenoisingLoop does x_T, ScaleModelInput, Step for every timestep.
@@ -295,11 +295,5 @@ public sealed class SdSchedulerParityTests(ITestOutputHelper output)
         }
 
         return data;
-    }
-
-    /// <summary>IProgress that reports on the calling thread (Progress&lt;T&gt; posts to the thread pool).</summary>
-    private sealed class SyncProgress(Action<SamplingProgress> report) : IProgress<SamplingProgress>
-    {
-        public void Report(SamplingProgress value) => report(value);
     }
 }

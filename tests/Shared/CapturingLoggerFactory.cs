@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 
-namespace Diffusion.Tests.Support;
+namespace Diffusion.Tests;
 
 /// <summary>An <see cref="ILoggerFactory"/> that keeps every formatted message, for asserting on logs.</summary>
 internal sealed class CapturingLoggerFactory : ILoggerFactory
