@@ -42,7 +42,7 @@ internal static class ExistingDocsSnippets
     {
         // <snippet:unet-use>
         using var unet = new UNet();                       // the book's configuration, 133,417,219 parameters
-        unet.LoadSafeTensors("diffusion.safetensors");     // exported from the book's files/diffusion.pth (below)
+        unet.LoadSafeTensors("diffusion.safetensors");     // or LoadTorchStateDict("files/diffusion.pth") (below)
         unet.eval();
         using var _ = torch.no_grad();
         using Tensor noise = unet.call(noisyImages, timesteps); // [N,3,64,64], int64 [N] (or one value) → [N,3,64,64]

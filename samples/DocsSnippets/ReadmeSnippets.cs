@@ -9,15 +9,17 @@ using static TorchSharp.torch;
 
 namespace Diffusion.Samples.DocsSnippets;
 
-/// <summary>The README's three lines and the package readmes' examples.</summary>
+/// <summary>The README's five lines and the package readmes' examples.</summary>
 internal static class ReadmeSnippets
 {
-    public static void ThreeLines()
+    public static void FiveLines()
     {
-        // <snippet:readme-three-lines>
-        var unet = new UNet(new UNetOptions { HiddenDims = [32, 64, 128, 256], ImageSize = 32 });
-        new Trainer(unet, new DdimScheduler()).Fit(new ProceduralFlowers(count: 1024, imageSize: 32));
-        ImageGrid.Save(new DiffusionPipeline(unet, new DdimScheduler()).Generate(count: 16, inferenceSteps: 50, seed: 42), "samples.png", columns: 4);
+        // <snippet:readme-five-lines>
+        using var unet = new UNet(new UNetOptions { HiddenDims = [32, 64, 128, 256], ImageSize = 32 });
+        using var scheduler = new DdimScheduler();
+        new Trainer(unet, scheduler).Fit(new ProceduralFlowers(count: 1024, imageSize: 32));
+        using var images = new DiffusionPipeline(unet, scheduler).Generate(count: 16, inferenceSteps: 50, seed: 42);
+        ImageGrid.Save(images, "samples.png", columns: 4);
         // </snippet>
     }
 

@@ -33,6 +33,33 @@ internal static class WeightsSnippets
         // </snippet>
     }
 
+    public static void BookPth()
+    {
+        // <snippet:weights-book-pth>
+        using var unet = new UNet(new UNetOptions { HiddenDims = [128, 256, 512, 1024], ImageSize = 64 });
+        unet.LoadTorchStateDict("files/diffusion.pth");   // strict: all 196 keys, shapes checked, as LoadSafeTensors
+        unet.eval();
+        // </snippet>
+    }
+
+    public static void ReadPyTorch()
+    {
+        // <snippet:weights-read-pytorch>
+        Dictionary<string, Tensor> state = TorchPickle.ReadStateDict("diffusion_pytorch_model.bin"); // CPU tensors, yours to dispose
+        try
+        {
+            SafeTensors.Save(state, "diffusion_pytorch_model.safetensors");                           // convert once, if you like
+        }
+        finally
+        {
+            foreach (Tensor t in state.Values)
+            {
+                t.Dispose();
+            }
+        }
+        // </snippet>
+    }
+
     public static void NonStrict()
     {
         // <snippet:weights-non-strict>

@@ -15,7 +15,6 @@ be stored:
   loop noise of step k   = pseudo(shape, 1000 + k)                                 (k counts from 0)
 """
 
-import json
 import math
 import os
 import sys
@@ -25,6 +24,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import schedulers_upstream  # noqa: E402
+from scheduler_inputs import f32, f64, model, pseudo, write_references  # noqa: E402,F401
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "reference", "schedulers")
 SHAPE = [2, 2, 3, 3]
@@ -35,28 +35,8 @@ CLASSES, BOOK, PROVENANCE = schedulers_upstream.load()
 NOISE_QUEUE = schedulers_upstream.NOISE_QUEUE
 
 
-def pseudo(shape, seed):
-    n = int(np.prod(shape))
-    vals = [1.5 * math.sin(12.9898 * (i + 1) + 78.233 * seed) for i in range(n)]
-    return torch.tensor(vals, dtype=torch.float32).reshape(shape)
-
-
-def model(x, t):
-    return x * (0.1 * math.cos(t / 100.0)) + 0.05 * math.sin(t / 50.0)
-
-
 def learned(x, t):
     return torch.cat([model(x, t), x.clamp(-1.0, 1.0) * (0.2 * math.cos(t / 70.0)) + 0.25], dim=1)
-
-
-def f32(values):
-    if isinstance(values, torch.Tensor):
-        values = values.detach().to(torch.float32).flatten().tolist()
-    return [float("%.9g" % v) for v in np.asarray(values, dtype=np.float32).ravel()]
-
-
-def f64(values):
-    return [float(v) for v in np.asarray(values, dtype=np.float64).ravel()]
 
 
 def make(config):
@@ -390,15 +370,7 @@ def main():
         "loops.json": {"loops": loops()},
         "book.json": {"book": book_loop()},
     }
-    os.makedirs(OUT, exist_ok=True)
-    for name, content in files.items():
-        path = os.path.join(OUT, name)
-        text = json.dumps({"provenance": provenance, **content}, separators=(",", ":"))
-        with open(path + ".tmp", "w") as f:
-            f.write(text)
-        os.replace(path + ".tmp", path)
-        print(f"wrote {os.path.normpath(path)}: {len(text)} bytes")
-
+    write_references(OUT, provenance, files)
 
 if __name__ == "__main__":
     main()

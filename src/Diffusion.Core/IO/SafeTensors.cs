@@ -157,29 +157,7 @@ public static class SafeTensors
         VerifyChecksum(stream, header, path); // before any parameter is overwritten
         Dictionary<string, Tensor> targets = module.state_dict();
         var entries = header.Entries.ToDictionary(e => e.Name, StringComparer.Ordinal);
-        string[] missing = [.. targets.Keys.Where(k => !entries.ContainsKey(k))];
-        string[] unexpected = [.. entries.Keys.Where(k => !targets.ContainsKey(k))];
-        if (strict && (missing.Length > 0 || unexpected.Length > 0))
-        {
-            throw new InvalidDataException(
-                $"{path}: the file's tensors do not match the module's state dict. " +
-                $"Missing from the file ({missing.Length}): {Preview(missing)}. Unexpected in the file ({unexpected.Length}): {Preview(unexpected)}.");
-        }
-
-        var shapeErrors = new List<string>();
-        foreach ((string name, Tensor target) in targets)
-        {
-            if (entries.TryGetValue(name, out SafeTensorsEntry? entry) && !entry.Shape.SequenceEqual(target.shape))
-            {
-                shapeErrors.Add($"{name}: file [{string.Join(',', entry.Shape)}], module [{string.Join(',', target.shape)}]");
-            }
-        }
-
-        if (shapeErrors.Count > 0)
-        {
-            throw new InvalidDataException($"{path}: tensor shapes differ from the module's: {string.Join("; ", shapeErrors)}.");
-        }
-
+        SafeTensorsLoadResult result = StateDictCheck.Match(path, targets, entries.ToDictionary(e => e.Key, e => e.Value.Shape, StringComparer.Ordinal), strict);
         using (no_grad())
         {
             foreach ((string name, Tensor target) in targets)
@@ -192,7 +170,7 @@ public static class SafeTensors
             }
         }
 
-        return new SafeTensorsLoadResult(missing, unexpected);
+        return result;
     }
 
     /// <summary>Writes a module's state dict (parameters and buffers) to a safetensors file, atomically.</summary>
@@ -204,9 +182,6 @@ public static class SafeTensors
         ArgumentNullException.ThrowIfNull(module);
         Save(module.state_dict(), path, metadata);
     }
-
-    private static string Preview(string[] keys) =>
-        keys.Length == 0 ? "none" : string.Join(", ", keys.Take(8)) + (keys.Length > 8 ? ", …" : string.Empty);
 
     /// <summary>Compares the data section's SHA-256 with the header's <see cref="ChecksumKey"/>, when there is one.</summary>
     internal static void VerifyChecksum(FileStream stream, SafeTensorsHeader header, string path)

@@ -19,13 +19,33 @@ public static class TorchRuntime
     /// <summary>The libstdc++ symbol version that TorchSharp 0.107's native library asks for.</summary>
     public const string RequiredGlibcxxVersion = "GLIBCXX_3.4.32";
 
-    /// <summary>Loads libtorch once, or throws a <see cref="TorchRuntimeException"/> that says why it cannot.</summary>
-    /// <exception cref="TorchRuntimeException">libtorch's native libraries could not be loaded.</exception>
+    /// <summary>
+    /// What the first <see cref="EnsureAvailable"/> changed to keep CPU results correct on this machine, in one
+    /// sentence; <see langword="null"/> when nothing was needed (or libtorch has not been loaded yet).
+    /// </summary>
+    /// <remarks>
+    /// On loading, a known-answer convolution checks libtorch's oneDNN kernels; where they compute wrong results
+    /// (seen on an AMD EPYC virtual machine) oneDNN is turned off for the process. Samples print this line.
+    /// Set the environment variable <c>DIFFUSION_ONEDNN_CHECK=0</c> to skip the check.
+    /// </remarks>
+    public static string? CpuWorkaround { get; private set; }
+
+    /// <summary>
+    /// Loads libtorch once and checks that its CPU convolutions compute correct results (see
+    /// <see cref="CpuWorkaround"/>), or throws a <see cref="TorchRuntimeException"/> that says why it cannot.
+    /// </summary>
+    /// <exception cref="TorchRuntimeException">libtorch's native libraries could not be loaded, or its CPU
+    /// convolutions are wrong on this machine and could not be mended.</exception>
     public static void EnsureAvailable()
     {
-        if (LoadFailure.Value is { } failure)
+        switch (LoadFailure.Value)
         {
-            throw new TorchRuntimeException(Explain(failure), failure);
+            case null:
+                return;
+            case TorchRuntimeException explained:
+                throw explained;
+            case { } failure:
+                throw new TorchRuntimeException(Explain(failure), failure);
         }
     }
 
@@ -34,9 +54,18 @@ public static class TorchRuntime
         try
         {
             torch.InitializeDeviceType(DeviceType.CPU);
-            return null;
         }
         catch (Exception e) when (e is TypeInitializationException or NotSupportedException or DllNotFoundException)
+        {
+            return e;
+        }
+
+        try
+        {
+            CpuWorkaround = OneDnnConvolutionCheck.Run();
+            return null;
+        }
+        catch (TorchRuntimeException e)
         {
             return e;
         }

@@ -58,6 +58,10 @@ public sealed class DdpmScheduler : INoiseScheduler, IDisposable
     public void SetTimesteps(int numInferenceSteps) => _timesteps.Set(Options, numInferenceSteps);
 
     /// <inheritdoc/>
+    /// <remarks>Checked and kept only: each <see cref="Step"/> finds its place from its timestep, so a loop over the last timesteps needs nothing more.</remarks>
+    public void SetBeginIndex(int beginIndex) => _timesteps.SetBeginIndex(beginIndex, nameof(DdpmScheduler));
+
+    /// <inheritdoc/>
     public Tensor ScaleModelInput(Tensor sample, Tensor timestep)
     {
         ArgumentNullException.ThrowIfNull(sample);

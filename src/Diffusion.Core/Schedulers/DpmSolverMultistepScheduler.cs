@@ -118,6 +118,15 @@ public sealed class DpmSolverMultistepScheduler : INoiseScheduler, IDisposable
     }
 
     /// <inheritdoc/>
+    /// <remarks>The first <see cref="Step"/> after it is taken at <paramref name="beginIndex"/> (where its timestep is that element of <see cref="Timesteps"/>), with no history.</remarks>
+    public void SetBeginIndex(int beginIndex)
+    {
+        SchedulerGuard.BeginIndex(beginIndex, NumInferenceSteps is not null, _timesteps.Length, nameof(DpmSolverMultistepScheduler));
+        _cursor.Begin(beginIndex);
+        ClearHistory();
+    }
+
+    /// <inheritdoc/>
     public Tensor ScaleModelInput(Tensor sample, Tensor timestep)
     {
         ArgumentNullException.ThrowIfNull(sample);
@@ -187,13 +196,16 @@ public sealed class DpmSolverMultistepScheduler : INoiseScheduler, IDisposable
     }
 
     /// <inheritdoc/>
-    /// <remarks>α_t·x0 + σ_t·ε with σ of each timestep's place in <see cref="Timesteps"/>; every timestep must be in it.</remarks>
+    /// <remarks>
+    /// α_t·x0 + σ_t·ε with σ of each timestep's place in <see cref="Timesteps"/>; every timestep must be in it. After
+    /// <see cref="SetBeginIndex"/> the begin index (or the current step) is that place where the timestep is there.
+    /// </remarks>
     public Tensor AddNoise(Tensor originalSamples, Tensor noise, Tensor timesteps)
     {
         SchedulerGuard.SameShape(originalSamples, nameof(originalSamples), noise, nameof(noise));
         SchedulerGuard.CheckBatch(timesteps, originalSamples, nameof(timesteps));
         using var scope = NewDisposeScope();
-        float[] sigma = StepCursor.ScheduleIndices(timesteps, _timesteps).Select(i => _sigmas[i]).ToArray();
+        float[] sigma = _cursor.NoiseIndices(timesteps, _timesteps).Select(i => _sigmas[i]).ToArray();
         Tensor sigmaT = tensor(sigma, dtype: ScalarType.Float32).to(originalSamples.dtype, originalSamples.device)
             .reshape(TrainingSchedule.BroadcastShape(sigma.Length, originalSamples.dim()));
 

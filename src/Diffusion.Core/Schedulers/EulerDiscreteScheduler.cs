@@ -12,7 +12,7 @@ namespace Diffusion.Schedulers;
 /// <para>The sample lives in σ-space: start from noise × <see cref="InitNoiseSigma"/>, and feed the model
 /// <see cref="ScaleModelInput"/>'s output (x / √(σ² + 1)). <see cref="Timesteps"/> are float32 and may be
 /// fractional (linspace spacing); pass its elements back. Integer tensors are accepted and compared by value.</para>
-/// <para>The scheduler tracks its step like diffusers (it starts where the first timestep is and counts up); a
+/// <para>The scheduler tracks its step like diffusers (it starts at the begin index, <see cref="SetBeginIndex"/>, or where the first timestep is, and counts up); a
 /// timestep that is not the expected one moves it there, one not in the schedule is an error.</para>
 /// <para><see cref="AddNoise"/> is diffusers' σ-space x0 + σ·ε at inference timesteps; <see cref="GetVelocity"/>
 /// is the VP velocity at training timesteps (diffusers' version indexes ᾱ by schedule position, a bug, and
@@ -21,10 +21,7 @@ namespace Diffusion.Schedulers;
 public sealed class EulerDiscreteScheduler : INoiseScheduler, IDisposable
 {
     private readonly TrainingSchedule _schedule;
-    private readonly StepCursor _cursor = new();
-    private float[] _timesteps;
-    private float[] _sigmas;
-    private Tensor _timestepsTensor;
+    private readonly EulerSchedule _steps;
 
     /// <summary>Creates the scheduler.</summary>
     /// <param name="options">The options; null means diffusers' defaults.</param>
@@ -34,12 +31,7 @@ public sealed class EulerDiscreteScheduler : INoiseScheduler, IDisposable
         Options = options ?? new EulerDiscreteSchedulerOptions();
         OptionsRules.ThrowIfAny(nameof(EulerDiscreteSchedulerOptions), Options.Violations(), nameof(options));
         _schedule = new TrainingSchedule(Options, zeroSnrFloor: true);
-
-        // Before SetTimesteps: every training timestep, T − 1 down to 0, and σ down to 0.
-        int n = Options.NumTrainTimesteps;
-        _timesteps = NumpyMath.Linspace(0, n - 1, n).Reverse().Select(t => (float)t).ToArray();
-        _sigmas = [.. _schedule.Sigmas().Reverse(), 0f];
-        _timestepsTensor = CreateTimesteps(_timesteps);
+        _steps = new EulerSchedule(_schedule);
     }
 
     /// <summary>The options this scheduler was built with.</summary>
@@ -49,24 +41,17 @@ public sealed class EulerDiscreteScheduler : INoiseScheduler, IDisposable
     public int NumTrainTimesteps => Options.NumTrainTimesteps;
 
     /// <inheritdoc/>
-    public Tensor Timesteps => _timestepsTensor;
+    public Tensor Timesteps => _steps.Tensor;
 
     /// <inheritdoc/>
     public Tensor AlphasCumprod => _schedule.AlphasCumprodTensor;
 
     /// <summary>σ of each inference timestep plus the final one, float32 (a copy).</summary>
-    public IReadOnlyList<float> Sigmas => _sigmas.ToArray();
+    public IReadOnlyList<float> Sigmas => _steps.Sigmas.ToArray();
 
     /// <inheritdoc/>
     /// <remarks>The largest σ, or √(σmax² + 1) for leading spacing (diffusers).</remarks>
-    public double InitNoiseSigma
-    {
-        get
-        {
-            float max = _sigmas.Max();
-            return Options.TimestepSpacing == TimestepSpacing.Leading ? MathF.Sqrt((max * max) + 1) : max;
-        }
-    }
+    public double InitNoiseSigma => _steps.InitNoiseSigma(Options.TimestepSpacing);
 
     /// <inheritdoc/>
     public PredictionType PredictionType => Options.PredictionType;
@@ -75,23 +60,16 @@ public sealed class EulerDiscreteScheduler : INoiseScheduler, IDisposable
     public int Order => 1;
 
     /// <summary>The number of inference steps last set, or null before <see cref="SetTimesteps"/>.</summary>
-    public int? NumInferenceSteps { get; private set; }
+    public int? NumInferenceSteps => _steps.NumInferenceSteps;
 
     /// <inheritdoc/>
     public void SetTimesteps(int numInferenceSteps)
     {
-        int numTrain = Options.NumTrainTimesteps;
-        SchedulerGuard.NumInferenceSteps(numInferenceSteps, numTrain);
-        double[] timesteps = TimestepSchedules.Spaced(Options.TimestepSpacing, numTrain, numInferenceSteps, Options.StepsOffset, roundLinspace: false);
-        if (timesteps.Max() > numTrain - 1)
-        {
-            throw new ArgumentOutOfRangeException(nameof(numInferenceSteps), $"StepsOffset (steps_offset) {Options.StepsOffset} with {numInferenceSteps} {Options.TimestepSpacing} steps gives timestep {timesteps.Max()}, beyond the last training timestep ({numTrain - 1}).");
-        }
-
+        double[] timesteps = EulerSchedule.SpacedTimesteps(Options, numInferenceSteps);
         float[] trainingSigmas = _schedule.Sigmas();
         double[] sigmas = Options.InterpolationType == InterpolationType.LogLinear
             ? LogLinearSigmas(trainingSigmas, numInferenceSteps)
-            : timesteps.Select(t => NumpyMath.Interp(t, trainingSigmas)).ToArray();
+            : EulerSchedule.Interpolate(timesteps, trainingSigmas);
 
         if (Options.UseKarrasSigmas)
         {
@@ -101,23 +79,16 @@ public sealed class EulerDiscreteScheduler : INoiseScheduler, IDisposable
         }
 
         float last = Options.FinalSigmasType == FinalSigmasType.SigmaMin ? trainingSigmas[0] : 0f;
-        _sigmas = [.. sigmas.Select(s => (float)s), last];
-        _timesteps = timesteps.Select(t => (float)t).ToArray();
-        _timestepsTensor.Dispose();
-        _timestepsTensor = CreateTimesteps(_timesteps);
-        _cursor.Reset();
-        NumInferenceSteps = numInferenceSteps;
+        _steps.Set(timesteps, sigmas, last, numInferenceSteps);
     }
 
     /// <inheritdoc/>
+    /// <remarks>The first <see cref="Step"/> after it is taken at <paramref name="beginIndex"/> (where its timestep is that element of <see cref="Timesteps"/>).</remarks>
+    public void SetBeginIndex(int beginIndex) => _steps.SetBeginIndex(beginIndex, nameof(EulerDiscreteScheduler));
+
+    /// <inheritdoc/>
     /// <remarks>x / √(σ² + 1): the model sees unit-variance input.</remarks>
-    public Tensor ScaleModelInput(Tensor sample, Tensor timestep)
-    {
-        ArgumentNullException.ThrowIfNull(sample);
-        int index = _cursor.Locate(SchedulerGuard.ReadTimestep(timestep), _timesteps, out _);
-        float sigma = _sigmas[index];
-        return sample / MathF.Sqrt((sigma * sigma) + 1);
-    }
+    public Tensor ScaleModelInput(Tensor sample, Tensor timestep) => _steps.ScaleModelInput(sample, timestep);
 
     /// <inheritdoc/>
     /// <remarks>Deterministic: <paramref name="generator"/> and <paramref name="varianceNoise"/> are not used.</remarks>
@@ -130,13 +101,14 @@ public sealed class EulerDiscreteScheduler : INoiseScheduler, IDisposable
 
         SchedulerGuard.SameShape(sample, nameof(sample), modelOutput, nameof(modelOutput));
         SchedulerGuard.NotBoth(generator, varianceNoise);
-        int index = _cursor.Locate(SchedulerGuard.ReadTimestep(timestep), _timesteps, out _);
+        int index = _steps.Locate(timestep);
+        float[] sigmas = _steps.Sigmas;
 
         using var scope = NewDisposeScope();
         Tensor x = sample.to_type(ScalarType.Float32);
 
         // 1. σ_i and σ̂ = σ_i·(γ + 1) with γ = 0 (no churn).
-        float sigma = _sigmas[index];
+        float sigma = sigmas[index];
         float sigmaHat = sigma * (0f + 1);
 
         // 2. Denoised estimate D(x; σ̂) = x0.
@@ -150,52 +122,33 @@ public sealed class EulerDiscreteScheduler : INoiseScheduler, IDisposable
 
         // 3. d = (x − D) / σ̂ (Algorithm 2, line 7) and x_{i+1} = x + (σ_{i+1} − σ̂)·d (line 8).
         Tensor derivative = (x - predOriginalSample) / sigmaHat;
-        float dt = _sigmas[index + 1] - sigmaHat;
+        float dt = sigmas[index + 1] - sigmaHat;
         Tensor prevSample = (x + (derivative * dt)).to_type(modelOutput.dtype);
 
-        _cursor.Advance();
+        _steps.Advance();
         return new SchedulerOutput(prevSample.MoveToOuterDisposeScope(), predOriginalSample.MoveToOuterDisposeScope());
     }
 
     /// <inheritdoc/>
-    /// <remarks>x0 + σ·ε with σ of each timestep's place in <see cref="Timesteps"/> (diffusers); every timestep must be in it.</remarks>
-    public Tensor AddNoise(Tensor originalSamples, Tensor noise, Tensor timesteps)
-    {
-        SchedulerGuard.SameShape(originalSamples, nameof(originalSamples), noise, nameof(noise));
-        SchedulerGuard.CheckBatch(timesteps, originalSamples, nameof(timesteps));
-        using var scope = NewDisposeScope();
-        float[] sigma = StepCursor.ScheduleIndices(timesteps, _timesteps).Select(i => _sigmas[i]).ToArray();
-        Tensor sigmaT = tensor(sigma, dtype: ScalarType.Float32).to(originalSamples.dtype, originalSamples.device)
-            .reshape(TrainingSchedule.BroadcastShape(sigma.Length, originalSamples.dim()));
-        return (originalSamples + (noise * sigmaT)).MoveToOuterDisposeScope();
-    }
+    /// <remarks>
+    /// x0 + σ·ε with σ of each timestep's place in <see cref="Timesteps"/> (diffusers); every timestep must be in it.
+    /// After <see cref="SetBeginIndex"/> the begin index (or the current step) is that place where the timestep is there.
+    /// </remarks>
+    public Tensor AddNoise(Tensor originalSamples, Tensor noise, Tensor timesteps) => _steps.AddNoise(originalSamples, noise, timesteps);
 
     /// <inheritdoc/>
     /// <remarks>The VP velocity √ᾱ_t·ε − √(1 − ᾱ_t)·x0 at whole training timesteps (not diffusers' schedule-index bug).</remarks>
     public Tensor GetVelocity(Tensor sample, Tensor noise, Tensor timesteps)
     {
         SchedulerGuard.SameShape(sample, nameof(sample), noise, nameof(noise));
-        ArgumentNullException.ThrowIfNull(timesteps);
-        if (!is_floating_point(timesteps))
-        {
-            return _schedule.GetVelocity(sample, noise, timesteps);
-        }
-
-        using var scope = NewDisposeScope();
-        Tensor whole = timesteps.round();
-        if (!whole.eq(timesteps).all().item<bool>())
-        {
-            throw new ArgumentException("timesteps must be whole training timesteps for GetVelocity; got fractional values.", nameof(timesteps));
-        }
-
-        return _schedule.GetVelocity(sample, noise, whole.to_type(ScalarType.Int64)).MoveToOuterDisposeScope();
+        return _schedule.GetVelocityAtWholeTimesteps(sample, noise, timesteps);
     }
 
     /// <summary>Frees the scheduler's tensors.</summary>
     public void Dispose()
     {
         _schedule.Dispose();
-        _timestepsTensor.Dispose();
+        _steps.Dispose();
     }
 
     /// <summary>σ evenly spaced in log σ from the largest to the smallest training σ, N + 1 values (diffusers' log_linear, float32 torch).</summary>
@@ -205,5 +158,4 @@ public sealed class EulerDiscreteScheduler : INoiseScheduler, IDisposable
         using Tensor logs = linspace(MathF.Log(trainingSigmas[^1]), MathF.Log(trainingSigmas[0]), n + 1, dtype: ScalarType.Float32).exp();
         return logs.data<float>().ToArray().Select(s => (double)s).ToArray();
     }
-    private static Tensor CreateTimesteps(float[] values) => tensor(values, dtype: ScalarType.Float32).DetachFromDisposeScope();
 }

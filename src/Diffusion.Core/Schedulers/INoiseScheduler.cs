@@ -15,7 +15,7 @@ namespace Diffusion.Schedulers;
 /// (and DPM-Solver's history).</para>
 /// <para>Timestep arguments are scalar tensors: a 0-dim (or one-element) tensor of any numeric dtype on any device,
 /// e.g. an element of <see cref="Timesteps"/> or <c>torch.tensor(980L)</c>. Schedulers are stateful (the inference
-/// schedule; Euler and DPM-Solver also their position in it) and not thread-safe.</para>
+/// schedule; Euler, Euler ancestral, DPM-Solver and PNDM also their position in it) and not thread-safe.</para>
 /// </remarks>
 public interface INoiseScheduler : IDisposable
 {
@@ -23,7 +23,7 @@ public interface INoiseScheduler : IDisposable
     int NumTrainTimesteps { get; }
 
     /// <summary>
-    /// The inference timesteps, highest first, after <see cref="SetTimesteps"/>; int64 (float32 for Euler), on the CPU.
+    /// The inference timesteps, highest first, after <see cref="SetTimesteps"/>; int64 (float32 for Euler and Euler ancestral), on the CPU.
     /// Before <see cref="SetTimesteps"/>: every training timestep, T − 1 down to 0. Owned by the scheduler and valid
     /// until the next <see cref="SetTimesteps"/>; index it (<c>Timesteps[i]</c>) to get the scalar for a step.
     /// </summary>
@@ -40,7 +40,8 @@ public interface INoiseScheduler : IDisposable
 
     /// <summary>
     /// diffusers' <c>order</c>: model evaluations per <see cref="Step"/>, which pipelines use to count warm-up steps.
-    /// 1 for all four schedulers here (DPM-Solver's multistep order is its <c>SolverOrder</c> option, not this).
+    /// 1 for the schedulers here, as in diffusers (DPM-Solver's multistep order is its <c>SolverOrder</c> option, and
+    /// PNDM's <see cref="Timesteps"/> repeat entries for its warm-up: one model call per element either way).
     /// </summary>
     int Order { get; }
 
@@ -48,6 +49,18 @@ public interface INoiseScheduler : IDisposable
     /// <param name="numInferenceSteps">Number of denoising steps, 1 to <see cref="NumTrainTimesteps"/>.</param>
     /// <exception cref="ArgumentOutOfRangeException">The count is out of range, or the spacing and steps offset give a timestep past the last training timestep.</exception>
     void SetTimesteps(int numInferenceSteps);
+
+    /// <summary>
+    /// Where the next sampling loop starts in <see cref="Timesteps"/> (diffusers' <c>set_begin_index</c>): image-to-image
+    /// runs only the last timesteps, and <see cref="ImageToImageTimesteps.ForStrength"/> calls this for it. Schedulers
+    /// that keep a step index (Euler, Euler ancestral, DPM-Solver) take their first <see cref="Step"/> at this index;
+    /// DDPM and DDIM find each step from its timestep and only check it; PNDM starts its step counter afresh, as
+    /// diffusers does. <see cref="SetTimesteps"/> clears it.
+    /// </summary>
+    /// <param name="beginIndex">An index into <see cref="Timesteps"/>, 0 to its length − 1.</param>
+    /// <exception cref="InvalidOperationException"><see cref="SetTimesteps"/> has not been called (or the scheduler cannot start there; see each scheduler).</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="beginIndex"/> is not an index into <see cref="Timesteps"/>.</exception>
+    void SetBeginIndex(int beginIndex);
 
     /// <summary>Scales the model input as the scheduler requires (identity except for Euler-type schedulers).</summary>
     /// <param name="sample">The current sample.</param>

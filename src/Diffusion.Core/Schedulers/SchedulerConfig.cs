@@ -8,7 +8,8 @@ namespace Diffusion.Schedulers;
 
 /// <summary>
 /// Reads and writes diffusers' <c>scheduler_config.json</c>. <c>"_class_name"</c> (<c>DDPMScheduler</c>,
-/// <c>DDIMScheduler</c>, <c>EulerDiscreteScheduler</c>, <c>DPMSolverMultistepScheduler</c>) picks the scheduler;
+/// <c>DDIMScheduler</c>, <c>EulerDiscreteScheduler</c>, <c>DPMSolverMultistepScheduler</c>,
+/// <c>EulerAncestralDiscreteScheduler</c>, <c>PNDMScheduler</c>) picks the scheduler;
 /// every options property is read by its snake_case name (diffusers' keys and our extras <c>"eta"</c>,
 /// <c>"use_clipped_model_output"</c>, <c>"previous_timestep_from_schedule"</c>, <c>"beta_schedule":
 /// "clipped_cosine"</c>); enums by diffusers' strings. Keys starting with "_" are metadata and skipped; other
@@ -102,9 +103,9 @@ public static class SchedulerConfig
     }
 
     /// <summary>Writes the scheduler's options as a diffusers scheduler config (keys sorted, as diffusers writes them).</summary>
-    /// <param name="scheduler">One of this library's four schedulers.</param>
+    /// <param name="scheduler">One of this library's schedulers.</param>
     /// <returns>Indented JSON. Our extras (eta, …) are written too; diffusers ignores them, except "clipped_cosine", which it does not know.</returns>
-    /// <exception cref="ArgumentException">The scheduler is not one of the four.</exception>
+    /// <exception cref="ArgumentException">The scheduler is not one of this library's.</exception>
     public static string ToJson(INoiseScheduler scheduler)
     {
         ArgumentNullException.ThrowIfNull(scheduler);

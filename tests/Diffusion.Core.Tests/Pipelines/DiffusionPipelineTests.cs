@@ -1,6 +1,7 @@
 using Diffusion.Models;
 using Diffusion.Pipelines;
 using Diffusion.Schedulers;
+using Diffusion.Tests.Schedulers;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -14,13 +15,19 @@ public sealed class DiffusionPipelineTests
         return new UNet(new UNetOptions { HiddenDims = [16, 32, 32], ImageSize = 8 });
     }
 
-    public static TheoryData<string> SchedulerNames => ["ddpm", "ddim-book", "euler", "dpm-solver++"];
+    public static TheoryData<string> SchedulerNames => ["ddpm", "ddim-book", "euler", "dpm-solver++", "euler-a", "pndm", "pndm-prk"];
+
+    /// <summary>The cases of euler_a_pndm.json's "pipelines": diffusers' loop from torch.randn(seed) with the generator passed to step.</summary>
+    public static TheoryData<int> DiffusersLoops() => [.. SchedulerReference.Indices("euler_a_pndm.json", "pipelines")];
 
     private static INoiseScheduler Make(string name) => name switch
     {
         "ddpm" => new DdpmScheduler(),
         "ddim-book" => new DdimScheduler(DdimSchedulerOptions.Book),
         "euler" => new EulerDiscreteScheduler(),
+        "euler-a" => new EulerAncestralDiscreteScheduler(),
+        "pndm" => new PNDMScheduler(new PNDMSchedulerOptions { SkipPrkSteps = true }),
+        "pndm-prk" => new PNDMScheduler(),
         _ => new DpmSolverMultistepScheduler(),
     };
 
@@ -39,6 +46,28 @@ public sealed class DiffusionPipelineTests
         Assert.True(first.min().item<float>() >= 0 && first.max().item<float>() <= 1, "images outside [0, 1]");
         Assert.True(first.eq(again).all().item<bool>(), "same seed gave different images");
         Assert.False(first.eq(other).all().item<bool>(), "different seeds gave the same images");
+    }
+
+    /// <summary>
+    /// The sampling loop drives PNDM (repeated timesteps, a step counter) and Euler ancestral (noise from the seeded
+    /// generator after x_T) as diffusers' pipelines do: the model sees every element of Timesteps once, in order, and
+    /// the images equal diffusers' loop within the loop tolerance of AncestralAndPndmParityTests (1e-4; images are x/2 + 1/2).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(DiffusersLoops))]
+    public void NewSchedulersRunThroughTheLoopAsInDiffusers(int index)
+    {
+        using var scope = NewDisposeScope();
+        System.Text.Json.JsonElement item = SchedulerReference.Load("euler_a_pndm.json").GetProperty("pipelines")[index];
+        INoiseScheduler scheduler = SchedulerReference.Create(item.GetProperty("config"));
+        using var owned = (IDisposable)scheduler;
+        var model = new RecordingModel();
+        var pipeline = new DiffusionPipeline(model, scheduler, channels: 3, imageSize: 4);
+        Tensor images = pipeline.Generate(count: 1, inferenceSteps: item.GetProperty("num_inference_steps").GetInt32(), seed: item.GetProperty("seed").GetInt64());
+
+        double[] timesteps = SchedulerReference.Doubles(item.GetProperty("timesteps"));
+        Assert.Equal(timesteps.Select(t => (float)t), model.Seen);
+        SchedulerReference.AssertClose(SchedulerReference.Floats(item.GetProperty("images")), images, 1e-4, 1e-5, SchedulerReference.Label(item.GetProperty("config")));
     }
 
     [Fact]
@@ -116,6 +145,24 @@ public sealed class DiffusionPipelineTests
         }
 
         public override Tensor forward(Tensor sample, Tensor timestep) => sample.clone();
+    }
+
+    /// <summary>x·(1 + 0.05·sin(t/50)), recording each timestep it is called with.</summary>
+    private sealed class RecordingModel : nn.Module<Tensor, Tensor, Tensor>
+    {
+        public RecordingModel()
+            : base(nameof(RecordingModel))
+        {
+        }
+
+        public List<float> Seen { get; } = [];
+
+        public override Tensor forward(Tensor sample, Tensor timestep)
+        {
+            double t = timestep.to_type(ScalarType.Float64).item<double>();
+            Seen.Add((float)t);
+            return sample * (1.0 + (0.05 * Math.Sin(t / 50.0)));
+        }
     }
 
     private sealed class Inline<T>(Action<T> report) : IProgress<T>

@@ -30,9 +30,9 @@ public sealed class ScheduleParityTests(ITestOutputHelper output)
     private const double RescaledAtol = 1e-9;
     private const double RescaledSigmaRtol = 2e-5;
 
-    public static TheoryData<int> ScheduleCases() => Indices("schedules.json", "schedules");
+    public static TheoryData<int> ScheduleCases() => [.. Indices("schedules.json", "schedules")];
 
-    public static TheoryData<int> TimestepCases() => Indices("timesteps.json", "timesteps");
+    public static TheoryData<int> TimestepCases() => [.. Indices("timesteps.json", "timesteps")];
 
     [Theory]
     [MemberData(nameof(ScheduleCases))]
@@ -132,16 +132,5 @@ public sealed class ScheduleParityTests(ITestOutputHelper output)
         var node = System.Text.Json.Nodes.JsonNode.Parse(config.GetRawText())!.AsObject();
         node["_class_name"] = className;
         return JsonDocument.Parse(node.ToJsonString()).RootElement.Clone();
-    }
-
-    private static TheoryData<int> Indices(string file, string key)
-    {
-        var data = new TheoryData<int>();
-        for (int i = 0; i < Load(file).GetProperty(key).GetArrayLength(); i++)
-        {
-            data.Add(i);
-        }
-
-        return data;
     }
 }

@@ -70,6 +70,8 @@ public sealed class SchedulerConfigTests
             new DdimScheduler(DdimSchedulerOptions.Book with { PreviousTimestepFromSchedule = true }),
             new EulerDiscreteScheduler(new EulerDiscreteSchedulerOptions { UseKarrasSigmas = true, SigmaMax = 10, TimestepSpacing = TimestepSpacing.Trailing }),
             new DpmSolverMultistepScheduler(new DpmSolverMultistepSchedulerOptions { AlgorithmType = DpmSolverAlgorithmType.SdeDpmSolver, FinalSigmasType = FinalSigmasType.SigmaMin, LambdaMinClipped = -5.1, VarianceType = VarianceType.Learned }),
+            new EulerAncestralDiscreteScheduler(new EulerAncestralDiscreteSchedulerOptions { PredictionType = PredictionType.VPrediction, RescaleBetasZeroSnr = true, TimestepSpacing = TimestepSpacing.Trailing, TrainedBetas = Enumerable.Repeat(0.01, 1000).ToArray() }),
+            new PNDMScheduler(new PNDMSchedulerOptions { SkipPrkSteps = true, SetAlphaToOne = true, StepsOffset = 1, BetaSchedule = BetaSchedule.SquaredCosCapV2 }),
         ];
         foreach (INoiseScheduler scheduler in schedulers)
         {
@@ -88,8 +90,8 @@ public sealed class SchedulerConfigTests
     }
 
     [Theory]
-    [InlineData("""{"beta_schedule":"linear"}""", "scheduler config key \"_class_name\" must be one of \"DDPMScheduler\", \"DDIMScheduler\", \"EulerDiscreteScheduler\", \"DPMSolverMultistepScheduler\"; got no such key.")]
-    [InlineData("""{"_class_name":"PNDMScheduler"}""", "scheduler config key \"_class_name\" must be one of \"DDPMScheduler\", \"DDIMScheduler\", \"EulerDiscreteScheduler\", \"DPMSolverMultistepScheduler\"; got \"PNDMScheduler\".")]
+    [InlineData("""{"beta_schedule":"linear"}""", "scheduler config key \"_class_name\" must be one of \"DDPMScheduler\", \"DDIMScheduler\", \"EulerDiscreteScheduler\", \"DPMSolverMultistepScheduler\", \"EulerAncestralDiscreteScheduler\", \"PNDMScheduler\"; got no such key.")]
+    [InlineData("""{"_class_name":"KDPM2DiscreteScheduler"}""", "scheduler config key \"_class_name\" must be one of \"DDPMScheduler\", \"DDIMScheduler\", \"EulerDiscreteScheduler\", \"DPMSolverMultistepScheduler\", \"EulerAncestralDiscreteScheduler\", \"PNDMScheduler\"; got \"KDPM2DiscreteScheduler\".")]
     [InlineData("""{"_class_name":"DDPMScheduler","beta_schedule":"sigmoid"}""", "scheduler config key \"beta_schedule\" must be one of \"linear\", \"scaled_linear\", \"squaredcos_cap_v2\", \"clipped_cosine\"; got \"sigmoid\".")]
     [InlineData("""{"_class_name":"DDPMScheduler","num_train_timesteps":"1000"}""", "scheduler config key \"num_train_timesteps\" must be a whole number; got \"1000\".")]
     [InlineData("""{"_class_name":"DDPMScheduler","num_train_timesteps":10.5}""", "scheduler config key \"num_train_timesteps\" must be a whole number; got 10.5.")]
@@ -98,6 +100,8 @@ public sealed class SchedulerConfigTests
     [InlineData("""{"_class_name":"DDPMScheduler","variance_type":"fixed_large_log"}""", "scheduler config key \"variance_type\" must be one of \"fixed_small\", \"fixed_small_log\", \"fixed_large\", \"learned\", \"learned_range\"; got \"fixed_large_log\".")]
     [InlineData("""{"_class_name":"EulerDiscreteScheduler","use_beta_sigmas":true}""", "scheduler config key \"use_beta_sigmas\" is only supported at its default false (EulerDiscreteScheduler feature not implemented here); got true.")]
     [InlineData("""{"_class_name":"DPMSolverMultistepScheduler","flow_shift":3.0}""", "scheduler config key \"flow_shift\" is only supported at its default 1 (DPMSolverMultistepScheduler feature not implemented here); got 3.0.")]
+    [InlineData("""{"_class_name":"PNDMScheduler","skip_prk_steps":"yes"}""", "scheduler config key \"skip_prk_steps\" must be true or false; got \"yes\".")]
+    [InlineData("""{"_class_name":"EulerAncestralDiscreteScheduler","prediction_type":"x0"}""", "scheduler config key \"prediction_type\" must be one of \"epsilon\", \"v_prediction\", \"sample\"; got \"x0\".")]
     [InlineData("""[1, 2]""", "The scheduler config must be a JSON object; got Array.")]
     public void WrongValuesGiveInvalidDataNamingTheKey(string json, string message)
     {
@@ -122,7 +126,7 @@ public sealed class SchedulerConfigTests
         Assert.Equal($"{path}: scheduler config key \"eta\" must be a number; got \"one\".", file.Message);
 
         var foreign = Assert.Throws<ArgumentException>(() => SchedulerConfig.ToJson(new ForeignScheduler()));
-        Assert.StartsWith("scheduler must be one of DDPMScheduler, DDIMScheduler, EulerDiscreteScheduler, DPMSolverMultistepScheduler (this library's); got ForeignScheduler.", foreign.Message, StringComparison.Ordinal);
+        Assert.StartsWith("scheduler must be one of DDPMScheduler, DDIMScheduler, EulerDiscreteScheduler, DPMSolverMultistepScheduler, EulerAncestralDiscreteScheduler, PNDMScheduler (this library's); got ForeignScheduler.", foreign.Message, StringComparison.Ordinal);
     }
 
     private sealed class ForeignScheduler : INoiseScheduler
@@ -140,6 +144,8 @@ public sealed class SchedulerConfigTests
         public int Order => 1;
 
         public void SetTimesteps(int numInferenceSteps) => throw new NotSupportedException();
+
+        public void SetBeginIndex(int beginIndex) => throw new NotSupportedException();
 
         public TorchSharp.torch.Tensor ScaleModelInput(TorchSharp.torch.Tensor sample, TorchSharp.torch.Tensor timestep) => throw new NotSupportedException();
 

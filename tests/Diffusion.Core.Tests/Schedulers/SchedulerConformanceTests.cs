@@ -11,19 +11,21 @@ public sealed class SchedulerConformanceTests
     [
         "ddpm", "ddpm-v", "ddpm-large-cos", "ddim", "ddim-eta1", "ddim-sample", "book", "euler-leading", "euler-trailing-v",
         "dpm++1", "dpm++2", "dpm++3", "dpm-sde++", "dpm++2-karras", "dpm-heun-sigma-min",
+        "euler-a", "euler-a-v", "pndm", "pndm-exact", "pndm-prk", "pndm-v",
     ];
 
     /// <summary>Those whose last step ends exactly at x0 and whose σ are those of the training timesteps.</summary>
     public static TheoryData<string> ExactEndSchedulers() =>
     [
         "ddpm", "ddpm-v", "ddim", "ddim-eta1", "ddim-sample", "book", "euler-leading", "euler-trailing-v",
-        "dpm++1", "dpm++2", "dpm++3", "dpm-sde++",
+        "dpm++1", "dpm++2", "dpm++3", "dpm-sde++", "euler-a", "pndm-exact", "pndm-prk",
     ];
 
     /// <summary>
     /// A perfect noise oracle that knows x0: given x_t it returns the exact ε (or v, or x0) with
     /// x_t = √ᾱ_t·x0 + √(1 − ᾱ_t)·ε. Any correct sampler then ends at x0 (those whose last step ends at σ = 0
-    /// or ᾱ = 1; DDPM's last step at t = 0 adds no noise). 1e-4: float32 error of the x0 estimate
+    /// or ᾱ = 1; DDPM's last step at t = 0 adds no noise; Euler ancestral's last σ_up is 0; PNDM's multistep
+    /// combinations of one constant ε are that ε). 1e-4: float32 error of the x0 estimate
     /// (x − √(1 − ᾱ)ε)/√ᾱ at √ᾱ ≈ 0.006, which later steps do not amplify.
     /// </summary>
     [Theory]
@@ -148,8 +150,10 @@ public sealed class SchedulerConformanceTests
         using Tensor noise = randn(1, 3, 4, 4);
         using Tensor modelOutput = x * 0.1;
 
-        // The first steps may allocate lasting state (DPM-Solver's history of up to 3 outputs); the next must not add to it.
-        for (long i = 0; i < 3; i++)
+        // The first steps may allocate lasting state (DPM-Solver's history of up to 3 outputs, PNDM's of 4 after its
+        // 12 Runge-Kutta calls); the next must not add to it.
+        int warmUpSteps = name switch { "pndm-prk" => 14, "pndm" or "pndm-exact" or "pndm-v" => 5, _ => 3 };
+        for (long i = 0; i < warmUpSteps; i++)
         {
             using Tensor t = scheduler.Timesteps[i];
             SchedulerOutput warmUp = scheduler.Step(modelOutput, t, x, varianceNoise: noise);
@@ -157,7 +161,7 @@ public sealed class SchedulerConformanceTests
             warmUp.PredOriginalSample?.Dispose();
         }
 
-        using Tensor t1 = scheduler.Timesteps[3];
+        using Tensor t1 = scheduler.Timesteps[warmUpSteps];
         long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
         using (Tensor scaled = scheduler.ScaleModelInput(x, t1))
         {
@@ -179,6 +183,9 @@ public sealed class SchedulerConformanceTests
     [InlineData("euler-leading")]
     [InlineData("dpm++3")]
     [InlineData("dpm-sde++")]
+    [InlineData("euler-a")]
+    [InlineData("pndm")]
+    [InlineData("pndm-prk")]
     public void RestartingTheLoopWithoutSetTimestepsRepeatsIt(string name)
     {
         using var scope = NewDisposeScope();
@@ -202,6 +209,17 @@ public sealed class SchedulerConformanceTests
         Assert.True(first.eq(second).all().item<bool>(), $"{name}: a second loop without SetTimesteps differs from the first");
     }
 
+    /// <summary>Stable Diffusion 1.x's saved scheduler_config.json (PNDM, PLMS only).</summary>
+    internal static readonly PNDMSchedulerOptions StableDiffusionPndm = new()
+    {
+        BetaSchedule = BetaSchedule.ScaledLinear,
+        BetaStart = 0.00085,
+        BetaEnd = 0.012,
+        SkipPrkSteps = true,
+        StepsOffset = 1,
+        SetAlphaToOne = false,
+    };
+
     /// <summary>The schedulers of the conformance tests by name.</summary>
     internal static INoiseScheduler Create(string name) => name switch
     {
@@ -220,6 +238,12 @@ public sealed class SchedulerConformanceTests
         "dpm-heun-sigma-min" => new DpmSolverMultistepScheduler(new DpmSolverMultistepSchedulerOptions { AlgorithmType = DpmSolverAlgorithmType.DpmSolver, SolverType = DpmSolverType.Heun, FinalSigmasType = FinalSigmasType.SigmaMin }),
         "dpm-sde++" => new DpmSolverMultistepScheduler(new DpmSolverMultistepSchedulerOptions { AlgorithmType = DpmSolverAlgorithmType.SdeDpmSolverPlusPlus, PredictionType = PredictionType.VPrediction }),
         "dpm++2-karras" => new DpmSolverMultistepScheduler(new DpmSolverMultistepSchedulerOptions { UseKarrasSigmas = true, TimestepSpacing = TimestepSpacing.Trailing }),
+        "euler-a" => new EulerAncestralDiscreteScheduler(new EulerAncestralDiscreteSchedulerOptions { BetaSchedule = BetaSchedule.ScaledLinear, BetaStart = 0.00085, BetaEnd = 0.012, TimestepSpacing = TimestepSpacing.Leading, StepsOffset = 1 }),
+        "euler-a-v" => new EulerAncestralDiscreteScheduler(new EulerAncestralDiscreteSchedulerOptions { PredictionType = PredictionType.VPrediction, TimestepSpacing = TimestepSpacing.Trailing, RescaleBetasZeroSnr = true }),
+        "pndm" => new PNDMScheduler(StableDiffusionPndm),
+        "pndm-exact" => new PNDMScheduler(StableDiffusionPndm with { SetAlphaToOne = true }),
+        "pndm-prk" => new PNDMScheduler(new PNDMSchedulerOptions { SetAlphaToOne = true }),
+        "pndm-v" => new PNDMScheduler(new PNDMSchedulerOptions { PredictionType = PredictionType.VPrediction, SkipPrkSteps = true, TimestepSpacing = TimestepSpacing.Trailing }),
         _ => throw new ArgumentOutOfRangeException(nameof(name), name, null),
     };
 }

@@ -7,7 +7,10 @@ namespace Diffusion.Tests.Schedulers;
 /// <summary>Bad arguments give clear exceptions; the messages are part of the contract.</summary>
 public sealed class SchedulerErrorTests
 {
-    public static TheoryData<string> Names() => ["ddpm", "ddim", "euler-leading", "dpm++2"];
+    public static TheoryData<string> Names() => ["ddpm", "ddim", "euler-leading", "dpm++2", "euler-a", "pndm"];
+
+    /// <summary>Those whose Timesteps hold one element per inference step (PNDM's repeat one).</summary>
+    public static TheoryData<string> OneTimestepPerStep() => ["ddpm", "ddim", "euler-leading", "dpm++2", "euler-a-v"];
 
     [Theory]
     [MemberData(nameof(Names))]
@@ -35,7 +38,7 @@ public sealed class SchedulerErrorTests
     }
 
     [Theory]
-    [MemberData(nameof(Names))]
+    [MemberData(nameof(OneTimestepPerStep))]
     public void TimestepOutsideTheScheduleIsRejected(string name)
     {
         using var scope = NewDisposeScope();
@@ -49,6 +52,60 @@ public sealed class SchedulerErrorTests
 
         var shape = Assert.Throws<ArgumentException>(() => noise.Step(x, tensor(new long[] { 980, 960 }), x));
         Assert.StartsWith("timestep must be a scalar tensor (one element); got shape [2].", shape.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [MemberData(nameof(Names))]
+    public void SetBeginIndexNeedsSetTimestepsAndAnIndexIntoTimesteps(string name)
+    {
+        using var scheduler = (IDisposable)SchedulerConformanceTests.Create(name);
+        var noise = (INoiseScheduler)scheduler;
+        var early = Assert.Throws<InvalidOperationException>(() => noise.SetBeginIndex(0));
+        Assert.Equal($"{scheduler.GetType().Name}.SetBeginIndex was called before SetTimesteps: call SetTimesteps(numInferenceSteps) first (it clears the begin index).", early.Message);
+
+        noise.SetTimesteps(10);
+        long count = noise.Timesteps.shape[0];
+        foreach (int bad in new[] { -1, (int)count })
+        {
+            var e = Assert.Throws<ArgumentOutOfRangeException>(() => noise.SetBeginIndex(bad));
+            Assert.Equal("beginIndex", e.ParamName);
+            Assert.StartsWith($"beginIndex must lie in [0, {count - 1}] (an index into the {count} timesteps set by SetTimesteps); got {bad}.", e.Message, StringComparison.Ordinal);
+        }
+
+        noise.SetBeginIndex((int)count - 1);
+    }
+
+    [Fact]
+    public void PndmRungeKuttaWarmUpNeedsFourStepsAndTheStart()
+    {
+        using var prk = new PNDMScheduler();
+        var few = Assert.Throws<ArgumentOutOfRangeException>(() => prk.SetTimesteps(3));
+        Assert.StartsWith("numInferenceSteps must be at least 4 when SkipPrkSteps (skip_prk_steps) is false (the Runge-Kutta warm-up takes three steps); got 3.", few.Message, StringComparison.Ordinal);
+        prk.SetTimesteps(10);
+        prk.SetBeginIndex(0);
+        var mid = Assert.Throws<InvalidOperationException>(() => prk.SetBeginIndex(4));
+        Assert.Equal("PNDMScheduler cannot start at step 4 with SkipPrkSteps (skip_prk_steps) false: its Runge-Kutta warm-up has to run over the first 12 timesteps. Use SkipPrkSteps = true (Stable Diffusion's setting) for image-to-image.", mid.Message);
+
+        using var scope = NewDisposeScope();
+        using var plms = new PNDMScheduler(SchedulerConformanceTests.StableDiffusionPndm);
+        plms.SetTimesteps(50);
+        Tensor x = zeros(1, 3, 4, 4);
+        var missing = Assert.Throws<ArgumentException>(() => plms.Step(x, tensor(980L), x));
+        Assert.StartsWith("timestep 980 is not one of the 51 inference timesteps set by SetTimesteps; pass an element of Timesteps.", missing.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(0.0, 50, "strength must lie in (0, 1]; got 0.")]
+    [InlineData(-0.5, 50, "strength must lie in (0, 1]; got -0.5.")]
+    [InlineData(1.01, 50, "strength must lie in (0, 1]; got 1.01.")]
+    [InlineData(double.NaN, 50, "strength must lie in (0, 1]; got NaN.")]
+    [InlineData(0.01, 50, "strength × inferenceSteps must be at least 1 (one denoising step); got 0.01 × 50 = 0.5.")]
+    public void ImageToImageStrengthIsChecked(double strength, int steps, string message)
+    {
+        using var scheduler = new EulerAncestralDiscreteScheduler();
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => ImageToImageTimesteps.ForStrength(scheduler, steps, strength));
+        Assert.Equal("strength", e.ParamName);
+        Assert.StartsWith(message, e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -125,6 +182,22 @@ public sealed class SchedulerErrorTests
         Assert.Contains("TrainedBetas (trained_betas) must hold NumTrainTimesteps (1000) values; got 2", euler.Message, StringComparison.Ordinal);
         Assert.Contains("TrainedBetas (trained_betas) must all lie in [0, 1); got 1 outside, e.g. 2", euler.Message, StringComparison.Ordinal);
         Assert.Contains("SigmaMin (sigma_min) must be below SigmaMax (sigma_max); got 5 >= 1", euler.Message, StringComparison.Ordinal);
+
+        var ancestral = Assert.Throws<ArgumentException>(() => new EulerAncestralDiscreteScheduler(new EulerAncestralDiscreteSchedulerOptions { PredictionType = PredictionType.Sample, BetaEnd = 0, TimestepSpacing = (TimestepSpacing)7, StepsOffset = 1000 }));
+        Assert.Equal("options", ancestral.ParamName);
+        Assert.StartsWith($"EulerAncestralDiscreteSchedulerOptions is invalid:{nl}", ancestral.Message, StringComparison.Ordinal);
+        Assert.Contains("TimestepSpacing (timestep_spacing) must be one of Leading, Trailing, Linspace; got 7", ancestral.Message, StringComparison.Ordinal);
+        Assert.Contains("BetaEnd (beta_end) must lie in (0, 1); got 0", ancestral.Message, StringComparison.Ordinal);
+        Assert.Contains("StepsOffset (steps_offset) must lie in [0, NumTrainTimesteps); got 1000", ancestral.Message, StringComparison.Ordinal);
+        Assert.Contains("PredictionType (prediction_type) must be Epsilon or VPrediction for EulerAncestralDiscreteScheduler (diffusers has no x0 prediction there); got Sample", ancestral.Message, StringComparison.Ordinal);
+
+        var pndm = Assert.Throws<ArgumentException>(() => new PNDMScheduler(new PNDMSchedulerOptions { PredictionType = PredictionType.Sample, NumTrainTimesteps = 1, BetaSchedule = (BetaSchedule)9 }));
+        Assert.StartsWith($"PNDMSchedulerOptions is invalid:{nl} - NumTrainTimesteps (num_train_timesteps) must be at least 2; got 1{nl}", pndm.Message, StringComparison.Ordinal);
+        Assert.Contains("BetaSchedule (beta_schedule) must be one of Linear, ScaledLinear, SquaredCosCapV2, ClippedCosine; got 9", pndm.Message, StringComparison.Ordinal);
+        Assert.Contains("PredictionType (prediction_type) must be Epsilon or VPrediction for PNDMScheduler (diffusers has no x0 prediction there); got Sample", pndm.Message, StringComparison.Ordinal);
+
+        var pndmOffset = Assert.Throws<ArgumentOutOfRangeException>(() => new PNDMScheduler(new PNDMSchedulerOptions { StepsOffset = 1, SkipPrkSteps = true }).SetTimesteps(1000));
+        Assert.StartsWith("StepsOffset (steps_offset) 1 with 1000 Leading steps gives timestep 1000, beyond the last training timestep (999)", pndmOffset.Message, StringComparison.Ordinal);
 
         var offset = Assert.Throws<ArgumentOutOfRangeException>(() => new DdpmScheduler(new DdpmSchedulerOptions { StepsOffset = 1 }).SetTimesteps(1000));
         Assert.StartsWith("StepsOffset (steps_offset) 1 with 1000 Leading steps gives timestep 1000, beyond the last training timestep (999)", offset.Message, StringComparison.Ordinal);

@@ -125,6 +125,71 @@ internal static class SchedulerReference
         return expected.Zip(got).Max(p => Math.Abs((double)p.First - p.Second));
     }
 
+    /// <summary>0 … n − 1 for the n items of <paramref name="key"/> in <paramref name="file"/>: the cases of a reference theory.</summary>
+    public static IEnumerable<int> Indices(string file, string key) => Enumerable.Range(0, Load(file).GetProperty(key).GetArrayLength());
+
+    /// <summary>
+    /// Every case twice: as the reference ran it, and with its float32 inputs moved up by one ulp. The second proves the
+    /// tolerances are not tighter than the computation's own sensitivity to a last-bit difference, which is what
+    /// another CPU's kernels may produce.
+    /// </summary>
+    public static TheoryData<int, bool> IndicesWithPerturbation(string file, string key)
+    {
+        var data = new TheoryData<int, bool>();
+        foreach (int i in Indices(file, key))
+        {
+            data.Add(i, false);
+            data.Add(i, true);
+        }
+
+        return data;
+    }
+
+    /// <summary><paramref name="values"/> (float32) with every element one ulp up when <paramref name="perturb"/>, else themselves.</summary>
+    public static Tensor OneUlpUpIf(bool perturb, Tensor values)
+    {
+        if (!perturb)
+        {
+            return values;
+        }
+
+        float[] moved = values.data<float>().ToArray().Select(MathF.BitIncrement).ToArray();
+        return tensor(moved, dtype: ScalarType.Float32).reshape(values.shape);
+    }
+
+    /// <summary>A reference case's "checkpoints": the sample after step k, by k.</summary>
+    public static Dictionary<int, float[]> Checkpoints(JsonElement item) =>
+        item.GetProperty("checkpoints").EnumerateObject().ToDictionary(p => int.Parse(p.Name, System.Globalization.CultureInfo.InvariantCulture), p => Floats(p.Value));
+
+    /// <summary>
+    /// The reference scripts' sampling loop: from <paramref name="x"/>, for each of <paramref name="timesteps"/> the
+    /// model on the scaled input, then a step with pseudo(shape, 1000 + k) as the noise; the sample after each
+    /// checkpointed step is compared with the reference (rtol, atol).
+    /// </summary>
+    /// <returns>The largest relative and absolute errors over the checkpoints (for the test's output).</returns>
+    public static (double Relative, double Absolute) AssertLoopMatches(INoiseScheduler scheduler, Tensor x, Tensor timesteps, Func<Tensor, double, Tensor> model,
+        Dictionary<int, float[]> checkpoints, double rtol, double atol, string label)
+    {
+        using var outer = NewDisposeScope();
+        double worst = 0, worstAbs = 0;
+        for (int k = 0; k < timesteps.shape[0]; k++)
+        {
+            using var scope = NewDisposeScope();
+            Tensor t = timesteps[k];
+            double tValue = t.to_type(ScalarType.Float64).item<double>();
+            Tensor modelOutput = model(scheduler.ScaleModelInput(x, t), tValue);
+            x = scheduler.Step(modelOutput, t, x, varianceNoise: Pseudo(x.shape, 1000 + k)).PrevSample.MoveToOuterDisposeScope();
+            if (checkpoints.TryGetValue(k, out float[]? expected))
+            {
+                worst = Math.Max(worst, MaxRelativeError(expected, x));
+                worstAbs = Math.Max(worstAbs, MaxAbsoluteError(expected, x));
+                AssertClose(expected, x, rtol, atol, $"{label} after step {k} (t={tValue})");
+            }
+        }
+
+        return (worst, worstAbs);
+    }
+
     /// <summary>A short label for a reference case.</summary>
     public static string Label(JsonElement config, JsonElement? extras = null) =>
         config.GetRawText() + (extras is { ValueKind: JsonValueKind.Object } e && e.EnumerateObject().Any() ? " + " + e.GetRawText() : string.Empty);

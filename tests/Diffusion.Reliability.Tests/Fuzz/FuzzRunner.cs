@@ -25,6 +25,12 @@ internal sealed class FuzzRunner(string name, int seed, ITestOutputHelper output
     /// <summary>When false, an allowed exception need not name the file (e.g. argument checks on parsed values).</summary>
     public Func<Exception, bool> MustNamePath { get; init; } = e => e is InvalidDataException;
 
+    /// <summary>For a case kind, text its refusal must contain (the case then fails if it is read), or null when either outcome is fine.</summary>
+    public Func<string, string?> MustRefuseWith { get; init; } = _ => null;
+
+    /// <summary>Case kinds that are valid files and must be read (a refusal then fails the case).</summary>
+    public Func<string, bool> MustRead { get; init; } = _ => false;
+
     public int Accepted { get; private set; }
 
     public int Rejected { get; private set; }
@@ -68,12 +74,26 @@ internal sealed class FuzzRunner(string name, int seed, ITestOutputHelper output
                         allocated = GC.GetAllocatedBytesForCurrentThread() - before;
                         follow?.Invoke(paths);
                         accepted = true;
+                        if (MustRefuseWith(kind) is { } expected)
+                        {
+                            failures.Add($"case {i} ({kind}): read, but must be refused with '{expected}'");
+                        }
                     }
                     catch (Exception e) when (e is InvalidDataException || Allowed.Any(t => t.IsInstanceOfType(e)))
                     {
                         if (MustNamePath(e) && !paths.Any(p => e.Message.Contains(p, StringComparison.Ordinal)))
                         {
                             failures.Add($"case {i} ({kind}): {e.GetType().Name} does not name the file: {e.Message}");
+                        }
+
+                        if (MustRefuseWith(kind) is { } expected && !e.Message.Contains(expected, StringComparison.Ordinal))
+                        {
+                            failures.Add($"case {i} ({kind}): refused without '{expected}': {e.Message}");
+                        }
+
+                        if (MustRead(kind))
+                        {
+                            failures.Add($"case {i} ({kind}): a valid file was refused: {e.Message}");
                         }
                     }
                     catch (Exception e)

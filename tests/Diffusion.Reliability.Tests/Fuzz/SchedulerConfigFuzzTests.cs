@@ -68,6 +68,9 @@ public sealed class SchedulerConfigFuzzTests(ITestOutputHelper output)
             new DdimScheduler(DdimSchedulerOptions.Book),
             new EulerDiscreteScheduler(new EulerDiscreteSchedulerOptions { UseKarrasSigmas = true }),
             new DpmSolverMultistepScheduler(new DpmSolverMultistepSchedulerOptions { SolverOrder = 3, NumTrainTimesteps = 20, TrainedBetas = [.. Enumerable.Range(1, 20).Select(i => i / 100.0)] }),
+            new EulerAncestralDiscreteScheduler(new EulerAncestralDiscreteSchedulerOptions { PredictionType = PredictionType.VPrediction, RescaleBetasZeroSnr = true }),
+            new PNDMScheduler(new PNDMSchedulerOptions { BetaSchedule = BetaSchedule.ScaledLinear, BetaStart = 0.00085, BetaEnd = 0.012, SkipPrkSteps = true, StepsOffset = 1 }),
+            new PNDMScheduler(new PNDMSchedulerOptions { NumTrainTimesteps = 40 }),
         ];
         foreach (INoiseScheduler scheduler in schedulers)
         {

@@ -31,12 +31,8 @@ internal static class BetaSchedules
             };
         }
 
-        if (options.RescaleBetasZeroSnr)
-        {
-            betas = RescaleZeroTerminalSnr(betas);
-        }
-
-        return betas.data<float>().ToArray();
+        float[] values = betas.data<float>().ToArray();
+        return options.RescaleBetasZeroSnr ? RescaleZeroTerminalSnr(values) : values;
     }
 
     /// <summary>ᾱ_t = ∏ (1 − β_s): torch.cumprod (float64 accumulator) as diffusers, or float32 running products (np.cumprod) for the book's schedule.</summary>
@@ -100,21 +96,51 @@ internal static class BetaSchedules
         return betas.clamp(betaStart, betaEnd);
     }
 
-    /// <summary>Algorithm 1 of Lin et al. 2023 (zero terminal SNR), in diffusers' float32 torch operations.</summary>
-    private static Tensor RescaleZeroTerminalSnr(Tensor betas)
+    /// <summary>
+    /// Algorithm 1 of Lin et al. 2023 (zero terminal SNR): diffusers' float32 torch operations, one IEEE float32
+    /// operation at a time in managed code.
+    /// </summary>
+    /// <remarks>
+    /// Not done with libtorch: its float32 <c>sqrt</c> is not correctly rounded on every CPU (on an AMD EPYC, family 26,
+    /// about one value in five came back one ulp off, whichever kernel set was forced), and this algorithm is
+    /// ill-conditioned at both ends. ᾱ₀ comes back as ((√ᾱ₀ − √ᾱ_T)·(√ᾱ₀ / (√ᾱ₀ − √ᾱ_T)))², three roundings from
+    /// ᾱ₀, and add_noise at t = 0 then uses √(1 − ᾱ₀), where 1 − ᾱ₀ ≈ 4e-5: one ulp of ᾱ₀ (6e-8) moves that
+    /// coefficient by 6e-8 / 4e-5 / 2 ≈ 7e-4 relative, 5e-6 absolute on a noise of 1.5. So the schedule must be the
+    /// same bits as diffusers', not merely close: C# <c>float</c> arithmetic and <see cref="MathF.Sqrt"/> are IEEE
+    /// correctly rounded on every x86-64 CPU, as is the reference (PyTorch 1.13), and torch.cumprod accumulates in
+    /// float64 (as <see cref="AlphasCumprod"/> does).
+    /// </remarks>
+    private static float[] RescaleZeroTerminalSnr(float[] betas)
     {
-        Tensor alphas = 1.0 - betas;
-        Tensor alphasBarSqrt = alphas.cumprod(0).sqrt();
-        Tensor first = alphasBarSqrt[0].clone();
-        Tensor last = alphasBarSqrt[-1].clone();
+        int n = betas.Length;
+        var alphasBarSqrt = new float[n];
+        double product = 1.0;
+        for (int i = 0; i < n; i++)
+        {
+            product *= 1.0f - betas[i];
+            alphasBarSqrt[i] = MathF.Sqrt((float)product);
+        }
 
-        // Shift so the last timestep is zero, then scale so the first is back to its old value.
-        alphasBarSqrt = alphasBarSqrt - last;
-        alphasBarSqrt = alphasBarSqrt * (first / (first - last));
+        float first = alphasBarSqrt[0];
+        float last = alphasBarSqrt[n - 1];
+        // Shift so the last timestep is zero, then scale so the first is back to its old value (diffusers' order:
+        // subtract, then multiply by the float32 ratio first / (first − last)).
+        float scale = first / (first - last);
+        var alphasBar = new float[n];
+        for (int i = 0; i < n; i++)
+        {
+            float shifted = (alphasBarSqrt[i] - last) * scale;
+            alphasBar[i] = shifted * shifted;
+        }
 
-        Tensor alphasBar = alphasBarSqrt.square();
-        Tensor ratios = Tail(alphasBar) / Head(alphasBar);
-        return 1 - cat([alphasBar.narrow(0, 0, 1), ratios], 0);
+        var rescaled = new float[n];
+        rescaled[0] = 1.0f - alphasBar[0];
+        for (int i = 1; i < n; i++)
+        {
+            rescaled[i] = 1.0f - (alphasBar[i] / alphasBar[i - 1]);
+        }
+
+        return rescaled;
     }
 
     /// <summary>x[1:] of a 1-D tensor.</summary>

@@ -2,7 +2,7 @@ using static TorchSharp.torch;
 
 namespace Diffusion.Schedulers.Internal;
 
-/// <summary>The integer inference timesteps of DDPM and DDIM, as an array and as an int64 tensor the scheduler owns.</summary>
+/// <summary>The integer inference timesteps of DDPM, DDIM and PNDM, as an array and as an int64 tensor the scheduler owns.</summary>
 internal sealed class DiscreteTimesteps : IDisposable
 {
     private Tensor _tensor;
@@ -17,29 +17,53 @@ internal sealed class DiscreteTimesteps : IDisposable
 
     public int NumTrainTimesteps { get; }
 
-    /// <summary>Null until <see cref="Set"/> runs.</summary>
+    /// <summary>Null until a Set runs.</summary>
     public int? NumInferenceSteps { get; private set; }
 
     public long[] Values { get; private set; }
 
     public Tensor Tensor => _tensor;
 
-    /// <summary>Sets N timesteps by the spacing rule (diffusers' set_timesteps).</summary>
-    public void Set(ITrainingScheduleOptions options, int numInferenceSteps)
-    {
-        SchedulerGuard.NumInferenceSteps(numInferenceSteps, NumTrainTimesteps);
-        double[] spaced = TimestepSchedules.Spaced(options.TimestepSpacing, NumTrainTimesteps, numInferenceSteps, options.StepsOffset, roundLinspace: true);
-        long[] values = spaced.Select(v => (long)v).ToArray();
-        long max = values.Max();
-        if (max >= NumTrainTimesteps)
-        {
-            throw new ArgumentOutOfRangeException(nameof(numInferenceSteps), $"StepsOffset (steps_offset) {options.StepsOffset} with {numInferenceSteps} {options.TimestepSpacing} steps gives timestep {max}, beyond the last training timestep ({NumTrainTimesteps - 1}); use fewer steps or a smaller offset.");
-        }
+    /// <summary>Where the sampling loop starts (SetBeginIndex), or null; cleared by <see cref="Set(ITrainingScheduleOptions, int)"/>.</summary>
+    public int? BeginIndex { get; private set; }
 
+    /// <summary>Sets N timesteps by the spacing rule (diffusers' set_timesteps).</summary>
+    public void Set(ITrainingScheduleOptions options, int numInferenceSteps) =>
+        Set(Spaced(options, NumTrainTimesteps, numInferenceSteps), numInferenceSteps);
+
+    /// <summary>Sets the timesteps to <paramref name="values"/> (highest first; PNDM's list repeats some).</summary>
+    public void Set(long[] values, int numInferenceSteps)
+    {
         Values = values;
         NumInferenceSteps = numInferenceSteps;
+        BeginIndex = null;
         _tensor.Dispose();
         _tensor = Create(values);
+    }
+
+    /// <summary>Checks and records a begin index (DDPM, DDIM and PNDM find their step from the timestep's value or a counter, so nothing else changes).</summary>
+    public void SetBeginIndex(int beginIndex, string schedulerName)
+    {
+        SchedulerGuard.BeginIndex(beginIndex, NumInferenceSteps is not null, Values.Length, schedulerName);
+        BeginIndex = beginIndex;
+    }
+
+    /// <summary>
+    /// N whole timesteps out of <paramref name="numTrainTimesteps"/> by the spacing rule, highest first (diffusers'
+    /// DDPM, DDIM and PNDM set_timesteps); the count is checked, and so is the last timestep against the offset.
+    /// </summary>
+    public static long[] Spaced(ITrainingScheduleOptions options, int numTrainTimesteps, int numInferenceSteps)
+    {
+        SchedulerGuard.NumInferenceSteps(numInferenceSteps, numTrainTimesteps);
+        double[] spaced = TimestepSchedules.Spaced(options.TimestepSpacing, numTrainTimesteps, numInferenceSteps, options.StepsOffset, roundLinspace: true);
+        long[] values = spaced.Select(v => (long)v).ToArray();
+        long max = values.Max();
+        if (max >= numTrainTimesteps)
+        {
+            throw new ArgumentOutOfRangeException(nameof(numInferenceSteps), $"StepsOffset (steps_offset) {options.StepsOffset} with {numInferenceSteps} {options.TimestepSpacing} steps gives timestep {max}, beyond the last training timestep ({numTrainTimesteps - 1}); use fewer steps or a smaller offset.");
+        }
+
+        return values;
     }
 
     /// <summary>The position of <paramref name="timestep"/> in the schedule (first match); throws if it is not there.</summary>

@@ -96,6 +96,15 @@ internal static class OptionsRules
         }
     }
 
+    /// <summary>Schedulers whose diffusers step has no x0 prediction (Euler ancestral, PNDM).</summary>
+    public static void EpsilonOrV(PredictionType predictionType, string schedulerName, List<string> errors)
+    {
+        if (predictionType == PredictionType.Sample)
+        {
+            errors.Add($"PredictionType (prediction_type) must be Epsilon or VPrediction for {schedulerName} (diffusers has no x0 prediction there); got Sample");
+        }
+    }
+
     public static void Defined<TEnum>(TEnum value, string name, string key, List<string> errors)
         where TEnum : struct, Enum
     {

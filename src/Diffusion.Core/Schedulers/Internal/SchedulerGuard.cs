@@ -136,6 +136,20 @@ internal static class SchedulerGuard
         }
     }
 
+    /// <summary>SetBeginIndex: after SetTimesteps, an index into the <paramref name="count"/> inference timesteps.</summary>
+    public static void BeginIndex(int beginIndex, bool timestepsSet, int count, string schedulerName)
+    {
+        if (!timestepsSet)
+        {
+            throw new InvalidOperationException($"{schedulerName}.SetBeginIndex was called before SetTimesteps: call SetTimesteps(numInferenceSteps) first (it clears the begin index).");
+        }
+
+        if (beginIndex < 0 || beginIndex >= count)
+        {
+            throw new ArgumentOutOfRangeException(nameof(beginIndex), $"beginIndex must lie in [0, {count - 1}] (an index into the {count} timesteps set by SetTimesteps); got {beginIndex}.");
+        }
+    }
+
     /// <summary>The message for Step before SetTimesteps.</summary>
     public static InvalidOperationException StepBeforeSetTimesteps(string schedulerName) =>
         new($"{schedulerName}.Step was called before SetTimesteps: call SetTimesteps(numInferenceSteps) first.");

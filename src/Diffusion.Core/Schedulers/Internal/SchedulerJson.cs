@@ -32,6 +32,8 @@ internal static class SchedulerJson
         new("DDIMScheduler", typeof(DdimSchedulerOptions), o => new DdimScheduler((DdimSchedulerOptions)o), s => (s as DdimScheduler)?.Options, Unimplemented()),
         new("EulerDiscreteScheduler", typeof(EulerDiscreteSchedulerOptions), o => new EulerDiscreteScheduler((EulerDiscreteSchedulerOptions)o), s => (s as EulerDiscreteScheduler)?.Options, Unimplemented("use_exponential_sigmas", "use_beta_sigmas", "timestep_type")),
         new("DPMSolverMultistepScheduler", typeof(DpmSolverMultistepSchedulerOptions), o => new DpmSolverMultistepScheduler((DpmSolverMultistepSchedulerOptions)o), s => (s as DpmSolverMultistepScheduler)?.Options, Unimplemented("use_exponential_sigmas", "use_beta_sigmas", "use_lu_lambdas", "use_flow_sigmas", "flow_shift", "use_dynamic_shifting", "time_shift_type")),
+        new("EulerAncestralDiscreteScheduler", typeof(EulerAncestralDiscreteSchedulerOptions), o => new EulerAncestralDiscreteScheduler((EulerAncestralDiscreteSchedulerOptions)o), s => (s as EulerAncestralDiscreteScheduler)?.Options, Unimplemented()),
+        new("PNDMScheduler", typeof(PNDMSchedulerOptions), o => new PNDMScheduler((PNDMSchedulerOptions)o), s => (s as PNDMScheduler)?.Options, Unimplemented()),
     ];
 
     /// <summary>diffusers' key for a PascalCase property name.</summary>

@@ -7,21 +7,36 @@ namespace Diffusion.Schedulers.Internal;
 /// index of the first timestep it is given and then only counts up. We do the same, but check each timestep:
 /// one that is not the expected next one moves the cursor to where it is in the schedule (and the caller drops
 /// its history, see <see cref="Locate"/>), and one that is not in the schedule at all is an error.
+/// A begin index (diffusers' set_begin_index) says where the first step is: image-to-image starts mid-schedule.
 /// </summary>
 internal sealed class StepCursor
 {
     /// <summary>The index of the step about to run, or null before the first call after SetTimesteps.</summary>
     public int? Index { get; private set; }
 
-    /// <summary>Forget the position (SetTimesteps).</summary>
-    public void Reset() => Index = null;
+    /// <summary>Where the first step is (set by SetBeginIndex), or null to find it from the first timestep.</summary>
+    public int? BeginIndex { get; private set; }
+
+    /// <summary>Forget the position and the begin index (SetTimesteps; diffusers clears its begin index there too).</summary>
+    public void Reset()
+    {
+        Index = null;
+        BeginIndex = null;
+    }
+
+    /// <summary>The next step is a first step, at <paramref name="beginIndex"/> (checked by the caller).</summary>
+    public void Begin(int beginIndex)
+    {
+        Index = null;
+        BeginIndex = beginIndex;
+    }
 
     /// <summary>Move past the step just taken.</summary>
     public void Advance() => Index = (Index ?? throw new InvalidOperationException("Advance before Locate.")) + 1;
 
     /// <summary>
-    /// The schedule index of <paramref name="timestep"/>. At the start, a timestep that occurs twice gets its
-    /// second position (diffusers' rule, for image-to-image starts inside a schedule).
+    /// The schedule index of <paramref name="timestep"/>. At the start it is the begin index when one is set and
+    /// the timestep is there; otherwise a timestep that occurs twice gets its second position (diffusers' rule).
     /// </summary>
     /// <param name="timestep">The timestep as given (float32 comparison).</param>
     /// <param name="schedule">The inference timesteps, float32.</param>
@@ -33,6 +48,12 @@ internal sealed class StepCursor
         if (Index is int expected && expected < schedule.Length && schedule[expected] == t)
         {
             return expected;
+        }
+
+        if (Index is null && BeginIndex is int begin && begin < schedule.Length && schedule[begin] == t)
+        {
+            Index = begin;
+            return begin;
         }
 
         var matches = new List<int>(2);
@@ -52,6 +73,24 @@ internal sealed class StepCursor
         jumped = Index is not null;
         Index = matches.Count > 1 && !jumped ? matches[1] : matches[0];
         return Index.Value;
+    }
+
+    /// <summary>
+    /// Each of <paramref name="timesteps"/>' index in <paramref name="schedule"/> for AddNoise: with a begin index set
+    /// (image-to-image), the current step or the begin index where the timestep is there (diffusers uses them without
+    /// looking at the values); otherwise diffusers' index_for_timestep (the second match if repeated).
+    /// </summary>
+    /// <exception cref="ArgumentException">A timestep is not in the schedule.</exception>
+    public int[] NoiseIndices(Tensor timesteps, float[] schedule)
+    {
+        int[] byValue = ScheduleIndices(timesteps, schedule);
+        if (BeginIndex is not int begin)
+        {
+            return byValue;
+        }
+
+        int at = Index ?? begin;
+        return byValue.Select(i => at < schedule.Length && schedule[at] == schedule[i] ? at : i).ToArray();
     }
 
     /// <summary>Each of <paramref name="timesteps"/>' index in <paramref name="schedule"/> (diffusers' index_for_timestep: the second match if repeated).</summary>

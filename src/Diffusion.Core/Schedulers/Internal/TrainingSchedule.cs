@@ -65,6 +65,28 @@ internal sealed class TrainingSchedule : IDisposable
         return ((sqrtAlpha * noise) - (sqrtOneMinusAlpha * sample)).MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// <see cref="GetVelocity"/> for the σ-space schedulers, whose timesteps are float32: whole-valued float
+    /// timesteps are accepted as training timesteps, fractional ones refused.
+    /// </summary>
+    public Tensor GetVelocityAtWholeTimesteps(Tensor sample, Tensor noise, Tensor timesteps)
+    {
+        ArgumentNullException.ThrowIfNull(timesteps);
+        if (!is_floating_point(timesteps))
+        {
+            return GetVelocity(sample, noise, timesteps);
+        }
+
+        using var scope = NewDisposeScope();
+        Tensor whole = timesteps.round();
+        if (!whole.eq(timesteps).all().item<bool>())
+        {
+            throw new ArgumentException("timesteps must be whole training timesteps for GetVelocity; got fractional values.", nameof(timesteps));
+        }
+
+        return GetVelocity(sample, noise, whole.to_type(ScalarType.Int64)).MoveToOuterDisposeScope();
+    }
+
     /// <summary>ᾱ on <paramref name="device"/> (cached, owned by this object).</summary>
     public Tensor AlphasCumprodOn(Device device)
     {
