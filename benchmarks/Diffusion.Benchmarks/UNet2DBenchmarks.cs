@@ -1,0 +1,59 @@
+using BenchmarkDotNet.Attributes;
+using Diffusion.Benchmarks.Reporting;
+using Diffusion.Benchmarks.Workloads;
+using static TorchSharp.torch;
+
+namespace Diffusion.Benchmarks;
+
+/// <summary>
+/// diffusers' <c>UNet2DModel</c> (<see cref="Diffusion.Models.UNet2DModel"/>) at google/ddpm-cifar10-32
+/// (<see cref="UNet2DShapes.Cifar10"/>, 35.7 M parameters), batch 8 at 32×32: a forward pass (no_grad) and a
+/// training step (the Trainer's own: DDPM noise, MSE, backward, AdamW; EMA and clipping off), float32.
+/// benchmarks/compare.sh --model unet2d times the same two against diffusers in PyTorch.
+/// </summary>
+[MemoryDiagnoser]
+public class UNet2DBenchmarks
+{
+    private UNetWorkload workload = null!;
+    private string method = "";
+
+    /// <summary>Images per call.</summary>
+    [Params(8)]
+    public int Batch { get; set; }
+
+    [GlobalSetup(Target = nameof(Forward))]
+    public void SetupForward() => Setup(training: false);
+
+    [GlobalSetup(Target = nameof(TrainStep))]
+    public void SetupTraining() => Setup(training: true);
+
+    /// <summary>One forward pass of a batch.</summary>
+    [Benchmark]
+    public void Forward()
+    {
+        method = nameof(Forward);
+        workload.Forward();
+    }
+
+    /// <summary>One training step on a batch.</summary>
+    [Benchmark]
+    public double TrainStep()
+    {
+        method = nameof(TrainStep);
+        return workload.TrainStep();
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        CaseRecords.RecordMemory(this, method);
+        workload.Dispose();
+    }
+
+    private void Setup(bool training)
+    {
+        BenchmarkEnvironment.ResetPeakRss();
+        workload = UNetWorkload.ForUNet2D(Batch, ScalarType.Float32, training);
+        CaseRecords.SetImages(this, training ? nameof(TrainStep) : nameof(Forward), Batch);
+    }
+}
