@@ -1,5 +1,4 @@
 using BenchmarkDotNet.Attributes;
-using Diffusion.Benchmarks.Reporting;
 using Diffusion.Benchmarks.Workloads;
 using static TorchSharp.torch;
 
@@ -12,48 +11,11 @@ namespace Diffusion.Benchmarks;
 /// benchmarks/compare.sh --model unet2d times the same two against diffusers in PyTorch.
 /// </summary>
 [MemoryDiagnoser]
-public class UNet2DBenchmarks
+public class UNet2DBenchmarks : WorkloadBenchmarks
 {
-    private UNetWorkload workload = null!;
-    private string method = "";
-
     /// <summary>Images per call.</summary>
     [Params(8)]
     public int Batch { get; set; }
 
-    [GlobalSetup(Target = nameof(Forward))]
-    public void SetupForward() => Setup(training: false);
-
-    [GlobalSetup(Target = nameof(TrainStep))]
-    public void SetupTraining() => Setup(training: true);
-
-    /// <summary>One forward pass of a batch.</summary>
-    [Benchmark]
-    public void Forward()
-    {
-        method = nameof(Forward);
-        workload.Forward();
-    }
-
-    /// <summary>One training step on a batch.</summary>
-    [Benchmark]
-    public double TrainStep()
-    {
-        method = nameof(TrainStep);
-        return workload.TrainStep();
-    }
-
-    [GlobalCleanup]
-    public void Cleanup()
-    {
-        CaseRecords.RecordMemory(this, method);
-        workload.Dispose();
-    }
-
-    private void Setup(bool training)
-    {
-        BenchmarkEnvironment.ResetPeakRss();
-        workload = UNetWorkload.ForUNet2D(Batch, ScalarType.Float32, training);
-        CaseRecords.SetImages(this, training ? nameof(TrainStep) : nameof(Forward), Batch);
-    }
+    private protected override UNetWorkload CreateWorkload(bool training) => UNetWorkload.ForUNet2D(Batch, ScalarType.Float32, training);
 }

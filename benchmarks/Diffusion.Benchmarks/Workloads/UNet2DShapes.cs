@@ -6,7 +6,7 @@ namespace Diffusion.Benchmarks.Workloads;
 internal static class UNet2DShapes
 {
     /// <summary>
-    /// google/ddpm-cifar10-32: [128, 256, 256, 256] at 32×32, attention at 16×16 only, 35.7 M parameters. The
+    /// google/ddpm-cifar10-32: [128, 256, 256, 256] at 32×32, attention at 16×16 and in the 4×4 middle block, 35.7 M parameters. The
     /// same config.json as tests/reference/unet2d/parameter_counts.json (written by diffusers' own code), whose
     /// parameter count UNet2DModelLoadingTests checks; the comparison's PyTorch side reads that file.
     /// </summary>
