@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Ours against PyTorch on the book's U-Net, on this machine, in one run.
+# Ours against PyTorch on the book's U-Net (or, with --model unet2d, diffusers' UNet2DModel at
+# google/ddpm-cifar10-32), on this machine, in one run.
 #
 # Both sides run the same model (the book's code in PyTorch 1.13 from Debian, loaded from a DGAI checkout at
 # run time; ours is Diffusion.Models.UNet), with the same weights (exported by the PyTorch side, loaded by
@@ -8,12 +9,18 @@
 # ours/PyTorch time ratios for a forward pass and for a training step (forward + L1 + backward + AdamW),
 # GFLOP/s against each side's measured matrix-multiply peak, and images/s.
 #
-# usage: benchmarks/compare.sh --dgai DIR [--hidden-dims 64,128,256,512] [--image-size 64] [--batch 4]
+# usage: benchmarks/compare.sh --dgai DIR | --model unet2d [--hidden-dims 64,128,256,512] [--image-size 64] [--batch 4]
 #            [--threads 1] [--steps 3] [--warmup 1] [--rounds 3] [--modes forward,train]
 #            [--dtypes float32,bfloat16] [--malloc keep|default] [--out DIR] [--ours-bin DIR] [--save DIR]
 #
 #   --dgai DIR   a checkout of https://github.com/markhliu/DGAI (only utils/ is read), e.g.
 #                git clone --depth 1 https://github.com/markhliu/DGAI /tmp/dgai
+#   --model      book (default): the book's U-Net from --dgai, L1 loss; unet2d: diffusers' own UNet2DModel
+#                (models/unets/unet_2d.py from --diffusers, default /work/dt113, laid out for PyTorch 1.13 by
+#                shared/tools/diffusers-torch113) against our Diffusion.Models.UNet2DModel, in the
+#                google/ddpm-cifar10-32 config ([128,256,256,256]@32, 35.7 M parameters), MSE loss and DDPM noise as
+#                diffusers' train_unconditional.py; PyTorch exports a diffusers folder that ours loads with
+#                FromPretrained. --hidden-dims is ignored; float32 only; defaults: --image-size 32 --batch 8.
 #   --malloc     keep (default): both sides keep freed memory in glibc's malloc (ours: mallopt at start-up,
 #                PyTorch: the same settings as MALLOC_* variables); default: both leave malloc alone.
 #   --out        working folder (weights, inputs, raw results); default: a new folder under /tmp
@@ -29,15 +36,17 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(dirname "$here")"
-dgai="${DGAI_DIR:-}"
+dgai="${DGAI_DIR:-}"; model=book; diffusers="${DIFFUSERS_DT113:-/work/dt113}"; size_set=""; batch_set=""
 dims="64,128,256,512"; size=64; batch=4; threads=1; steps=3; warmup=1; rounds=3
 modes="forward,train"; dtypes="float32,bfloat16"; malloc=keep; out=""; ours_bin=""; save=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --dgai) dgai="$2"; shift 2 ;;
     --hidden-dims) dims="$2"; shift 2 ;;
-    --image-size) size="$2"; shift 2 ;;
-    --batch) batch="$2"; shift 2 ;;
+    --image-size) size="$2"; size_set=1; shift 2 ;;
+    --batch) batch="$2"; batch_set=1; shift 2 ;;
+    --model) model="$2"; shift 2 ;;
+    --diffusers) diffusers="$2"; shift 2 ;;
     --threads) threads="$2"; shift 2 ;;
     --steps) steps="$2"; shift 2 ;;
     --warmup) warmup="$2"; shift 2 ;;
@@ -48,11 +57,22 @@ while [[ $# -gt 0 ]]; do
     --out) out="$2"; shift 2 ;;
     --ours-bin) ours_bin="$2"; shift 2 ;;
     --save) save="$2"; shift 2 ;;
-    -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,40p' "$0"; exit 0 ;;
     *) echo "compare.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
-if [[ -z "$dgai" || ! -f "$dgai/utils/unet_util.py" || ! -f "$dgai/utils/ch15util.py" ]]; then
+if [[ "$model" == unet2d ]]; then
+  [[ -n "$size_set" ]] || size=32
+  [[ -n "$batch_set" ]] || batch=8
+  dtypes=float32
+  if [[ ! -f "$diffusers/diffusers/models/unets/unet_2d.py" ]]; then
+    echo "compare.sh: --diffusers must name diffusers laid out for PyTorch 1.13 (diffusers/models/unets/unet_2d.py); got $diffusers" >&2
+    exit 2
+  fi
+elif [[ "$model" != book ]]; then
+  echo "compare.sh: --model must be book or unet2d; got $model" >&2
+  exit 2
+elif [[ -z "$dgai" || ! -f "$dgai/utils/unet_util.py" || ! -f "$dgai/utils/ch15util.py" ]]; then
   echo "compare.sh: --dgai must name a checkout of markhliu/DGAI with utils/unet_util.py and utils/ch15util.py" >&2
   echo "  e.g. git clone --depth 1 https://github.com/markhliu/DGAI /tmp/dgai" >&2
   exit 2
@@ -92,8 +112,8 @@ if [[ -z "$ours_bin" ]]; then
 fi
 ours="$ours_bin/Diffusion.Benchmarks"
 
-shape=(--hidden-dims "$dims" --image-size "$size" --batch "$batch" --threads "$threads")
-pyrun() { env "${common_env[@]}" "${blas_env[@]}" "${py_malloc[@]}" "$python" "$here/pytorch/compare.py" --dgai "$dgai" "$@"; }
+shape=(--model "$model" --hidden-dims "$dims" --image-size "$size" --batch "$batch" --threads "$threads")
+pyrun() { env "${common_env[@]}" "${blas_env[@]}" "${py_malloc[@]}" "$python" "$here/pytorch/compare.py" --dgai "${dgai:-/tmp/dgai}" --diffusers "$diffusers" "$@"; }
 ourrun() { env "${common_env[@]}" "$ours" compare "$@" --malloc "$malloc"; }
 results="$out/results.jsonl"
 : > "$results"
@@ -111,13 +131,15 @@ record() { # round, then the command; keeps the RESULT line with the round added
   lscpu | grep -E '^(Model name|CPU\(s\)|Thread|Core|Socket|L2|L3|Flags)' | sed 's/^Flags: *\(.*\)/Flags (avx512\/amx): \1/' | \
     awk '/^Flags/ { n=split($0, f, " "); s=""; for (i=1;i<=n;i++) if (f[i] ~ /avx512f|avx512_bf16|amx/) s=s" "f[i]; print "Flags:" s; next } { print }'
   free -g | sed -n 2p | awk '{ print "Memory: " $2 " GiB" }'
-  echo "Threads: $threads, batch $batch, [$dims]@$size, malloc $malloc, load at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "Model: $model$([[ $model == unet2d ]] && echo " (diffusers UNet2DModel, google/ddpm-cifar10-32, from $diffusers)")"
+  echo "Threads: $threads, batch $batch, $([[ $model == unet2d ]] && echo "[128,256,256,256]" || echo "[$dims]")@$size, malloc $malloc, load at start: $(cut -d' ' -f1-3 /proc/loadavg)"
   "$python" -c 'import torch; print("PyTorch", torch.__version__)'
   echo "ours: $(git -C "$repo" rev-parse --short HEAD)$(git -C "$repo" diff --quiet -- src || echo ' + local changes in src/')${ours_bin:+ (prebuilt: $ours_bin)}"
 } | tee "$out/machine.txt" >&2
 
-echo "# exporting the book's model, weights and inputs, and counting FLOPs (PyTorch)" >&2
+echo "# exporting the $model model, weights and inputs, and counting FLOPs (PyTorch)" >&2
 config="$dims@${size}x$batch/seed0"
+[[ "$model" == unet2d ]] && config="unet2d:google/ddpm-cifar10-32@${size}x$batch/seed0"
 if [[ -f "$out/flops.json" ]] && grep -q "\"config\": \"$config\"" "$out/flops.json"; then
   echo "# reusing the export in $out" >&2
   record 0 sed 's/^/RESULT /' "$out/flops.json"
@@ -125,9 +147,11 @@ else
   record 0 pyrun "${shape[@]}" export --out "$out"
 fi
 record 0 pyrun --threads "$threads" --steps 5 --warmup 1 peak --size 2048
-record 0 pyrun --threads "$threads" --steps 5 --warmup 1 --dtype bfloat16 peak --size 2048
 record 0 ourrun --mode peak --threads "$threads" --steps 5 --warmup 1 --size 2048
-record 0 ourrun --mode peak --threads "$threads" --steps 5 --warmup 1 --size 2048 --dtype bfloat16
+if [[ ",$dtypes," == *,bfloat16,* ]]; then # without AMX/oneDNN a bfloat16 2048² product can take minutes
+  record 0 pyrun --threads "$threads" --steps 5 --warmup 1 --dtype bfloat16 peak --size 2048
+  record 0 ourrun --mode peak --threads "$threads" --steps 5 --warmup 1 --size 2048 --dtype bfloat16
+fi
 
 IFS=, read -ra mode_list <<< "$modes"
 IFS=, read -ra dtype_list <<< "$dtypes"

@@ -1,9 +1,16 @@
 #!/usr/bin/python3
-"""The PyTorch side of benchmarks/compare.sh: the book's U-Net in PyTorch, timed the same way as ours.
+"""The PyTorch side of benchmarks/compare.sh: the book's U-Net (or diffusers' UNet2DModel) in PyTorch, timed the same way as ours.
 
 The model is the book's own code (markhliu/DGAI utils/unet_util.py, with LayerNorm, Attention and the
 DDIMScheduler from utils/ch15util.py), imported at run time from a checkout given with --dgai; nothing
 upstream is copied here. Only a stand-in for the three einops patterns the book uses is ours.
+
+With --model unet2d the model is instead huggingface/diffusers' own UNet2DModel (models/unets/unet_2d.py), imported
+from the read-only layout at --diffusers (default /work/dt113, see shared/tools/diffusers-torch113), in the
+google/ddpm-cifar10-32 configuration that tests/reference/unet2d/parameter_counts.json holds (written by
+tools/reference/unet2d.py with diffusers' to_json_string). export then writes a diffusers model folder
+(config.json + diffusion_pytorch_model.safetensors) that our UNet2DModel.FromPretrained reads, and the
+training step is diffusers' train_unconditional.py step: DDPMScheduler.add_noise, MSE on the noise, AdamW.
 
 Sub-commands (all print one line "RESULT {json}" that compare.sh reads):
   export  seeded weights, a fixed input and the model's output (safetensors, written by hand), and the
@@ -90,6 +97,50 @@ def load_book(dgai):
     unet_util = types.ModuleType("utils.unet_util")
     exec(compile(unet_src, "unet_util.py", "exec"), unet_util.__dict__)
     return unet_util, ch15
+
+
+# --- diffusers' UNet2DModel (--model unet2d) -------------------------------------------------------
+
+_REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+UNET2D_CONFIG = os.path.join(_REPO, "tests", "reference", "unet2d", "parameter_counts.json")
+UNET2D_HUB_NAME = "google/ddpm-cifar10-32"
+
+
+def load_diffusers(root):
+    """Returns diffusers' (UNet2DModel, DDPMScheduler) classes from the torch-1.13 layout at `root`."""
+    sys.path[:0] = [root, os.path.join(root, "stubs")]
+    from diffusers.models.unets.unet_2d import UNet2DModel
+    from diffusers.schedulers.scheduling_ddpm import DDPMScheduler
+    return UNet2DModel, DDPMScheduler
+
+
+def unet2d_config():
+    """The google/ddpm-cifar10-32 config.json as diffusers wrote it (tests/reference/unet2d/parameter_counts.json)."""
+    with open(UNET2D_CONFIG) as f:
+        config = json.load(f)["hub_models"][UNET2D_HUB_NAME]["config"]
+    return {k: v for k, v in config.items() if not k.startswith("_")}
+
+
+class _Sample(torch.nn.Module):
+    """Gives diffusers' UNet2DModel the book's call shape: model(x, t)["sample"]."""
+
+    def __init__(self, unet):
+        super().__init__()
+        self.unet = unet
+
+    def forward(self, sample, timesteps):
+        return {"sample": self.unet(sample, timesteps).sample}
+
+
+class _AddNoise:
+    """diffusers' DDPMScheduler (linear betas 1e-4..0.02, 1000 steps, train_unconditional.py's default) in the
+    shape TrainStep wants."""
+
+    def __init__(self, ddpm_class):
+        self.inner = ddpm_class(num_train_timesteps=1000)
+
+    def add_noise(self, clean, noise, t):
+        return self.inner.add_noise(clean, noise, t)
 
 
 # --- safetensors, by hand (Debian has no safetensors package) -------------------------------------
@@ -203,12 +254,13 @@ def to_bfloat16(model):
 
 
 class TrainStep:
-    """The book's training step: x0 → [−1, 1], noise, random t, add_noise, predict, L1, backward, AdamW.
+    """The book's training step: x0 → [−1, 1], noise, random t, add_noise, predict, L1 (or MSE), backward, AdamW.
 
     Noise and timesteps are drawn on the CPU (as ours) and moved to `device` (a no-op on the CPU)."""
 
-    def __init__(self, model, scheduler, x0, bf16, device=None):
+    def __init__(self, model, scheduler, x0, bf16, device=None, loss="l1"):
         self.model, self.scheduler, self.x0, self.bf16 = model, scheduler, x0, bf16
+        self.loss = torch.nn.functional.mse_loss if loss == "mse" else torch.nn.functional.l1_loss
         self.device = device or torch.device("cpu")
         # The book's AdamW settings (lr 1e-4, betas (0.95, 0.999), weight decay 1e-5); ours uses the same.
         self.optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, betas=(0.95, 0.999), weight_decay=1e-5, eps=1e-8)
@@ -221,15 +273,15 @@ class TrainStep:
         noisy = self.scheduler.add_noise(clean, noise, t)
         self.optimizer.zero_grad()
         prediction = self.model(noisy.to(torch.bfloat16) if self.bf16 else noisy, t)["sample"]
-        loss = torch.nn.functional.l1_loss(prediction.float(), noise)
+        loss = self.loss(prediction.float(), noise)
         loss.backward()
         self.optimizer.step()
         return loss.item()
 
 
-def workload(model, ch15, mode, bf16, sample, timesteps, x0, device=None):
+def workload(model, ch15, mode, bf16, sample, timesteps, x0, device=None, scheduler=None, loss="l1"):
     """A no-argument function running one forward pass (no_grad) or one training step of `model`, with the
-    inputs moved to `device` (None: where they are)."""
+    inputs moved to `device` (None: where they are); `scheduler` (default the book's DDIMScheduler) adds the noise."""
     device = device or sample.device
     if mode == "forward":
         model.eval()
@@ -245,7 +297,7 @@ def workload(model, ch15, mode, bf16, sample, timesteps, x0, device=None):
     model.train()
     if bf16:
         to_bfloat16(model)
-    return TrainStep(model, ch15.DDIMScheduler(), x0.to(device), bf16, device)
+    return TrainStep(model, scheduler or ch15.DDIMScheduler(), x0.to(device), bf16, device, loss)
 
 
 def rss_peak_mb():
@@ -267,9 +319,19 @@ def time_it(fn, steps, warmup, cpu=None):
     return times
 
 
-def cmd_export(args):
+def load_model(args):
+    """(model with the book's call shape, scheduler for add_noise, loss name, weights file name) of --model."""
+    if args.model == "unet2d":
+        unet_class, ddpm_class = load_diffusers(args.diffusers)
+        torch.manual_seed(args.seed)
+        return _Sample(unet_class(**unet2d_config())), _AddNoise(ddpm_class), "mse", "diffusion_pytorch_model.safetensors"
     unet_util, ch15 = load_book(args.dgai)
-    model = build(args, unet_util).eval()
+    return build(args, unet_util), ch15.DDIMScheduler(), "l1", "weights.safetensors"
+
+
+def cmd_export(args):
+    model, scheduler, loss, weights_name = load_model(args)
+    model.eval()
     os.makedirs(args.out, exist_ok=True)
     g = torch.Generator().manual_seed(args.seed + 1)
     x0 = torch.rand(args.batch, 3, args.image_size, args.image_size, generator=g)         # images in [0, 1]
@@ -277,34 +339,45 @@ def cmd_export(args):
     timesteps = torch.randint(0, 1000, (args.batch,), generator=g)
     with torch.no_grad():
         output = model(sample, timesteps)["sample"]
-    save_safetensors(dict(model.state_dict()), os.path.join(args.out, "weights.safetensors"))
+    if args.model == "unet2d":  # a diffusers model folder: config.json by diffusers' own writer, unprefixed keys
+        with open(os.path.join(args.out, "config.json"), "w") as f:
+            f.write(model.unet.to_json_string())
+        save_safetensors(dict(model.unet.state_dict()), os.path.join(args.out, weights_name))
+    else:
+        save_safetensors(dict(model.state_dict()), os.path.join(args.out, weights_name))
     save_safetensors({"x0": x0, "sample": sample, "timesteps": timesteps, "output": output}, os.path.join(args.out, "io.safetensors"))
 
     with torch.no_grad():
         forward_flops = count_flops(lambda: model(sample, timesteps))
     model.train()
-    step = TrainStep(model, ch15.DDIMScheduler(), x0, bf16=False)
+    step = TrainStep(model, scheduler, x0, bf16=False, loss=loss)
     train_flops = count_flops(step)
     result = {"side": "pytorch", "mode": "export", "parameters": sum(p.numel() for p in model.parameters()),
               "forward_flops": forward_flops, "train_flops": train_flops, "torch": torch.__version__,
-              "config": f"{args.hidden_dims}@{args.image_size}x{args.batch}/seed{args.seed}",
-              "book": args.dgai}
+              "config": export_id(args), "model": args.model,
+              "book": args.dgai if args.model == "book" else None}
     with open(os.path.join(args.out, "flops.json"), "w") as f:
         json.dump(result, f)
     print("RESULT " + json.dumps(result), flush=True)
 
 
+def export_id(args):
+    """What an export folder holds; compare.sh reuses a folder whose flops.json names the same."""
+    if args.model == "unet2d":
+        return f"unet2d:{UNET2D_HUB_NAME}@{args.image_size}x{args.batch}/seed{args.seed}"
+    return f"{args.hidden_dims}@{args.image_size}x{args.batch}/seed{args.seed}"
+
+
 def cmd_run(args):
-    unet_util, ch15 = load_book(args.dgai)
-    model = build(args, unet_util)
-    state = load_safetensors(os.path.join(args.weights, "weights.safetensors"))
-    model.load_state_dict(state, strict=True)
+    model, scheduler, loss, weights_name = load_model(args)
+    state = load_safetensors(os.path.join(args.weights, weights_name))
+    (model.unet if args.model == "unet2d" else model).load_state_dict(state, strict=True)
     io = load_safetensors(os.path.join(args.weights, "io.safetensors"))
     bf16 = args.dtype == "bfloat16"
-    fn = workload(model, ch15, args.mode, bf16, io["sample"], io["timesteps"], io["x0"])
+    fn = workload(model, None, args.mode, bf16, io["sample"], io["timesteps"], io["x0"], scheduler=scheduler, loss=loss)
     cpu = []
     times = time_it(fn, args.steps, args.warmup, cpu)
-    result = {"side": "pytorch", "mode": args.mode, "dtype": args.dtype, "threads": torch.get_num_threads(),
+    result = {"side": "pytorch", "model": args.model, "mode": args.mode, "dtype": args.dtype, "threads": torch.get_num_threads(),
               "batch": args.batch, "steps": args.steps, "ms": times, "ms_median": statistics.median(times),
               "cpu_ms": cpu, "cpu_ms_median": statistics.median(cpu), "load": " ".join(open("/proc/loadavg").read().split()[:3]),
               "rss_peak_mb": rss_peak_mb(), "torch": torch.__version__}
@@ -442,7 +515,8 @@ def cmd_summarize(args):
         print(f"- matmul peak, {side} {dtype}, {r['size']}×{r['size']}, {r['threads']} thread(s): {r['gflops_best']:.0f} GFLOP/s best wall"
               f"{cpu_part} (load {r.get('load', 'n/a')})")
     if flops:
-        print(f"- FLOPs (aten-level count of the book's model, per batch): forward {flops['forward_flops'] / 1e9:.1f} G, "
+        which = "UNet2DModel" if flops.get("model") == "unet2d" else "book's"
+        print(f"- FLOPs (aten-level count of the {which} model, per batch): forward {flops['forward_flops'] / 1e9:.1f} G, "
               f"training step {flops['train_flops'] / 1e9:.1f} G")
     print("SUMMARY " + json.dumps(summary))
 
@@ -480,6 +554,10 @@ def cmd_gpusummary(args):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dgai", default=os.environ.get("DGAI_DIR", "/tmp/dgai"), help="checkout of markhliu/DGAI (needs utils/)")
+    parser.add_argument("--model", choices=["book", "unet2d"], default="book",
+                        help="book: the book's U-Net from --dgai; unet2d: diffusers' UNet2DModel (google/ddpm-cifar10-32) from --diffusers")
+    parser.add_argument("--diffusers", default=os.environ.get("DIFFUSERS_DT113", "/work/dt113"),
+                        help="diffusers laid out for PyTorch 1.13 (shared/tools/diffusers-torch113)")
     parser.add_argument("--hidden-dims", default="64,128,256,512")
     parser.add_argument("--image-size", type=int, default=64)
     parser.add_argument("--batch", type=int, default=4)

@@ -14,10 +14,12 @@ namespace Diffusion.Benchmarks.Compare;
 /// <code>
 /// dotnet run -c Release --project benchmarks/Diffusion.Benchmarks -- compare --mode forward|train|sample|peak
 ///     [--hidden-dims 64,128,256,512] [--image-size 64] [--batch 4] [--threads 1] [--steps 5] [--warmup 2]
-///     [--dtype float32|bfloat16] [--weights DIR] [--malloc keep|default] [--size 2048]
+///     [--dtype float32|bfloat16] [--weights DIR] [--malloc keep|default] [--size 2048] [--model book|unet2d]
 /// </code>
 /// With <c>--weights DIR</c> (the folder compare.py export wrote) the model loads the PyTorch weights and
-/// inputs, and a forward run also reports the largest difference from PyTorch's output.
+/// inputs, and a forward run also reports the largest difference from PyTorch's output. <c>--model unet2d</c>
+/// times <see cref="Diffusion.Models.UNet2DModel"/> at google/ddpm-cifar10-32 instead of the book's U-Net; its
+/// <c>--weights</c> folder is a diffusers model folder read by <c>UNet2DModel.FromPretrained</c>.
 /// </remarks>
 internal static class CompareCommand
 {
@@ -41,6 +43,7 @@ internal static class CompareCommand
         {
             ["side"] = "ours",
             ["mode"] = o.Mode,
+            ["model"] = o.Model,
             ["dtype"] = o.DType == ScalarType.BFloat16 ? "bfloat16" : "float32",
             ["threads"] = BenchmarkEnvironment.Threads,
             ["device"] = BenchmarkEnvironment.DeviceName,
@@ -71,12 +74,10 @@ internal static class CompareCommand
 
     private static void UNet(CompareOptions o, Dictionary<string, object?> result)
     {
-        var shape = new UNetShape(o.HiddenDims, o.ImageSize, o.Batch);
         Dictionary<string, Tensor>? io = o.Weights is null ? null : SafeTensors.Load(Path.Combine(o.Weights, "io.safetensors"));
         try
         {
-            string? weights = o.Weights is null ? null : Path.Combine(o.Weights, "weights.safetensors");
-            using var workload = new UNetWorkload(shape, o.DType, training: o.Mode == "train", weights, io);
+            using UNetWorkload workload = CreateWorkload(o, training: o.Mode == "train", io);
             Action step = o.Mode == "train" ? () => workload.TrainStep() : () => workload.Forward();
             if (o.Mode == "forward" && io is not null && io.TryGetValue("output", out Tensor? expected))
             {
@@ -103,6 +104,18 @@ internal static class CompareCommand
                 }
             }
         }
+    }
+
+    /// <summary>The workload <paramref name="o"/> names: the book's U-Net or UNet2DModel, with the comparison's weights when given.</summary>
+    internal static UNetWorkload CreateWorkload(CompareOptions o, bool training, IReadOnlyDictionary<string, Tensor>? io = null)
+    {
+        if (o.Model == "unet2d")
+        {
+            return UNetWorkload.ForUNet2D(o.Batch, o.DType, training, o.Weights, io);
+        }
+
+        string? weights = o.Weights is null ? null : Path.Combine(o.Weights, "weights.safetensors");
+        return new UNetWorkload(new UNetShape(o.HiddenDims, o.ImageSize, o.Batch), o.DType, training, weights, io);
     }
 
     internal static void Peak(CompareOptions o, Dictionary<string, object?> result)

@@ -13,7 +13,7 @@ namespace Diffusion.Benchmarks.Compare;
 /// module's forward add up inclusive wall time per module and per module type; the rest of the pass
 /// (concatenations, the time-embedding add, residual adds) is what no module accounts for.
 /// </summary>
-/// <remarks>Takes the options of <c>compare</c> (<c>--hidden-dims --image-size --batch --threads --steps --dtype</c>).</remarks>
+/// <remarks>Takes the options of <c>compare</c> (<c>--model --hidden-dims --image-size --batch --threads --steps --dtype</c>).</remarks>
 internal static partial class ProfileCommand
 {
     public static int Run(string[] args)
@@ -21,8 +21,8 @@ internal static partial class ProfileCommand
         CompareOptions o = CompareOptions.Parse(args);
         BenchmarkEnvironment.Initialise(o.Threads, o.KeepFreedMemory, allowCuda: !o.CpuOnly);
         Console.WriteLine($"# {BenchmarkEnvironment.Describe()}");
-        var shape = new UNetShape(o.HiddenDims, o.ImageSize, o.Batch);
-        using var workload = new UNetWorkload(shape, o.DType, training: false);
+        using UNetWorkload workload = CompareCommand.CreateWorkload(o, training: false);
+        UNetShape shape = workload.Shape;
 
         List<double> plain = CompareCommand.Time(() => workload.Forward(), o.Steps, o.Warmup);
         var byName = new Dictionary<string, double>(StringComparer.Ordinal);

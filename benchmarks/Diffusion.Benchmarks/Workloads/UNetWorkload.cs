@@ -10,7 +10,8 @@ namespace Diffusion.Benchmarks.Workloads;
 
 /// <summary>
 /// A U-Net with fixed inputs, ready to time a forward pass or a training step: the one piece of code that
-/// both the BenchmarkDotNet benchmarks and the PyTorch comparison run.
+/// both the BenchmarkDotNet benchmarks and the PyTorch comparison run. The book's <see cref="UNet"/> by default;
+/// <see cref="ForUNet2D"/> makes one for diffusers' <see cref="UNet2DModel"/> (MSE loss, DDPM noise).
 /// </summary>
 /// <remarks>
 /// The training step is the <see cref="Trainer"/>'s own (<c>TrainingRun.StepOnBatch</c>): x0 → [−1, 1],
@@ -21,7 +22,7 @@ namespace Diffusion.Benchmarks.Workloads;
 /// </remarks>
 internal sealed class UNetWorkload : IDisposable
 {
-    private readonly DdimScheduler scheduler = new(DdimSchedulerOptions.Book);
+    private readonly IDisposable? scheduler;
     private readonly TrainingRun? run;
     private readonly ImageBatch? batch;
     private readonly Tensor sample;
@@ -33,15 +34,17 @@ internal sealed class UNetWorkload : IDisposable
     /// <param name="weightsPath">A safetensors state dict to load (the comparison's shared weights); null keeps a seeded initialisation.</param>
     /// <param name="io">Optional inputs by name: "x0" (images in [0, 1]), "sample" and "timesteps"; missing ones are drawn from a seeded generator.</param>
     public UNetWorkload(UNetShape shape, ScalarType dtype, bool training, string? weightsPath = null, IReadOnlyDictionary<string, Tensor>? io = null)
+        : this(shape, dtype, training, io, BookUNet(shape, weightsPath), new DdimScheduler(DdimSchedulerOptions.Book), LossType.L1)
+    {
+    }
+
+    private UNetWorkload(UNetShape shape, ScalarType dtype, bool training, IReadOnlyDictionary<string, Tensor>? io,
+        nn.Module<Tensor, Tensor, Tensor> model, INoiseScheduler noise, LossType loss)
     {
         Shape = shape;
+        Model = model;
+        scheduler = noise as IDisposable;
         Device device = BenchmarkEnvironment.Device;
-        torch.manual_seed(0);
-        Model = new UNet(new UNetOptions { HiddenDims = shape.HiddenDims, ImageSize = shape.ImageSize });
-        if (weightsPath is not null)
-        {
-            Model.LoadSafeTensors(weightsPath, strict: true);
-        }
 
         using var generator = new Generator(1, CPU);
         long[] size = [shape.Batch, 3, shape.ImageSize, shape.ImageSize];
@@ -61,8 +64,9 @@ internal sealed class UNetWorkload : IDisposable
                 Device = device,
                 LoaderWorkers = 1, // never started: the benchmark hands batches to StepOnBatch itself
                 RandomHorizontalFlip = false,
+                Loss = loss,
             };
-            var trainer = new Trainer(Model, scheduler, options);
+            var trainer = new Trainer(Model, noise, options);
             run = new TrainingRun(trainer, new ProceduralFlowers(shape.Batch, shape.ImageSize), progress: null, CancellationToken.None);
             batch = new ImageBatch(0, 0, x0.DetachFromDisposeScope(), null, new string?[shape.Batch], [.. Enumerable.Range(0, shape.Batch)]);
         }
@@ -82,7 +86,33 @@ internal sealed class UNetWorkload : IDisposable
     public UNetShape Shape { get; }
 
     /// <summary>The network.</summary>
-    public UNet Model { get; }
+    public nn.Module<Tensor, Tensor, Tensor> Model { get; }
+
+    /// <summary>
+    /// diffusers' <see cref="UNet2DModel"/> at <see cref="UNet2DShapes.Cifar10"/> (google/ddpm-cifar10-32), with
+    /// diffusers' train_unconditional.py step: linear-β DDPM noise, MSE on the noise, AdamW.
+    /// </summary>
+    /// <param name="batch">Images per call (32×32).</param>
+    /// <param name="dtype">Float32 or BFloat16.</param>
+    /// <param name="training">True to prepare <see cref="TrainStep"/>, false for <see cref="Forward"/>.</param>
+    /// <param name="folder">A diffusers model folder to load (config.json + weights, the comparison's); null: seeded weights.</param>
+    /// <param name="io">Optional inputs, as for the constructor.</param>
+    public static UNetWorkload ForUNet2D(int batch, ScalarType dtype, bool training, string? folder = null, IReadOnlyDictionary<string, Tensor>? io = null)
+    {
+        UNet2DModel model;
+        if (folder is not null)
+        {
+            model = UNet2DModel.FromPretrained(folder);
+        }
+        else
+        {
+            torch.manual_seed(0);
+            model = new UNet2DModel(UNet2DShapes.Cifar10);
+        }
+
+        var shape = new UNetShape([.. model.Config.BlockOutChannels], model.Config.SampleSize ?? 32, batch);
+        return new UNetWorkload(shape, dtype, training, io, model, new DdpmScheduler(), LossType.Mse);
+    }
 
     /// <summary>One forward pass under no_grad; returns the prediction (float32 CPU copy only when <paramref name="keep"/>).</summary>
     public Tensor? Forward(bool keep = false)
@@ -113,7 +143,19 @@ internal sealed class UNetWorkload : IDisposable
         sample.Dispose();
         timesteps.Dispose();
         Model.Dispose();
-        scheduler.Dispose();
+        scheduler?.Dispose();
+    }
+
+    private static UNet BookUNet(UNetShape shape, string? weightsPath)
+    {
+        torch.manual_seed(0);
+        var model = new UNet(new UNetOptions { HiddenDims = shape.HiddenDims, ImageSize = shape.ImageSize });
+        if (weightsPath is not null)
+        {
+            model.LoadSafeTensors(weightsPath, strict: true);
+        }
+
+        return model;
     }
 
     private static Tensor? Take(IReadOnlyDictionary<string, Tensor>? io, string name) =>

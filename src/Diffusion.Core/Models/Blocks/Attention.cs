@@ -92,6 +92,10 @@ internal sealed class Attention : nn.Module<Tensor, Tensor?, Tensor>
             x = group_norm.call(x.transpose(1, 2)).transpose(1, 2);                     // normalised over C
         }
 
+        // One copy to token-major rows: the three projections then read contiguous [N·L, C] rows instead of each
+        // gathering a strided view (docs/performance.md §5, UNet2DModel).
+        x = x.contiguous();
+
         Tensor context = encoderHiddenStates ?? x;
         Tensor q = SplitHeads(to_q.call(x));                                            // [N, heads, L, d]
         Tensor k = SplitHeads(to_k.call(context));                                      // [N, heads, S, d]
@@ -108,19 +112,23 @@ internal sealed class Attention : nn.Module<Tensor, Tensor?, Tensor>
             o = o.transpose(-1, -2).reshape(n, c, height, width);                       // [N, C, H, W]
         }
 
+        // In place: o is this module's own fresh tensor, and neither the layout copy nor the linear above needs
+        // its output for backward (autograd's version counter would reject it if one did).
         if (residualConnection)
         {
-            o = o + residual;
+            o = o.add_(residual);
         }
 
         if (rescaleOutputFactor != 1.0)
         {
-            o = o / rescaleOutputFactor;
+            o = o.div_(rescaleOutputFactor);
         }
 
         return o.MoveToOuterDisposeScope();
     }
 
+    // Contiguous for scaled_dot_product_attention: libtorch's CPU kernel is several times slower on strided views
+    // (docs/performance.md §5, #1); with one head the transpose is already contiguous and nothing is copied.
     private Tensor SplitHeads(Tensor t) =>
-        t.view(t.shape[0], t.shape[1], heads, dimHead).transpose(1, 2);                 // [N, L, heads·d] → [N, heads, L, d]
+        t.view(t.shape[0], t.shape[1], heads, dimHead).transpose(1, 2).contiguous();    // [N, L, heads·d] → [N, heads, L, d]
 }

@@ -144,7 +144,7 @@ internal sealed class ResnetBlock2D : nn.Module<Tensor, Tensor?, Tensor>
         }
         else
         {
-            h = norm2.call(t is null ? h : h + t);
+            h = norm2.call(t is null ? h : h.add_(t));                                  // in place on conv1's fresh output
         }
 
         h = conv2.call(dropout.call(nonlinearity.call(h)));                             // [N, out, H', W']
@@ -153,10 +153,11 @@ internal sealed class ResnetBlock2D : nn.Module<Tensor, Tensor?, Tensor>
             input = conv_shortcut.call(input);
         }
 
-        Tensor output = input + h;
+        // In place on conv2's fresh output (a convolution's backward needs its input and weight, never its output).
+        Tensor output = h.add_(input);
         if (outputScaleFactor != 1.0)
         {
-            output = output / outputScaleFactor;
+            output = output.div_(outputScaleFactor);
         }
 
         return output.MoveToOuterDisposeScope();
