@@ -282,6 +282,11 @@ SAVED_CONFIGS = {
     # Stable Diffusion 1.x's own scheduler settings under each class.
     EA: ({**SD, "timestep_spacing": "leading", "steps_offset": 1}, 30),
     PNDM: ({**SD, "skip_prk_steps": True, "steps_offset": 1, "set_alpha_to_one": False}, 50),
+    # The four older schedulers, so that every class's saved file is tested the same way (issue: all nine).
+    "DDPMScheduler": ({}, 20),
+    "DDIMScheduler": ({**SD, "clip_sample": False, "set_alpha_to_one": False, "steps_offset": 1}, 20),
+    "EulerDiscreteScheduler": ({**SD, "timestep_spacing": "leading", "steps_offset": 1}, 20),
+    "DPMSolverMultistepScheduler": ({**SD, "algorithm_type": "dpmsolver++", "solver_order": 2}, 20),
 }
 
 

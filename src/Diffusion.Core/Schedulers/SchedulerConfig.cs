@@ -118,21 +118,37 @@ public static class SchedulerConfig
 
             object defaults = Activator.CreateInstance(entry.OptionsType)!;
             using var stream = new MemoryStream();
-            using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+            // The relaxed encoder writes "dpmsolver++" as diffusers does, not "dpmsolver\u002B\u002B".
+            using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
             {
                 writer.WriteStartObject();
                 writer.WriteString("_class_name", entry.ClassName);
-                foreach (var (key, property) in SchedulerJson.Properties(entry.OptionsType).OrderBy(p => p.Key, StringComparer.Ordinal))
+                var written = new SortedDictionary<string, Action>(StringComparer.Ordinal);
+                foreach (var (key, property) in SchedulerJson.Properties(entry.OptionsType))
                 {
                     object? value = property.GetValue(options);
+                    bool isDefault = Equals(value, property.GetValue(defaults));
 
-                    // JSON has no infinities: leave out a non-finite default (lambda_min_clipped = -inf).
-                    if (value is double d && !double.IsFinite(d) && d.Equals(property.GetValue(defaults)))
+                    // JSON has no infinities: leave out a non-finite default (lambda_min_clipped = -inf); our own keys
+                    // (eta, use_clipped_model_output, ...) only when they differ from their defaults, so that a config
+                    // diffusers saved comes back with diffusers' keys and nothing else.
+                    if ((isDefault && value is double d && !double.IsFinite(d)) || (isDefault && SchedulerJson.OwnKeys.Contains(key)))
                     {
                         continue;
                     }
 
-                    SchedulerJsonValues.Write(writer, key, value);
+                    written[key] = () => SchedulerJsonValues.Write(writer, key, value);
+                }
+
+                // diffusers' keys for features this library does not implement: written with the only value accepted.
+                foreach (string key in entry.UnimplementedKeys)
+                {
+                    written[key] = () => SchedulerJson.WriteFeatureDefault(writer, key);
+                }
+
+                foreach (Action write in written.Values)
+                {
+                    write();
                 }
 
                 writer.WriteEndObject();

@@ -144,5 +144,31 @@ internal static class SchedulerJson
         return sb.ToString();
     }
 
+    /// <summary>Options of ours that diffusers' config files do not have (read like theirs, written only when set).</summary>
+    public static IReadOnlySet<string> OwnKeys { get; } = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "eta", "use_clipped_model_output", "previous_timestep_from_schedule", "lms_order",
+    };
+
+    /// <summary>Writes an unimplemented feature's key with its default, the only value this library accepts for it.</summary>
+    public static void WriteFeatureDefault(Utf8JsonWriter writer, string key)
+    {
+        switch (FeatureDefaults[key])
+        {
+            case bool b:
+                writer.WriteBoolean(key, b);
+                break;
+            case double d:
+                writer.WriteNumber(key, d);
+                break;
+            case string text:
+                writer.WriteString(key, text);
+                break;
+            default:
+                writer.WriteNull(key);
+                break;
+        }
+    }
+
     private static HashSet<string> Unimplemented(params string[] keys) => [.. keys];
 }
