@@ -139,18 +139,7 @@ public sealed partial class ClipModel
             ($"vision_model.encoder.layers.{vision.NumHiddenLayers - 1}.mlp.fc1.weight", [vision.IntermediateSize, vision.HiddenSize]),
             ("visual_projection.weight", [config.ProjectionDim, vision.HiddenSize]),
         ];
-        string[] problems =
-        [
-            .. expected
-                .Where(e => !shapes.TryGetValue(e.Key, out IReadOnlyList<long>? actual) || !actual.SequenceEqual(e.Shape))
-                .Select(e => $"{e.Key}: {ConfigFileName} says [{string.Join(',', e.Shape)}], the file has " +
-                    (shapes.TryGetValue(e.Key, out IReadOnlyList<long>? actual) ? $"[{string.Join(',', actual)}]" : "no such tensor")),
-        ];
-        if (problems.Length > 0)
-        {
-            throw new InvalidDataException(
-                $"{weightsPath}: the weights do not match the CLIP architecture in {ConfigFileName} (checked before building the model): {string.Join("; ", problems)}.");
-        }
+        StateDictCheck.ConfigSizes(weightsPath, ConfigFileName, "do not match the CLIP architecture", expected, shapes);
     }
 
     private static string RequireFile(string directory, string name)

@@ -45,6 +45,34 @@ internal static class StateDictCheck
         return new SafeTensorsLoadResult(missing, unexpected);
     }
 
+    /// <summary>
+    /// Compares the shapes a model's config file implies for a few telling tensors with a weights file's header, before the
+    /// model is built: the config alone decides how much memory the model takes, so a damaged one (a wrong digit in a
+    /// width or a layer count) must not ask for more than the file holds.
+    /// </summary>
+    /// <param name="weightsPath">The weights file, for messages.</param>
+    /// <param name="configFileName">The config file's name, for messages.</param>
+    /// <param name="mismatch">What a mismatch means, for messages, e.g. "do not fit the UNet2DModel".</param>
+    /// <param name="expected">Tensor names and the shapes the config implies for them.</param>
+    /// <param name="fileShapes">The weights file's tensors and their shapes.</param>
+    /// <exception cref="InvalidDataException">A tensor is missing or has another shape; every such tensor is listed.</exception>
+    public static void ConfigSizes(string weightsPath, string configFileName, string mismatch,
+        IEnumerable<(string Key, long[] Shape)> expected, IReadOnlyDictionary<string, IReadOnlyList<long>> fileShapes)
+    {
+        string[] problems =
+        [
+            .. expected
+                .Where(e => !fileShapes.TryGetValue(e.Key, out IReadOnlyList<long>? actual) || !actual.SequenceEqual(e.Shape))
+                .Select(e => $"{e.Key}: {configFileName} says [{string.Join(',', e.Shape)}], the file has " +
+                    (fileShapes.TryGetValue(e.Key, out IReadOnlyList<long>? actual) ? $"[{string.Join(',', actual)}]" : "no such tensor")),
+        ];
+        if (problems.Length > 0)
+        {
+            throw new InvalidDataException(
+                $"{weightsPath}: the weights {mismatch} in {configFileName} (checked before building the model): {string.Join("; ", problems)}.");
+        }
+    }
+
     private static string Preview(string[] keys) =>
         keys.Length == 0 ? "none" : string.Join(", ", keys.Take(8)) + (keys.Length > 8 ? ", …" : string.Empty);
 }

@@ -100,9 +100,8 @@ public sealed partial class UNet2DModel
         AtomicFile.WriteAllText(Path.Combine(directory, ConfigFileName), Config.ToJson());
     }
 
-    // The configuration alone decides how much memory the model takes, before a single weight is read: the sizes it
-    // names are compared with the weights file's header first, so a damaged config.json (a wrong digit in
-    // block_out_channels or layers_per_block) cannot ask for more than the file holds.
+    // The sizes config.json names, against the weights file's header, before the model is built (a wrong digit in
+    // block_out_channels or layers_per_block must not allocate more than the file holds).
     private static void CheckSizesAgainstWeights(UNet2DModelConfig c, IReadOnlyDictionary<string, IReadOnlyList<long>> shapes, string weightsPath)
     {
         IReadOnlyList<int> ch = c.BlockOutChannels;
@@ -130,18 +129,7 @@ public sealed partial class UNet2DModel
             expected.Add(("class_embedding.weight", [classes, c.TimeEmbedDim]));
         }
 
-        string[] problems =
-        [
-            .. expected
-                .Where(e => !shapes.TryGetValue(e.Key, out IReadOnlyList<long>? actual) || !actual.SequenceEqual(e.Shape))
-                .Select(e => $"{e.Key}: {ConfigFileName} says [{string.Join(',', e.Shape)}], the file has " +
-                    (shapes.TryGetValue(e.Key, out IReadOnlyList<long>? actual) ? $"[{string.Join(',', actual)}]" : "no such tensor")),
-        ];
-        if (problems.Length > 0)
-        {
-            throw new InvalidDataException(
-                $"{weightsPath}: the weights do not fit the UNet2DModel in {ConfigFileName} (checked before building the model): {string.Join("; ", problems)}.");
-        }
+        StateDictCheck.ConfigSizes(weightsPath, ConfigFileName, "do not fit the UNet2DModel", expected, shapes);
     }
 
     private static UNet2DModelConfig ReadConfig(string configPath, ILogger logger)
