@@ -9,7 +9,8 @@ namespace Diffusion.Schedulers;
 /// <summary>
 /// Reads and writes diffusers' <c>scheduler_config.json</c>. <c>"_class_name"</c> (<c>DDPMScheduler</c>,
 /// <c>DDIMScheduler</c>, <c>EulerDiscreteScheduler</c>, <c>DPMSolverMultistepScheduler</c>,
-/// <c>EulerAncestralDiscreteScheduler</c>, <c>PNDMScheduler</c>) picks the scheduler;
+/// <c>EulerAncestralDiscreteScheduler</c>, <c>PNDMScheduler</c>, <c>LMSDiscreteScheduler</c>, <c>HeunDiscreteScheduler</c>,
+/// <c>UniPCMultistepScheduler</c>) picks the scheduler;
 /// every options property is read by its snake_case name (diffusers' keys and our extras <c>"eta"</c>,
 /// <c>"use_clipped_model_output"</c>, <c>"previous_timestep_from_schedule"</c>, <c>"beta_schedule":
 /// "clipped_cosine"</c>); enums by diffusers' strings. Keys starting with "_" are metadata and skipped; other
@@ -104,7 +105,9 @@ public static class SchedulerConfig
 
     /// <summary>Writes the scheduler's options as a diffusers scheduler config (keys sorted, as diffusers writes them).</summary>
     /// <param name="scheduler">One of this library's schedulers.</param>
-    /// <returns>Indented JSON. Our extras (eta, …) are written too; diffusers ignores them, except "clipped_cosine", which it does not know.</returns>
+    /// <returns>Indented JSON with every key diffusers' <c>save_config</c> writes for the class (those of features not
+    /// implemented here at the default they must have). Our extras (eta, …) are written only when they differ from their
+    /// defaults; diffusers ignores them, except the value "clipped_cosine", which it does not know.</returns>
     /// <exception cref="ArgumentException">The scheduler is not one of this library's.</exception>
     public static string ToJson(INoiseScheduler scheduler)
     {
@@ -132,7 +135,7 @@ public static class SchedulerConfig
                     // JSON has no infinities: leave out a non-finite default (lambda_min_clipped = -inf); our own keys
                     // (eta, use_clipped_model_output, ...) only when they differ from their defaults, so that a config
                     // diffusers saved comes back with diffusers' keys and nothing else.
-                    if ((isDefault && value is double d && !double.IsFinite(d)) || (isDefault && SchedulerJson.OwnKeys.Contains(key)))
+                    if (isDefault && ((value is double d && !double.IsFinite(d)) || SchedulerJson.OwnKeys.Contains(key)))
                     {
                         continue;
                     }
