@@ -19,7 +19,7 @@ using INoiseScheduler? other = options.Scheduler == "saved" ? null : OnSameSched
 using var pipeline = other is null ? null : new DiffusionPipeline(saved.Model, other, saved.Channels, saved.ImageSize); // borrows both
 DiffusionPipeline sampler = pipeline ?? saved;
 
-int steps = Math.Min(options.SamplingSteps ?? DefaultSteps(sampler.Scheduler), sampler.Scheduler.NumTrainTimesteps);
+int steps = Math.Min(options.SamplingSteps ?? UsualSteps.Of(sampler.Scheduler), sampler.Scheduler.NumTrainTimesteps);
 Console.WriteLine($"{options.Folder}: {sampler.Channels}×{sampler.ImageSize}×{sampler.ImageSize} images, {sampler.Scheduler.GetType().Name}, {steps} steps.");
 var watch = System.Diagnostics.Stopwatch.StartNew();
 using Tensor images = sampler.Generate(options.Count, steps, options.Seed, progress: new SamplingProgressBar(), cancellationToken: run.Cancellation);
@@ -61,12 +61,3 @@ static INoiseScheduler OnSameSchedule(INoiseScheduler saved, string name)
 
     return SchedulerConfig.FromJson(config.ToJsonString());
 }
-
-static int DefaultSteps(INoiseScheduler scheduler) => scheduler switch
-{
-    DdpmScheduler => 1000,
-    EulerDiscreteScheduler or EulerAncestralDiscreteScheduler or LmsDiscreteScheduler => 30,
-    DpmSolverMultistepScheduler or UniPCMultistepScheduler => 20,
-    HeunDiscreteScheduler => 15, // two model calls per step
-    _ => 50,
-};

@@ -24,7 +24,7 @@ var rows = new List<Tensor>();
 foreach (string name in names)
 {
     using INoiseScheduler scheduler = Create(name);
-    int steps = options.SamplingSteps ?? DefaultSteps(name);
+    int steps = options.SamplingSteps ?? UsualSteps.Of(scheduler);
     var watch = System.Diagnostics.Stopwatch.StartNew();
     rows.Add(new DiffusionPipeline(unet, scheduler).Generate(options.Count, steps, options.Seed, cancellationToken: run.Cancellation));
     Console.WriteLine($"{name,-10} {steps,5} steps  {watch.Elapsed.TotalSeconds,6:F1} s");
@@ -72,13 +72,4 @@ static INoiseScheduler Create(string name) => name switch
     "heun" => new HeunDiscreteScheduler(new HeunDiscreteSchedulerOptions { BetaSchedule = BetaSchedule.ClippedCosine }),
     "unipc" => new UniPCMultistepScheduler(new UniPCMultistepSchedulerOptions { BetaSchedule = BetaSchedule.ClippedCosine }),
     _ => new DpmSolverMultistepScheduler(new DpmSolverMultistepSchedulerOptions { BetaSchedule = BetaSchedule.ClippedCosine }),
-};
-
-static int DefaultSteps(string name) => name switch
-{
-    "ddpm" => 1000,
-    "euler" or "euler-a" or "lms" => 30,
-    "dpm++" or "unipc" => 20,
-    "heun" => 15, // two model calls per step
-    _ => 50,
 };
