@@ -55,7 +55,10 @@ public sealed partial class UNet2DModel
     /// </summary>
     /// <param name="directory">The folder; created if needed. Files of those names are replaced.</param>
     /// <exception cref="IOException">A file could not be written (the previous one, if any, is unchanged).</exception>
-    public void SavePretrained(string directory) => PretrainedFolder.Save(this, directory, Config.ToJson());
+    public void SavePretrained(string directory) => PretrainedFolder.Save(this, directory, ToConfigJson());
+
+    /// <inheritdoc />
+    public string ToConfigJson() => Config.ToJson();
 
     // The sizes config.json names, against the weights file's header, before the model is built (a wrong digit in
     // block_out_channels or layers_per_block must not allocate more than the file holds).

@@ -118,8 +118,8 @@ internal static partial class ModelConfigJson
         return WriteObject(fields);
     }
 
-    /// <summary>Writes <paramref name="fields"/> as one indented JSON object (in their order), ending with a newline.</summary>
-    private static string WriteObject(IEnumerable<KeyValuePair<string, object?>> fields)
+    /// <summary>The fields as an indented JSON object in key order, with Python's float and enum spellings and a final newline.</summary>
+    private static string WriteObject(SortedDictionary<string, object?> fields)
     {
         using var stream = new MemoryStream();
         using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
