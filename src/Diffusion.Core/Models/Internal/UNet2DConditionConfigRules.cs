@@ -149,7 +149,8 @@ internal static class UNet2DConditionConfigRules
         }
 
         if (!headsOk || !Each(errors, nameof(c.AttentionHeadDim), "attention_head_dim", c.AttentionHeadDim, 1, MaxChannels) || levels == 0
-            || c.BlockOutChannels!.Any(ch => ch < 1) || c.DownBlockTypes?.Count != levels || c.UpBlockTypes?.Count != levels)
+            || c.BlockOutChannels!.Any(ch => ch < 1) || c.DownBlockTypes?.Count != levels || c.UpBlockTypes?.Count != levels
+            || c.DownBlockTypes.Any(t => t is null) || c.UpBlockTypes.Any(t => t is null))
         {
             return;
         }
@@ -157,7 +158,7 @@ internal static class UNet2DConditionConfigRules
         // Each transformer's head width is channels / heads (diffusers: out_channels // num_attention_heads): at least 1.
         for (int i = 0; i < levels; i++)
         {
-            int heads = UNet2DConditionModelConfig.At(c.AttentionHeadDim, i), channels = c.BlockOutChannels[i];
+            int heads = UNet2DConditionModelConfig.At(c.AttentionHeadDim, i), channels = c.BlockOutChannels![i];
             bool attends = c.DownAttends(i) || c.UpAttends(levels - 1 - i) || (i == levels - 1 && c.MidBlockType is not null);
             if (attends && heads > channels)
             {
