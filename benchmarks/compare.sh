@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Ours against PyTorch on the book's U-Net (or, with --model unet2d, diffusers' UNet2DModel at
-# google/ddpm-cifar10-32), on this machine, in one run.
+# google/ddpm-cifar10-32; with --model unet2dcond, diffusers' UNet2DConditionModel at a quarter of Stable
+# Diffusion 1.5's widths), on this machine, in one run.
 #
 # Both sides run the same model (the book's code in PyTorch 1.13 from Debian, loaded from a DGAI checkout at
 # run time; ours is Diffusion.Models.UNet), with the same weights (exported by the PyTorch side, loaded by
@@ -9,7 +10,7 @@
 # ours/PyTorch time ratios for a forward pass and for a training step (forward + L1 + backward + AdamW),
 # GFLOP/s against each side's measured matrix-multiply peak, and images/s.
 #
-# usage: benchmarks/compare.sh --dgai DIR | --model unet2d [--hidden-dims 64,128,256,512] [--image-size 64] [--batch 4]
+# usage: benchmarks/compare.sh --dgai DIR | --model unet2d | --model unet2dcond [--hidden-dims 64,128,256,512] [--image-size 64] [--batch 4]
 #            [--threads 1] [--steps 3] [--warmup 1] [--rounds 3] [--modes forward,train]
 #            [--dtypes float32,bfloat16] [--malloc keep|default] [--out DIR] [--ours-bin DIR] [--save DIR]
 #
@@ -21,6 +22,10 @@
 #                google/ddpm-cifar10-32 config ([128,256,256,256]@32, 35.7 M parameters), MSE loss and DDPM noise as
 #                diffusers' train_unconditional.py; PyTorch exports a diffusers folder that ours loads with
 #                FromPretrained. --hidden-dims is ignored; float32 only; defaults: --image-size 32 --batch 8.
+#                unet2dcond: diffusers' own UNet2DConditionModel (models/unets/unet_2d_condition.py from --diffusers)
+#                against our Diffusion.Models.UNet2DConditionModel, SD 1.5's unet config with block_out_channels
+#                [80,160,320,320] (58 M parameters), 4-channel latents and fixed 77×768 text states; forward passes
+#                only, float32; defaults: --image-size 32 (latents) --batch 2.
 #   --malloc     keep (default): both sides keep freed memory in glibc's malloc (ours: mallopt at start-up,
 #                PyTorch: the same settings as MALLOC_* variables); default: both leave malloc alone.
 #   --out        working folder (weights, inputs, raw results); default: a new folder under /tmp
@@ -61,16 +66,18 @@ while [[ $# -gt 0 ]]; do
     *) echo "compare.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
-if [[ "$model" == unet2d ]]; then
+if [[ "$model" == unet2d || "$model" == unet2dcond ]]; then
   [[ -n "$size_set" ]] || size=32
-  [[ -n "$batch_set" ]] || batch=8
+  [[ -n "$batch_set" ]] || batch=$([[ $model == unet2d ]] && echo 8 || echo 2)
   dtypes=float32
-  if [[ ! -f "$diffusers/diffusers/models/unets/unet_2d.py" ]]; then
-    echo "compare.sh: --diffusers must name diffusers laid out for PyTorch 1.13 (diffusers/models/unets/unet_2d.py); got $diffusers" >&2
+  [[ "$model" == unet2dcond ]] && modes=forward
+  file="$([[ $model == unet2d ]] && echo unet_2d.py || echo unet_2d_condition.py)"
+  if [[ ! -f "$diffusers/diffusers/models/unets/$file" ]]; then
+    echo "compare.sh: --diffusers must name diffusers laid out for PyTorch 1.13 (diffusers/models/unets/$file); got $diffusers" >&2
     exit 2
   fi
 elif [[ "$model" != book ]]; then
-  echo "compare.sh: --model must be book or unet2d; got $model" >&2
+  echo "compare.sh: --model must be book, unet2d or unet2dcond; got $model" >&2
   exit 2
 elif [[ -z "$dgai" || ! -f "$dgai/utils/unet_util.py" || ! -f "$dgai/utils/ch15util.py" ]]; then
   echo "compare.sh: --dgai must name a checkout of markhliu/DGAI with utils/unet_util.py and utils/ch15util.py" >&2
@@ -131,8 +138,12 @@ record() { # round, then the command; keeps the RESULT line with the round added
   lscpu | grep -E '^(Model name|CPU\(s\)|Thread|Core|Socket|L2|L3|Flags)' | sed 's/^Flags: *\(.*\)/Flags (avx512\/amx): \1/' | \
     awk '/^Flags/ { n=split($0, f, " "); s=""; for (i=1;i<=n;i++) if (f[i] ~ /avx512f|avx512_bf16|amx/) s=s" "f[i]; print "Flags:" s; next } { print }'
   free -g | sed -n 2p | awk '{ print "Memory: " $2 " GiB" }'
-  echo "Model: $model$([[ $model == unet2d ]] && echo " (diffusers UNet2DModel, google/ddpm-cifar10-32, from $diffusers)")"
-  echo "Threads: $threads, batch $batch, $([[ $model == unet2d ]] && echo "[128,256,256,256]" || echo "[$dims]")@$size, malloc $malloc, load at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+  case "$model" in
+    unet2d) echo "Model: unet2d (diffusers UNet2DModel, google/ddpm-cifar10-32, from $diffusers)"; shown="[128,256,256,256]" ;;
+    unet2dcond) echo "Model: unet2dcond (diffusers UNet2DConditionModel, SD 1.5 at [80,160,320,320], 77x768 text states, from $diffusers)"; shown="[80,160,320,320]" ;;
+    *) echo "Model: $model"; shown="[$dims]" ;;
+  esac
+  echo "Threads: $threads, batch $batch, $shown@$size, malloc $malloc, load at start: $(cut -d' ' -f1-3 /proc/loadavg)"
   "$python" -c 'import torch; print("PyTorch", torch.__version__)'
   echo "ours: $(git -C "$repo" rev-parse --short HEAD)$(git -C "$repo" diff --quiet -- src || echo ' + local changes in src/')${ours_bin:+ (prebuilt: $ours_bin)}"
 } | tee "$out/machine.txt" >&2
@@ -140,6 +151,7 @@ record() { # round, then the command; keeps the RESULT line with the round added
 echo "# exporting the $model model, weights and inputs, and counting FLOPs (PyTorch)" >&2
 config="$dims@${size}x$batch/seed0"
 [[ "$model" == unet2d ]] && config="unet2d:google/ddpm-cifar10-32@${size}x$batch/seed0"
+[[ "$model" == unet2dcond ]] && config="unet2dcond:sd15-quarter@${size}x$batch/seed0"
 if [[ -f "$out/flops.json" ]] && grep -q "\"config\": \"$config\"" "$out/flops.json"; then
   echo "# reusing the export in $out" >&2
   record 0 sed 's/^/RESULT /' "$out/flops.json"

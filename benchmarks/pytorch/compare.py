@@ -12,6 +12,11 @@ tools/reference/unet2d.py with diffusers' to_json_string). export then writes a 
 (config.json + diffusion_pytorch_model.safetensors) that our UNet2DModel.FromPretrained reads, and the
 training step is diffusers' train_unconditional.py step: DDPMScheduler.add_noise, MSE on the noise, AdamW.
 
+With --model unet2dcond the model is diffusers' own UNet2DConditionModel (models/unets/unet_2d_condition.py) at
+UNET2DCOND below (Stable Diffusion 1.5's layout at a quarter of its widths, 768-wide text states; the same as our
+benchmarks' UNet2DConditionShapes.Reduced) on 4-channel latents with fixed text states of 77 tokens (exported in
+io.safetensors as "encoder_hidden_states"); forward passes only.
+
 Sub-commands (all print one line "RESULT {json}" that compare.sh reads):
   export  seeded weights, a fixed input and the model's output (safetensors, written by hand), and the
           model's FLOPs per forward pass and per training step, counted at the aten level
@@ -112,6 +117,30 @@ def load_diffusers(root):
     from diffusers.models.unets.unet_2d import UNet2DModel
     from diffusers.schedulers.scheduling_ddpm import DDPMScheduler
     return UNet2DModel, DDPMScheduler
+
+
+# SD 1.5's unet/config.json with block_out_channels a quarter as wide (GroupNorm groups 16 so that 80 divides).
+UNET2DCOND = dict(sample_size=32, block_out_channels=(80, 160, 320, 320), norm_num_groups=16, cross_attention_dim=768)
+TEXT_LENGTH = 77
+
+
+def load_diffusers_condition(root):
+    """Returns diffusers' UNet2DConditionModel class from the torch-1.13 layout at `root`."""
+    sys.path[:0] = [root, os.path.join(root, "stubs")]
+    from diffusers.models.unets.unet_2d_condition import UNet2DConditionModel
+    return UNet2DConditionModel
+
+
+class _Conditioned(torch.nn.Module):
+    """Gives diffusers' UNet2DConditionModel the book's call shape with fixed text states: model(x, t)["sample"]."""
+
+    def __init__(self, unet):
+        super().__init__()
+        self.unet = unet
+        self.text = None
+
+    def forward(self, sample, timesteps):
+        return {"sample": self.unet(sample, timesteps, self.text.to(sample.dtype)).sample}
 
 
 def unet2d_config():
@@ -321,6 +350,10 @@ def time_it(fn, steps, warmup, cpu=None):
 
 def load_model(args):
     """(model with the book's call shape, scheduler for add_noise, loss name, weights file name) of --model."""
+    if args.model == "unet2dcond":
+        unet_class = load_diffusers_condition(args.diffusers)
+        torch.manual_seed(args.seed)
+        return _Conditioned(unet_class(**UNET2DCOND)), None, "mse", "diffusion_pytorch_model.safetensors"
     if args.model == "unet2d":
         unet_class, ddpm_class = load_diffusers(args.diffusers)
         torch.manual_seed(args.seed)
@@ -334,24 +367,31 @@ def cmd_export(args):
     model.eval()
     os.makedirs(args.out, exist_ok=True)
     g = torch.Generator().manual_seed(args.seed + 1)
-    x0 = torch.rand(args.batch, 3, args.image_size, args.image_size, generator=g)         # images in [0, 1]
-    sample = torch.randn(args.batch, 3, args.image_size, args.image_size, generator=g)
+    channels = 4 if args.model == "unet2dcond" else 3
+    x0 = torch.rand(args.batch, channels, args.image_size, args.image_size, generator=g)  # images in [0, 1]
+    sample = torch.randn(args.batch, channels, args.image_size, args.image_size, generator=g)
     timesteps = torch.randint(0, 1000, (args.batch,), generator=g)
+    extra = {}
+    if args.model == "unet2dcond":
+        model.text = extra["encoder_hidden_states"] = torch.randn(args.batch, TEXT_LENGTH, UNET2DCOND["cross_attention_dim"], generator=g)
     with torch.no_grad():
         output = model(sample, timesteps)["sample"]
-    if args.model == "unet2d":  # a diffusers model folder: config.json by diffusers' own writer, unprefixed keys
+    if args.model in ("unet2d", "unet2dcond"):  # a diffusers model folder: config.json by diffusers' own writer, unprefixed keys
         with open(os.path.join(args.out, "config.json"), "w") as f:
             f.write(model.unet.to_json_string())
         save_safetensors(dict(model.unet.state_dict()), os.path.join(args.out, weights_name))
     else:
         save_safetensors(dict(model.state_dict()), os.path.join(args.out, weights_name))
-    save_safetensors({"x0": x0, "sample": sample, "timesteps": timesteps, "output": output}, os.path.join(args.out, "io.safetensors"))
+    save_safetensors({"x0": x0, "sample": sample, "timesteps": timesteps, "output": output, **extra}, os.path.join(args.out, "io.safetensors"))
 
     with torch.no_grad():
         forward_flops = count_flops(lambda: model(sample, timesteps))
-    model.train()
-    step = TrainStep(model, scheduler, x0, bf16=False, loss=loss)
-    train_flops = count_flops(step)
+    if args.model == "unet2dcond":
+        train_flops = 0  # forward passes only
+    else:
+        model.train()
+        step = TrainStep(model, scheduler, x0, bf16=False, loss=loss)
+        train_flops = count_flops(step)
     result = {"side": "pytorch", "mode": "export", "parameters": sum(p.numel() for p in model.parameters()),
               "forward_flops": forward_flops, "train_flops": train_flops, "torch": torch.__version__,
               "config": export_id(args), "model": args.model,
@@ -365,14 +405,18 @@ def export_id(args):
     """What an export folder holds; compare.sh reuses a folder whose flops.json names the same."""
     if args.model == "unet2d":
         return f"unet2d:{UNET2D_HUB_NAME}@{args.image_size}x{args.batch}/seed{args.seed}"
+    if args.model == "unet2dcond":
+        return f"unet2dcond:sd15-quarter@{args.image_size}x{args.batch}/seed{args.seed}"
     return f"{args.hidden_dims}@{args.image_size}x{args.batch}/seed{args.seed}"
 
 
 def cmd_run(args):
     model, scheduler, loss, weights_name = load_model(args)
     state = load_safetensors(os.path.join(args.weights, weights_name))
-    (model.unet if args.model == "unet2d" else model).load_state_dict(state, strict=True)
+    (model.unet if args.model in ("unet2d", "unet2dcond") else model).load_state_dict(state, strict=True)
     io = load_safetensors(os.path.join(args.weights, "io.safetensors"))
+    if args.model == "unet2dcond":
+        model.text = io["encoder_hidden_states"]
     bf16 = args.dtype == "bfloat16"
     fn = workload(model, None, args.mode, bf16, io["sample"], io["timesteps"], io["x0"], scheduler=scheduler, loss=loss)
     cpu = []
@@ -515,7 +559,7 @@ def cmd_summarize(args):
         print(f"- matmul peak, {side} {dtype}, {r['size']}×{r['size']}, {r['threads']} thread(s): {r['gflops_best']:.0f} GFLOP/s best wall"
               f"{cpu_part} (load {r.get('load', 'n/a')})")
     if flops:
-        which = "UNet2DModel" if flops.get("model") == "unet2d" else "book's"
+        which = {"unet2d": "UNet2DModel", "unet2dcond": "UNet2DConditionModel"}.get(flops.get("model"), "book's")
         print(f"- FLOPs (aten-level count of the {which} model, per batch): forward {flops['forward_flops'] / 1e9:.1f} G, "
               f"training step {flops['train_flops'] / 1e9:.1f} G")
     print("SUMMARY " + json.dumps(summary))
@@ -554,8 +598,9 @@ def cmd_gpusummary(args):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dgai", default=os.environ.get("DGAI_DIR", "/tmp/dgai"), help="checkout of markhliu/DGAI (needs utils/)")
-    parser.add_argument("--model", choices=["book", "unet2d"], default="book",
-                        help="book: the book's U-Net from --dgai; unet2d: diffusers' UNet2DModel (google/ddpm-cifar10-32) from --diffusers")
+    parser.add_argument("--model", choices=["book", "unet2d", "unet2dcond"], default="book",
+                        help="book: the book's U-Net from --dgai; unet2d: diffusers' UNet2DModel (google/ddpm-cifar10-32) from --diffusers; "
+                             "unet2dcond: diffusers' UNet2DConditionModel (SD 1.5 at a quarter of its widths) from --diffusers")
     parser.add_argument("--diffusers", default=os.environ.get("DIFFUSERS_DT113", "/work/dt113"),
                         help="diffusers laid out for PyTorch 1.13 (shared/tools/diffusers-torch113)")
     parser.add_argument("--hidden-dims", default="64,128,256,512")

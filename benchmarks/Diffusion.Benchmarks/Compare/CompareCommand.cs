@@ -19,7 +19,9 @@ namespace Diffusion.Benchmarks.Compare;
 /// With <c>--weights DIR</c> (the folder compare.py export wrote) the model loads the PyTorch weights and
 /// inputs, and a forward run also reports the largest difference from PyTorch's output. <c>--model unet2d</c>
 /// times <see cref="Diffusion.Models.UNet2DModel"/> at google/ddpm-cifar10-32 instead of the book's U-Net; its
-/// <c>--weights</c> folder is a diffusers model folder read by <c>UNet2DModel.FromPretrained</c>.
+/// <c>--weights</c> folder is a diffusers model folder read by <c>UNet2DModel.FromPretrained</c>. <c>--model unet2dcond</c>
+/// times <see cref="Diffusion.Models.UNet2DConditionModel"/> at <see cref="UNet2DConditionShapes.Reduced"/> (forward only),
+/// its <c>--weights</c> folder read by <c>UNet2DConditionModel.FromPretrained</c>.
 /// </remarks>
 internal static class CompareCommand
 {
@@ -109,6 +111,13 @@ internal static class CompareCommand
     /// <summary>The workload <paramref name="o"/> names: the book's U-Net or UNet2DModel, with the comparison's weights when given.</summary>
     internal static UNetWorkload CreateWorkload(CompareOptions o, bool training, IReadOnlyDictionary<string, Tensor>? io = null)
     {
+        if (o.Model == "unet2dcond")
+        {
+            return training
+                ? throw new ArgumentException("--model unet2dcond times forward passes only (--mode forward).")
+                : UNetWorkload.ForUNet2DCondition(o.Batch, o.DType, UNet2DConditionShapes.Reduced, o.ImageSize, o.Weights, io);
+        }
+
         if (o.Model == "unet2d")
         {
             return UNetWorkload.ForUNet2D(o.Batch, o.DType, training, o.Weights, io);

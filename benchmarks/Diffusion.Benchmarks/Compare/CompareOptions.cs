@@ -8,12 +8,12 @@ namespace Diffusion.Benchmarks.Compare;
 internal sealed record CompareOptions
 {
     public const string Usage =
-        "usage: compare --mode forward|train|sample|peak [--model book|unet2d] [--hidden-dims 64,128,256,512] [--image-size 64] [--batch 4] " +
+        "usage: compare --mode forward|train|sample|peak [--model book|unet2d|unet2dcond] [--hidden-dims 64,128,256,512] [--image-size 64] [--batch 4] " +
         "[--threads 1] [--steps 5] [--warmup 2] [--dtype float32|bfloat16] [--weights DIR] [--malloc keep|default] [--size 2048] [--cpu]";
 
     public string Mode { get; init; } = "forward";
 
-    /// <summary>book: the book's UNet (--hidden-dims, --image-size); unet2d: UNet2DModel at google/ddpm-cifar10-32 (--weights: a diffusers folder).</summary>
+    /// <summary>book: the book's UNet (--hidden-dims, --image-size); unet2d: UNet2DModel at google/ddpm-cifar10-32; unet2dcond: UNet2DConditionModel at a quarter of SD 1.5's widths (--weights: a diffusers folder).</summary>
     public string Model { get; init; } = "book";
 
     public int[] HiddenDims { get; init; } = [64, 128, 256, 512];
@@ -59,7 +59,7 @@ internal sealed record CompareOptions
             o = name switch
             {
                 "--mode" => o with { Mode = value },
-                "--model" => o with { Model = value is "book" or "unet2d" ? value : throw new ArgumentException($"--model must be book or unet2d; got '{value}'.") },
+                "--model" => o with { Model = value is "book" or "unet2d" or "unet2dcond" ? value : throw new ArgumentException($"--model must be book, unet2d or unet2dcond; got '{value}'.") },
                 "--hidden-dims" => o with { HiddenDims = UNetShape.ParseDims(value) },
                 "--image-size" => o with { ImageSize = Int(name, value) },
                 "--batch" => o with { Batch = Int(name, value) },

@@ -4,7 +4,8 @@ namespace Diffusion.Benchmarks.Workloads;
 /// <param name="HiddenDims">The U-Net's level widths.</param>
 /// <param name="ImageSize">Side of the square images.</param>
 /// <param name="Batch">Images per call.</param>
-internal sealed record UNetShape(int[] HiddenDims, int ImageSize, int Batch)
+/// <param name="Channels">Channels of the input (3 for images, 4 for Stable Diffusion's latents).</param>
+internal sealed record UNetShape(int[] HiddenDims, int ImageSize, int Batch, int Channels = 3)
 {
     public static UNetShape Of(UNetConfig config) => config switch
     {

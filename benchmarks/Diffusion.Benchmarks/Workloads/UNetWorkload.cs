@@ -47,7 +47,7 @@ internal sealed class UNetWorkload : IDisposable
         Device device = BenchmarkEnvironment.Device;
 
         using var generator = new Generator(1, CPU);
-        long[] size = [shape.Batch, 3, shape.ImageSize, shape.ImageSize];
+        long[] size = [shape.Batch, shape.Channels, shape.ImageSize, shape.ImageSize];
         Tensor x0 = Take(io, "x0") ?? rand(size, generator: generator);
         sample = (Take(io, "sample") ?? randn(size, generator: generator)).to(device).to(dtype).DetachFromDisposeScope();
         timesteps = (Take(io, "timesteps") ?? randint(0, 1000, [shape.Batch], dtype: int64, generator: generator)).to(device).DetachFromDisposeScope();
@@ -112,6 +112,41 @@ internal sealed class UNetWorkload : IDisposable
 
         var shape = new UNetShape([.. model.Config.BlockOutChannels], model.Config.SampleSize ?? 32, batch);
         return new UNetWorkload(shape, dtype, training, io, model, new DdpmScheduler(), LossType.Mse);
+    }
+
+    /// <summary>
+    /// diffusers' <see cref="UNet2DConditionModel"/> (Stable Diffusion's U-Net) with fixed text states of 77 tokens,
+    /// for forward passes only: <see cref="UNet2DConditionShapes.Reduced"/> (the PyTorch comparison's) or
+    /// <see cref="UNet2DConditionShapes.StableDiffusion15"/>.
+    /// </summary>
+    /// <param name="batch">Latents per call.</param>
+    /// <param name="dtype">Float32 or BFloat16.</param>
+    /// <param name="config">The U-Net's shape; ignored when <paramref name="folder"/> is given.</param>
+    /// <param name="latentSize">Side of the latents (64 for 512×512 images).</param>
+    /// <param name="folder">A diffusers model folder to load (the comparison's); null: seeded weights.</param>
+    /// <param name="io">Optional inputs: "sample", "timesteps", "encoder_hidden_states"; missing ones are drawn from a seeded generator.</param>
+    public static UNetWorkload ForUNet2DCondition(int batch, ScalarType dtype, UNet2DConditionModelConfig config, int latentSize,
+        string? folder = null, IReadOnlyDictionary<string, Tensor>? io = null)
+    {
+        UNet2DConditionModel model;
+        if (folder is not null)
+        {
+            model = UNet2DConditionModel.FromPretrained(folder);
+        }
+        else
+        {
+            torch.manual_seed(0);
+            model = new UNet2DConditionModel(config);
+        }
+
+        Tensor text;
+        using (var generator = new Generator(2, CPU))
+        {
+            text = Take(io, "encoder_hidden_states") ?? randn([batch, UNet2DConditionShapes.TextLength, model.CrossAttentionDim], generator: generator);
+        }
+
+        var shape = new UNetShape([.. model.Config.BlockOutChannels], latentSize, batch, model.InChannels);
+        return new UNetWorkload(shape, dtype, training: false, io, new TextConditionedUNet(model, text), new DdpmScheduler(), LossType.Mse);
     }
 
     /// <summary>One forward pass under no_grad; returns the prediction (float32 CPU copy only when <paramref name="keep"/>).</summary>
