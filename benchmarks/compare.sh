@@ -24,7 +24,7 @@
 #                FromPretrained. --hidden-dims is ignored; float32 only; defaults: --image-size 32 --batch 8.
 #                unet2dcond: diffusers' own UNet2DConditionModel (models/unets/unet_2d_condition.py from --diffusers)
 #                against our Diffusion.Models.UNet2DConditionModel, SD 1.5's unet config with block_out_channels
-#                [80,160,320,320] (58 M parameters), 4-channel latents and fixed 77×768 text states; forward passes
+#                [80,160,320,320] and 2 heads (SD 1.5's head widths; 57 M parameters), 4-channel latents and fixed 77×768 text states; forward passes
 #                only, float32; defaults: --image-size 32 (latents) --batch 2.
 #   --malloc     keep (default): both sides keep freed memory in glibc's malloc (ours: mallopt at start-up,
 #                PyTorch: the same settings as MALLOC_* variables); default: both leave malloc alone.
@@ -140,7 +140,7 @@ record() { # round, then the command; keeps the RESULT line with the round added
   free -g | sed -n 2p | awk '{ print "Memory: " $2 " GiB" }'
   case "$model" in
     unet2d) echo "Model: unet2d (diffusers UNet2DModel, google/ddpm-cifar10-32, from $diffusers)"; shown="[128,256,256,256]" ;;
-    unet2dcond) echo "Model: unet2dcond (diffusers UNet2DConditionModel, SD 1.5 at [80,160,320,320], 77x768 text states, from $diffusers)"; shown="[80,160,320,320]" ;;
+    unet2dcond) echo "Model: unet2dcond (diffusers UNet2DConditionModel, SD 1.5 at [80,160,320,320] with 2 heads, 77x768 text states, from $diffusers)"; shown="[80,160,320,320]" ;;
     *) echo "Model: $model"; shown="[$dims]" ;;
   esac
   echo "Threads: $threads, batch $batch, $shown@$size, malloc $malloc, load at start: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -151,7 +151,7 @@ record() { # round, then the command; keeps the RESULT line with the round added
 echo "# exporting the $model model, weights and inputs, and counting FLOPs (PyTorch)" >&2
 config="$dims@${size}x$batch/seed0"
 [[ "$model" == unet2d ]] && config="unet2d:google/ddpm-cifar10-32@${size}x$batch/seed0"
-[[ "$model" == unet2dcond ]] && config="unet2dcond:sd15-quarter@${size}x$batch/seed0"
+[[ "$model" == unet2dcond ]] && config="unet2dcond:sd15-quarter-2heads@${size}x$batch/seed0"
 if [[ -f "$out/flops.json" ]] && grep -q "\"config\": \"$config\"" "$out/flops.json"; then
   echo "# reusing the export in $out" >&2
   record 0 sed 's/^/RESULT /' "$out/flops.json"

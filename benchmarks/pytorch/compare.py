@@ -119,8 +119,10 @@ def load_diffusers(root):
     return UNet2DModel, DDPMScheduler
 
 
-# SD 1.5's unet/config.json with block_out_channels a quarter as wide (GroupNorm groups 16 so that 80 divides).
-UNET2DCOND = dict(sample_size=32, block_out_channels=(80, 160, 320, 320), norm_num_groups=16, cross_attention_dim=768)
+# SD 1.5's unet/config.json with block_out_channels a quarter as wide (GroupNorm groups 16 so that 80 divides) and 2
+# heads instead of 8, so that every head keeps SD 1.5's width (40, 80, 160, 160).
+UNET2DCOND = dict(sample_size=32, block_out_channels=(80, 160, 320, 320), norm_num_groups=16, cross_attention_dim=768,
+                  attention_head_dim=2)
 TEXT_LENGTH = 77
 
 
@@ -406,7 +408,7 @@ def export_id(args):
     if args.model == "unet2d":
         return f"unet2d:{UNET2D_HUB_NAME}@{args.image_size}x{args.batch}/seed{args.seed}"
     if args.model == "unet2dcond":
-        return f"unet2dcond:sd15-quarter@{args.image_size}x{args.batch}/seed{args.seed}"
+        return f"unet2dcond:sd15-quarter-2heads@{args.image_size}x{args.batch}/seed{args.seed}"
     return f"{args.hidden_dims}@{args.image_size}x{args.batch}/seed{args.seed}"
 
 

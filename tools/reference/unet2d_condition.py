@@ -34,6 +34,7 @@ import torch  # noqa: E402
 from diffusers.models.unets.unet_2d_condition import UNet2DConditionModel  # noqa: E402
 import unet_reference  # noqa: E402
 from unet_reference import save_safetensors, write_json  # noqa: E402
+from unet2d import perturb  # noqa: E402  (norm weights moved off 1 and 0, as for UNet2DModel)
 
 unet_reference.DTYPES[torch.float16] = "F16"
 
@@ -70,16 +71,6 @@ SD21_BASE = dict(SD15, cross_attention_dim=1024, attention_head_dim=(5, 10, 20, 
 
 def git_head(git_dir):
     return subprocess.check_output(["git", "-C", git_dir, "rev-parse", "HEAD"], text=True).strip()
-
-
-def perturb(model, generator):
-    """Default init leaves norm weights at 1 and biases at 0; move them so a mis-mapped key shows."""
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if "norm" in name and name.endswith(".weight"):
-                p.copy_(1 + 0.2 * torch.randn(p.shape, generator=generator))
-            elif "norm" in name and name.endswith(".bias"):
-                p.copy_(0.2 * torch.randn(p.shape, generator=generator))
 
 
 def run_case(name, kwargs, height, width, length, provenance):

@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Check that a folder written by our UNet2DModel.SavePretrained opens in diffusers' own code and gives our output.
+"""Check that a folder written by our UNet2DModel.SavePretrained (or UNet2DConditionModel.SavePretrained) opens in
+diffusers' own code and gives our output.
 
 diffusers' real config reader (configuration_utils.py: UNet2DModel.from_config on our config.json, which also
 checks _class_name) builds diffusers' own UNet2DModel (src/diffusers/models/unets/unet_2d.py, laid out at
@@ -7,9 +8,14 @@ checks _class_name) builds diffusers' own UNet2DModel (src/diffusers/models/unet
 ModelMixin has no from_pretrained; safetensors is read by hand, no package needed); the output for our
 io.safetensors inputs is compared with ours.
 
+config.json's _class_name picks the class: UNet2DModel, or UNet2DConditionModel
+(src/diffusers/models/unets/unet_2d_condition.py, called with io.safetensors' encoder_hidden_states and
+encoder_attention_mask).
+
 Make the folder with the C# test that writes it:
-  DIFFUSION_EXPORT_UNET2D=/tmp/ours dotnet test tests/Diffusion.Core.Tests --filter FullyQualifiedName~FreshModelSavesAFolder
-then: /usr/bin/python3 tools/reference/unet2d_load_ours.py /tmp/ours
+  DIFFUSION_EXPORT_UNET2D=/tmp/ours dotnet test tests/Diffusion.Core.Tests --filter FullyQualifiedName~FreshModelSavesAFolderOfDiffusersKeysAndDTypes
+  DIFFUSION_EXPORT_UNET2DCOND=/tmp/ours-cond dotnet test tests/Diffusion.Core.Tests --filter FullyQualifiedName~UNet2DConditionModelLoadingTests.FreshModelSavesAFolderOfDiffusersKeys
+then: /usr/bin/python3 tools/reference/unet2d_load_ours.py /tmp/ours (or /tmp/ours-cond)
 """
 import json
 import os
@@ -21,6 +27,7 @@ sys.path[:0] = ["/work/dt113", "/work/dt113/stubs"]
 
 import torch  # noqa: E402
 from diffusers.models.unets.unet_2d import UNet2DModel  # noqa: E402
+from diffusers.models.unets.unet_2d_condition import UNet2DConditionModel  # noqa: E402
 
 DTYPES = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16, "I64": torch.int64}
 
@@ -45,13 +52,18 @@ def main(folder):
     torch.set_num_threads(1)
     with open(os.path.join(folder, "config.json")) as f:
         config = json.load(f)
-    model = UNet2DModel.from_config(config).eval()
+    conditional = config.get("_class_name") == "UNet2DConditionModel"
+    model = (UNet2DConditionModel if conditional else UNet2DModel).from_config(config).eval()
     weights, metadata = read_safetensors(os.path.join(folder, "diffusion_pytorch_model.safetensors"))
     result = model.load_state_dict(weights, strict=True)
     io, _ = read_safetensors(os.path.join(folder, "io.safetensors"))
     with torch.no_grad():
         ours = io["output"]
-        theirs = model(io["sample"], io["timesteps"], class_labels=io.get("class_labels")).sample
+        if conditional:
+            theirs = model(io["sample"], io["timesteps"], io["encoder_hidden_states"],
+                           encoder_attention_mask=io.get("encoder_attention_mask")).sample
+        else:
+            theirs = model(io["sample"], io["timesteps"], class_labels=io.get("class_labels")).sample
     error = (theirs - ours).abs().max().item()
     scale = ours.abs().max().item()
     print(f"config: _class_name={config.get('_class_name')} _diffusers_version={config.get('_diffusers_version')}, "

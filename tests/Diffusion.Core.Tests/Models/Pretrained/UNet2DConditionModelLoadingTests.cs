@@ -89,20 +89,14 @@ public sealed class UNet2DConditionModelLoadingTests
     [Fact]
     public void FreshModelSavesAFolderOfDiffusersKeys()
     {
-        // A model of ours (TorchSharp's initialisation, norms perturbed): tools/reference/unet2d_condition_load_ours.py
+        // A model of ours (TorchSharp's initialisation, norms perturbed): tools/reference/unet2d_load_ours.py
         // loads such a folder into diffusers' own UNet2DConditionModel and compares outputs. Set
         // DIFFUSION_EXPORT_UNET2DCOND to a folder to keep this one (and io.safetensors with our inputs and output).
         using var scope = NewDisposeScope();
         manual_seed(11);
         UNet2DConditionModelConfig config = UNet2DConditionModelConfig.FromJson(File.ReadAllText(Path.Combine(UNet2DConditionModelParityTests.Dir, "sd2", "config.json")));
         using var model = new UNet2DConditionModel(config);
-        using (no_grad())
-        {
-            foreach ((string name, TorchSharp.Modules.Parameter p) in model.named_parameters().Where(p => p.name.Contains("norm")))
-            {
-                p.copy_(name.EndsWith(".weight") ? 1 + 0.2 * randn_like(p) : 0.2 * randn_like(p));
-            }
-        }
+        NormPerturbation.Apply(model);
 
         model.eval();
         string? export = Environment.GetEnvironmentVariable("DIFFUSION_EXPORT_UNET2DCOND");

@@ -74,13 +74,7 @@ public sealed class UNet2DModelLoadingTests
             SampleSize = 8,
         };
         using var model = new UNet2DModel(config);
-        using (no_grad())
-        {
-            foreach ((string name, TorchSharp.Modules.Parameter p) in model.named_parameters().Where(p => p.name.Contains("norm")))
-            {
-                p.copy_(name.EndsWith(".weight") ? 1 + 0.2 * randn_like(p) : 0.2 * randn_like(p));
-            }
-        }
+        NormPerturbation.Apply(model);
 
         model.eval();
         string? export = Environment.GetEnvironmentVariable("DIFFUSION_EXPORT_UNET2D");
