@@ -1,3 +1,4 @@
+using Diffusion.Models.Internal;
 using static TorchSharp.torch;
 
 namespace Diffusion.Models;
@@ -10,15 +11,8 @@ public sealed partial class UNet2DConditionModel
         ArgumentNullException.ThrowIfNull(sample);
         ArgumentNullException.ThrowIfNull(timestep);
         ArgumentNullException.ThrowIfNull(encoderHiddenStates);
-        int c = Config.InChannels;
-        if (sample.dim() != 4 || sample.shape[1] != c || sample.shape[0] < 1 || sample.shape[2] < 1 || sample.shape[3] < 1)
-        {
-            throw new ArgumentException($"sample must be [N,{c},H,W] (in_channels {c}) with N, H, W >= 1; got {Shape(sample)}.", nameof(sample));
-        }
-
-        ScalarType weights = DType;
-        Device device = Device;
-        CheckDTypeAndDevice(sample, nameof(sample), weights, device);
+        ModelInputs.CheckSampleShape(sample, Config.InChannels, 1, "any size: the up path follows the skips' sizes");
+        ModelInputs.CheckPlacement(sample, DType, Device, CastHint);
 
         long n = sample.shape[0];
         if (timestep.dtype == ScalarType.Bool || !(is_integral(timestep.dtype) || is_floating_point(timestep.dtype)))
@@ -41,7 +35,7 @@ public sealed partial class UNet2DConditionModel
                 nameof(encoderHiddenStates));
         }
 
-        CheckDTypeAndDevice(encoderHiddenStates, nameof(encoderHiddenStates), weights, device);
+        ModelInputs.CheckPlacement(encoderHiddenStates, DType, Device, CastHint, nameof(encoderHiddenStates));
         if (encoderAttentionMask is null)
         {
             return;
@@ -61,18 +55,7 @@ public sealed partial class UNet2DConditionModel
         }
     }
 
-    private static void CheckDTypeAndDevice(Tensor t, string name, ScalarType weights, Device device)
-    {
-        if (t.dtype != weights)
-        {
-            throw new ArgumentException($"{name} must have the weights' dtype {weights} (cast the model with to(dtype) to change it); got {t.dtype}.", name);
-        }
+    private const string CastHint = "cast the model with to(dtype) to change it";
 
-        if (t.device_type != device.type || t.device_index != device.index)
-        {
-            throw new ArgumentException($"{name} must be on the weights' device {device}; got {t.device}.", name);
-        }
-    }
-
-    private static string Shape(Tensor t) => "[" + string.Join(",", t.shape) + "]";
+    private static string Shape(Tensor t) => ModelInputs.Shape(t);
 }

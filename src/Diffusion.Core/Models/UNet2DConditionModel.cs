@@ -1,5 +1,4 @@
 using Diffusion.Models.Blocks;
-using Diffusion.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -46,7 +45,7 @@ public sealed partial class UNet2DConditionModel : nn.Module<Tensor, Tensor, Ten
     /// <param name="dtype">The weights' element type (float32, float16 or bfloat16); null keeps float32.</param>
     /// <exception cref="ArgumentException"><paramref name="config"/> breaks a rule or needs a feature this library does not build
     /// (the message lists every violation), or the dtype is not a floating type this model supports.</exception>
-    /// <exception cref="TorchRuntimeException">libtorch cannot be loaded.</exception>
+    /// <exception cref="Runtime.TorchRuntimeException">libtorch cannot be loaded.</exception>
     public UNet2DConditionModel(UNet2DConditionModelConfig? config = null, Device? device = null, ScalarType? dtype = null)
         : base(Prepare(config, dtype))
     {
@@ -104,16 +103,7 @@ public sealed partial class UNet2DConditionModel : nn.Module<Tensor, Tensor, Ten
         conv_act = Layers.Activation(c.ActFn);
         conv_out = nn.Conv2d(ch[0], c.OutChannels, c.ConvOutKernel, padding: (c.ConvOutKernel - 1) / 2);
         RegisterComponents();
-
-        if (dtype is { } elementType && elementType != ScalarType.Float32)
-        {
-            this.to(elementType);
-        }
-
-        if (device is not null)
-        {
-            this.to(device);
-        }
+        Internal.ModelInputs.Place(this, device, dtype);
     }
 
     /// <summary>The configuration this network was built with (a copy: later changes to the caller's lists do not show here).</summary>
@@ -248,12 +238,7 @@ public sealed partial class UNet2DConditionModel : nn.Module<Tensor, Tensor, Ten
         AttentionHeadDim = [.. given.AttentionHeadDim],
     };
 
-    private static string Prepare(UNet2DConditionModelConfig? config, ScalarType? dtype)
-    {
-        // Runs before the base constructor creates native state, so bad arguments leak nothing.
-        (config ?? new UNet2DConditionModelConfig()).Validate();
-        Internal.PretrainedFolder.CheckDType(dtype);
-        TorchRuntime.EnsureAvailable();
-        return nameof(UNet2DConditionModel);
-    }
+    private static string Prepare(UNet2DConditionModelConfig? config, ScalarType? dtype) =>
+        Internal.ModelInputs.BeforeConstruction(() => (config ?? new UNet2DConditionModelConfig()).Validate(), dtype,
+            [ScalarType.Float32, ScalarType.Float16, ScalarType.BFloat16], nameof(UNet2DConditionModel));
 }

@@ -235,7 +235,7 @@ public sealed class UNet2DConditionModelLoadingTests
 
         var e = Assert.Throws<ArgumentException>(() => model.call(randn(2, 3, 8, 8), t, text));
         Assert.Equal("sample", e.ParamName);
-        Assert.Contains("in_channels 4", e.Message);
+        Assert.Contains("[N,4,H,W]", e.Message);
         Assert.Contains("[2,3,8,8]", e.Message);
 
         e = Assert.Throws<ArgumentException>(() => model.call(sample, t, randn(2, 7, 768)));
