@@ -23,13 +23,7 @@ public sealed class UNet2DConditionModelLoadingTests
         return temp;
     }
 
-    private static void RewriteConfig(string folder, Action<JsonObject> edit)
-    {
-        string path = Path.Combine(folder, "config.json");
-        JsonObject config = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
-        edit(config);
-        File.WriteAllText(path, config.ToJsonString());
-    }
+    private static void RewriteConfig(string folder, Action<JsonObject> edit) => ConfigFiles.Rewrite(folder, edit);
 
     private static Dictionary<string, Tensor> Io(string name = "sd1") => SafeTensors.Load(Path.Combine(UNet2DConditionModelParityTests.Dir, name, "io.safetensors"));
 

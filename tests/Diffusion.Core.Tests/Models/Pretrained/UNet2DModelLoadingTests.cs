@@ -30,13 +30,7 @@ public sealed class UNet2DModelLoadingTests
         return model.call(io["sample"].to(model.DType), io["timesteps"]);
     }
 
-    private static void RewriteConfig(string folder, Action<JsonObject> edit)
-    {
-        string path = Path.Combine(folder, "config.json");
-        JsonObject config = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
-        edit(config);
-        File.WriteAllText(path, config.ToJsonString());
-    }
+    private static void RewriteConfig(string folder, Action<JsonObject> edit) => ConfigFiles.Rewrite(folder, edit);
 
     [Fact]
     public void SavedFolderLoadsBackWithTheSameOutputAndDiffusersConfigKeys()
