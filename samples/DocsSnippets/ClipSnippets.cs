@@ -34,7 +34,7 @@ internal static class ClipSnippets
         // <snippet:clip-train>
         ClipTokenizer tokenizer = ClipTokenizer.FromCorpus(captions, contextLength: 16);
         using var model = new ClipModel(ClipConfig.Small(tokenizer.VocabularySize), tokenizer);
-        using var trainer = new ClipTrainer(model, new ClipTrainerOptions { Steps = 500, BatchSize = 64 });
+        using var trainer = new ClipTrainer(model, new ClipTrainerOptions { MaxSteps = 500, BatchSize = 64 });
         ClipTrainingResult result = trainer.Fit(dataset);
         model.Save("my-clip/");
         // </snippet>
