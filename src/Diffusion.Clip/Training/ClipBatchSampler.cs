@@ -15,6 +15,9 @@ internal sealed class ClipBatchSampler(IClipDataset dataset, ClipImageProcessor 
     private const long ShuffleTag = 0x636C6970; // "clip"
     private const long FlipTag = 0x666C6970;    // "flip"
 
+    /// <summary>Pairs in the dataset.</summary>
+    public int DatasetCount => dataset.Count;
+
     /// <summary>Whole batches per epoch (the last partial one is dropped).</summary>
     public int BatchesPerEpoch => dataset.Count / batchSize;
 

@@ -9,7 +9,7 @@ namespace Diffusion.Clip;
 /// (same name, same meaning, same rules); defaults follow CLIP's paper (AdamW β₂ 0.98, ε 1e-6, weight decay 0.2)
 /// scaled to small runs.
 /// </summary>
-public sealed record ClipTrainerOptions
+public sealed record ClipTrainerOptions : ITrainingOptions
 {
     /// <summary>Passes over the dataset, when <see cref="MaxSteps"/> is null.</summary>
     /// <value>The default value is 1.</value>
@@ -125,7 +125,7 @@ public sealed record ClipTrainerOptions
     public void Validate()
     {
         // The options the training engine shares with TrainerOptions are checked there, by the same rules.
-        List<string> errors = ToEngineOptions(BatchSize).GetViolations();
+        List<string> errors = TrainingOptionsRules.GetViolations(this);
         if (BatchSize < 2)
         {
             errors.Add($"BatchSize must be at least 2 (a contrastive batch needs negatives); got {BatchSize}.");
@@ -136,34 +136,6 @@ public sealed record ClipTrainerOptions
             errors.Add($"Loss must be Clip or SigLip; got {(int)Loss}.");
         }
 
-        EngineOptions.ThrowIfAny("CLIP trainer", errors);
+        TrainingOptionsRules.ThrowIfAny("CLIP trainer", errors);
     }
-
-    /// <summary>The settings the training engine runs with, at the batch size the dataset allows.</summary>
-    internal EngineOptions ToEngineOptions(int batchSize) => new()
-    {
-        Epochs = Epochs,
-        MaxSteps = MaxSteps,
-        InitialStep = InitialStep,
-        MomentWarmupSteps = MomentWarmupSteps,
-        MaxDuration = MaxDuration,
-        BatchSize = batchSize,
-        GradientAccumulationSteps = GradientAccumulationSteps,
-        LearningRate = LearningRate,
-        Beta1 = Beta1,
-        Beta2 = Beta2,
-        WeightDecay = WeightDecay,
-        AdamEpsilon = AdamEpsilon,
-        WarmupSteps = WarmupSteps,
-        LearningRateSchedule = LearningRateSchedule,
-        MaxGradNorm = MaxGradNorm,
-        UseEma = UseEma,
-        EmaDecay = EmaDecay,
-        Seed = Seed,
-        CheckpointDirectory = CheckpointDirectory,
-        CheckpointEverySteps = CheckpointEverySteps,
-        KeepCheckpoints = KeepCheckpoints,
-        OnNonFiniteLoss = OnNonFiniteLoss,
-        LogEverySteps = LogEverySteps,
-    };
 }

@@ -14,14 +14,12 @@ internal sealed class ClipTrainingRun : TrainingTask<ClipBatch>, IDisposable
 {
     private static readonly double MaxLogLogitScale = Math.Log(ClipModel.MaxLogitScale);
     private readonly ClipTrainer trainer;
-    private readonly IClipDataset dataset;
     private readonly ClipBatchSampler batches;
     private readonly TrainingLoop<ClipBatch> loop;
 
     public ClipTrainingRun(ClipTrainer trainer, IClipDataset dataset, IProgress<ClipTrainingProgress>? progress, CancellationToken cancellationToken)
     {
         this.trainer = trainer;
-        this.dataset = dataset;
         ClipTrainerOptions options = trainer.Options;
         int batchSize = Math.Min(options.BatchSize, dataset.Count);
         batches = new ClipBatchSampler(dataset, trainer.Model.ImageProcessor, batchSize, options.Seed, options.RandomHorizontalFlip);
@@ -33,12 +31,12 @@ internal sealed class ClipTrainingRun : TrainingTask<ClipBatch>, IDisposable
 
         // open_clip: no weight decay on parameters with fewer than 2 dimensions (biases, LayerNorm gains, the class
         // embedding, logit_scale, the SigLIP bias).
-        loop = new TrainingLoop<ClipBatch>(this, modules, options.ToEngineOptions(batchSize), (_, p) => p.dim() >= 2, trainer.Logger,
+        loop = new TrainingLoop<ClipBatch>(this, modules, options, batchSize, bfloat16: false, (_, p) => p.dim() >= 2, trainer.Logger,
             progress is null ? null : new EngineProgress(progress, trainer.Model), cancellationToken);
         Log.TrainingStarted(trainer.Logger, options.MaxSteps, batchSize, dataset.Count, modules.Sum(m => m.Item2.parameters().Sum(p => p.numel())), options.Loss);
     }
 
-    public override int DatasetCount => dataset.Count;
+    public override int DatasetCount => batches.DatasetCount;
 
     public override int BatchesPerEpoch => batches.BatchesPerEpoch;
 

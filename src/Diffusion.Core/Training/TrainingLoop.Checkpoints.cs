@@ -19,7 +19,7 @@ internal sealed partial class TrainingLoop<TBatch>
     private Dictionary<string, string> CheckpointMetadata()
     {
         var state = new CheckpointState(CheckpointState.CurrentFormatVersion, step, epoch, batchInEpoch, ema?.Updates ?? 0,
-            optimizer.StepCount, options.BatchSize, options.GradientAccumulationSteps, options.Seed, task.DatasetCount);
+            optimizer.StepCount, batchSize, options.GradientAccumulationSteps, options.Seed, task.DatasetCount);
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal) { [TrainingCheckpoint.StateKey] = TrainingCheckpoint.StateJson(state) };
         task.AddCheckpointMetadata(metadata);
         return metadata;
@@ -102,12 +102,12 @@ internal sealed partial class TrainingLoop<TBatch>
         try
         {
             task.CheckCheckpointMetadata(metadata, path);
-            if (state.BatchSize != options.BatchSize || state.GradientAccumulationSteps != options.GradientAccumulationSteps
+            if (state.BatchSize != batchSize || state.GradientAccumulationSteps != options.GradientAccumulationSteps
                 || state.Seed != options.Seed || state.DatasetCount != task.DatasetCount)
             {
                 throw new InvalidOperationException(
                     $"{path} was written with BatchSize {state.BatchSize}, GradientAccumulationSteps {state.GradientAccumulationSteps}, Seed {state.Seed} " +
-                    $"and {state.DatasetCount} dataset items; this run has {options.BatchSize}, {options.GradientAccumulationSteps}, {options.Seed} and {task.DatasetCount}. " +
+                    $"and {state.DatasetCount} dataset items; this run has {batchSize}, {options.GradientAccumulationSteps}, {options.Seed} and {task.DatasetCount}. " +
                     "Exact resume needs the same values: restore them, or use another CheckpointDirectory.");
             }
 
@@ -172,7 +172,7 @@ internal sealed partial class TrainingLoop<TBatch>
     {
         using var noGrad = no_grad();
         IEnumerable<(string Name, Tensor Parameter)> current = parameters.Select(p => (p.Name, (Tensor)p.Parameter));
-        if (options.BFloat16)
+        if (bfloat16)
         {
             // Module.to(dtype) replaces every Parameter (the bf16 ones held in `parameters` are disposed), so the
             // float32 parameters are looked up again by name.

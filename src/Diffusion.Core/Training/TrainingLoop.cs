@@ -24,7 +24,9 @@ internal sealed partial class TrainingLoop<TBatch> : IDisposable
     where TBatch : IDisposable
 {
     private readonly TrainingTask<TBatch> task;
-    private readonly EngineOptions options;
+    private readonly ITrainingOptions options;
+    private readonly int batchSize;
+    private readonly bool bfloat16;
     private readonly (string Prefix, nn.Module Module)[] modules;
     private readonly ILogger logger;
     private readonly IProgress<TrainingProgress>? progress;
@@ -50,30 +52,34 @@ internal sealed partial class TrainingLoop<TBatch> : IDisposable
     /// <summary>Sets up the optimizer, EMA and generator over the modules' trainable parameters.</summary>
     /// <param name="task">The trainer's data order and loss.</param>
     /// <param name="modules">What is trained, each with the prefix its names get in checkpoints ("" for the model itself).
-    /// They must already be on the training device; with <see cref="EngineOptions.BFloat16"/> they are cast here.</param>
+    /// They must already be on the training device; with <paramref name="bfloat16"/> they are cast here.</param>
     /// <param name="options">The shared settings, validated by the caller.</param>
+    /// <param name="batchSize">The micro-batch size the task's batches have (CLIP caps <see cref="ITrainingOptions.BatchSize"/> at the dataset's size).</param>
+    /// <param name="bfloat16">Run the modules in bfloat16 with float32 master weights in the optimizer.</param>
     /// <param name="decays">Which parameters get weight decay; null: all.</param>
     /// <param name="logger">Where the engine logs.</param>
     /// <param name="progress">Told after every optimizer step.</param>
     /// <param name="cancellationToken">Stops training after the current step (see the remarks).</param>
     /// <exception cref="ArgumentException">The dataset is too small for one optimizer step, or nothing is trainable.</exception>
-    public TrainingLoop(TrainingTask<TBatch> task, IReadOnlyList<(string Prefix, nn.Module Module)> modules, EngineOptions options,
-        Func<string, Parameter, bool>? decays, ILogger logger, IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
+    public TrainingLoop(TrainingTask<TBatch> task, IReadOnlyList<(string Prefix, nn.Module Module)> modules, ITrainingOptions options,
+        int batchSize, bool bfloat16, Func<string, Parameter, bool>? decays, ILogger logger, IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
     {
         this.task = task;
         this.options = options;
+        this.batchSize = batchSize;
+        this.bfloat16 = bfloat16;
         this.modules = [.. modules];
         this.logger = logger;
         this.progress = progress;
         this.cancellationToken = cancellationToken;
-        if (task.DatasetCount < options.BatchSize * options.GradientAccumulationSteps)
+        if (task.DatasetCount < batchSize * options.GradientAccumulationSteps)
         {
             throw new ArgumentException(
-                $"dataset has {task.DatasetCount} items, fewer than one optimizer step needs (BatchSize {options.BatchSize} × GradientAccumulationSteps {options.GradientAccumulationSteps}).",
+                $"dataset has {task.DatasetCount} items, fewer than one optimizer step needs (BatchSize {batchSize} × GradientAccumulationSteps {options.GradientAccumulationSteps}).",
                 "dataset");
         }
 
-        if (options.BFloat16)
+        if (bfloat16)
         {
             foreach ((_, nn.Module module) in this.modules)
             {
@@ -88,12 +94,12 @@ internal sealed partial class TrainingLoop<TBatch> : IDisposable
             throw new ArgumentException("the model has no trainable parameters (none has requires_grad).", "model");
         }
 
-        optimizer = new AdamWOptimizer(parameters, options.Beta1, options.Beta2, options.AdamEpsilon, options.WeightDecay, masterFloat32: options.BFloat16, decays);
+        optimizer = new AdamWOptimizer(parameters, options.Beta1, options.Beta2, options.AdamEpsilon, options.WeightDecay, masterFloat32: bfloat16, decays);
         ema = options.UseEma ? new ExponentialMovingAverage(optimizer.MasterWeights, options.EmaDecay) : null;
         generator = new Generator((ulong)options.Seed, CPU);
     }
 
-    /// <summary>True when the last <see cref="Execute"/> stopped at <see cref="EngineOptions.MaxDuration"/>.</summary>
+    /// <summary>True when the last <see cref="Execute"/> stopped at <see cref="ITrainingOptions.MaxDuration"/>.</summary>
     public bool StoppedByTimeLimit { get; private set; }
 
     private int UsableBatches => task.BatchesPerEpoch / options.GradientAccumulationSteps * options.GradientAccumulationSteps;

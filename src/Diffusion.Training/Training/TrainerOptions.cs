@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace Diffusion.Training;
 
 /// <summary>Options for <see cref="Trainer"/>. Defaults are the book's (chapter 15) where it sets one.</summary>
-public sealed record TrainerOptions
+public sealed record TrainerOptions : ITrainingOptions
 {
     /// <summary>Passes over the dataset. <value>The default value is 1.</value></summary>
     public int Epochs { get; init; } = 1;
@@ -132,7 +132,7 @@ public sealed record TrainerOptions
     public void Validate()
     {
         // The options the training engine shares with ClipTrainerOptions are checked there, by the same rules.
-        List<string> errors = ToEngineOptions().GetViolations();
+        List<string> errors = TrainingOptionsRules.GetViolations(this);
         void Check(bool ok, string message)
         {
             if (!ok)
@@ -144,35 +144,6 @@ public sealed record TrainerOptions
         Check(MinSnrGamma is null or > 0, $"MinSnrGamma must be positive or null; got {MinSnrGamma}.");
         Check(LoaderWorkers is null or >= 1, $"LoaderWorkers must be at least 1 or null; got {LoaderWorkers}.");
         Check(Enum.IsDefined(OnDataError), $"OnDataError must be Throw or SkipAndLog; got {(int)OnDataError}.");
-        EngineOptions.ThrowIfAny("trainer", errors);
+        TrainingOptionsRules.ThrowIfAny("trainer", errors);
     }
-
-    /// <summary>The settings the training engine runs with.</summary>
-    internal EngineOptions ToEngineOptions() => new()
-    {
-        Epochs = Epochs,
-        MaxSteps = MaxSteps,
-        InitialStep = InitialStep,
-        MomentWarmupSteps = MomentWarmupSteps,
-        MaxDuration = MaxDuration,
-        BatchSize = BatchSize,
-        GradientAccumulationSteps = GradientAccumulationSteps,
-        LearningRate = LearningRate,
-        Beta1 = Beta1,
-        Beta2 = Beta2,
-        WeightDecay = WeightDecay,
-        AdamEpsilon = AdamEpsilon,
-        WarmupSteps = WarmupSteps,
-        LearningRateSchedule = LearningRateSchedule,
-        MaxGradNorm = MaxGradNorm,
-        UseEma = UseEma,
-        EmaDecay = EmaDecay,
-        BFloat16 = BFloat16,
-        Seed = Seed,
-        CheckpointDirectory = CheckpointDirectory,
-        CheckpointEverySteps = CheckpointEverySteps,
-        KeepCheckpoints = KeepCheckpoints,
-        OnNonFiniteLoss = OnNonFiniteLoss,
-        LogEverySteps = LogEverySteps,
-    };
 }

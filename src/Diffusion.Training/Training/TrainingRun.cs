@@ -14,7 +14,6 @@ namespace Diffusion.Training;
 internal sealed class TrainingRun : TrainingTask<ImageBatch>, IDisposable
 {
     private readonly Trainer trainer;
-    private readonly IImageDataset dataset;
     private readonly Device device;
     private readonly ScalarType computeType;
     private readonly DataLoader loader;
@@ -23,7 +22,6 @@ internal sealed class TrainingRun : TrainingTask<ImageBatch>, IDisposable
     public TrainingRun(Trainer trainer, IImageDataset dataset, IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
     {
         this.trainer = trainer;
-        this.dataset = dataset;
         TrainerOptions options = trainer.Options;
         Parameter? first = trainer.Model.parameters().FirstOrDefault();
         device = options.Device ?? first?.device ?? CPU;
@@ -42,7 +40,7 @@ internal sealed class TrainingRun : TrainingTask<ImageBatch>, IDisposable
         });
         try
         {
-            loop = new TrainingLoop<ImageBatch>(this, [("", trainer.Model)], options.ToEngineOptions(), decays: null, trainer.Logger, progress, cancellationToken);
+            loop = new TrainingLoop<ImageBatch>(this, [("", trainer.Model)], options, options.BatchSize, options.BFloat16, decays: null, trainer.Logger, progress, cancellationToken);
         }
         catch
         {
@@ -51,7 +49,7 @@ internal sealed class TrainingRun : TrainingTask<ImageBatch>, IDisposable
         }
     }
 
-    public override int DatasetCount => dataset.Count;
+    public override int DatasetCount => loader.Dataset.Count;
 
     public override int BatchesPerEpoch => loader.BatchesPerEpoch;
 
