@@ -12,7 +12,8 @@ namespace Diffusion.Training;
 /// holding the model (<c>model.*</c>), the EMA weights (<c>ema.*</c>), the optimizer state (<c>adamw.*</c>) and
 /// the generator state, with the step, epoch and loader position as JSON metadata. Each file is written
 /// to a temporary name and renamed, so a crash mid-write leaves the previous checkpoint intact; the next
-/// <see cref="Trainer.Fit"/> on the folder deletes such hidden temporary files.
+/// training run on the folder deletes such hidden temporary files. <c>Trainer</c> (U-Nets) and <c>ClipTrainer</c>
+/// (CLIP) both write this format, through the one training engine.
 /// </summary>
 public static class TrainingCheckpoint
 {
@@ -34,7 +35,7 @@ public static class TrainingCheckpoint
     }
 
     /// <summary>Copies a checkpoint's weights into a model, by state-dict key.</summary>
-    /// <param name="checkpointPath">A file written by <see cref="Trainer"/>.</param>
+    /// <param name="checkpointPath">A file written by <c>Trainer</c> or <c>ClipTrainer</c>.</param>
     /// <param name="model">The model, built with the same options as the trained one.</param>
     /// <param name="useEma">Take the EMA weights where the checkpoint has them (better samples); otherwise the raw weights.</param>
     /// <exception cref="InvalidDataException">The file is not a valid checkpoint or its keys or shapes do not match the model.</exception>
@@ -142,10 +143,17 @@ public static class TrainingCheckpoint
         throw new InvalidDataException($"{path}: the generator state '{GeneratorKey}' {problem}.");
     }
 
-    internal static void Write(string path, IReadOnlyDictionary<string, Tensor> tensors, CheckpointState state) =>
-        SafeTensors.Save(tensors, path, new Dictionary<string, string> { [StateKey] = JsonSerializer.Serialize(state) });
+    /// <summary>
+    /// Writes a checkpoint atomically. <paramref name="metadata"/> holds the training state under
+    /// <see cref="StateKey"/> and whatever the trainer adds (<see cref="TrainingLoop{TBatch}"/> builds it in one place).
+    /// </summary>
+    internal static void Write(string path, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string> metadata) =>
+        SafeTensors.Save(tensors, path, metadata);
 
-    internal static (Dictionary<string, Tensor> Tensors, CheckpointState State) Read(string path)
+    /// <summary>The JSON entry of the training state, for the metadata of <see cref="Write"/>.</summary>
+    internal static string StateJson(CheckpointState state) => JsonSerializer.Serialize(state);
+
+    internal static (Dictionary<string, Tensor> Tensors, CheckpointState State, IReadOnlyDictionary<string, string> Metadata) Read(string path)
     {
         SafeTensorsHeader header = SafeTensors.ReadHeader(path);
         if (!header.Metadata.TryGetValue(StateKey, out string? json))
@@ -169,7 +177,7 @@ public static class TrainingCheckpoint
             throw new InvalidDataException($"{path}: the checkpoint's training state is missing, out of range or from an unknown format version: {json}");
         }
 
-        return (SafeTensors.Load(path), state);
+        return (SafeTensors.Load(path), state, header.Metadata);
     }
 }
 
