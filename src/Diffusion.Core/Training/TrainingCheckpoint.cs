@@ -1,3 +1,4 @@
+using Diffusion.Models;
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Text.Json;
@@ -18,6 +19,7 @@ namespace Diffusion.Training;
 public static class TrainingCheckpoint
 {
     internal const string StateKey = "diffusion.training.state";
+    internal const string ModelConfigKey = "diffusion.model.config";
     internal const string ModelPrefix = "model.";
     internal const string EmaPrefix = "ema.";
     internal const string OptimizerPrefix = "adamw.";
@@ -58,6 +60,55 @@ public static class TrainingCheckpoint
             }
 
             target.copy_(source);
+        }
+    }
+
+    /// <summary>
+    /// Rebuilds the trained model from a checkpoint alone: the model's <c>config.json</c> text that the trainer
+    /// recorded in the checkpoint (for any <see cref="IPretrainedModel"/>: <see cref="UNet"/>, <see cref="ConditionalUNet"/>,
+    /// <see cref="UNet2DModel"/>, ...) picks the class and its options, then <see cref="LoadWeights"/> copies the weights.
+    /// </summary>
+    /// <param name="checkpointPath">A file written by <c>Trainer</c>.</param>
+    /// <param name="useEma">Take the EMA weights where the checkpoint has them (better samples); otherwise the raw weights.</param>
+    /// <param name="device">Where to put the model; null keeps it on the CPU.</param>
+    /// <returns>The model in eval mode; the caller owns and disposes it.</returns>
+    /// <exception cref="InvalidDataException">The file is not a valid checkpoint, records no model config (written before
+    /// checkpoints carried one: build the model with its options and call <see cref="LoadWeights"/>), or does not fit the config.</exception>
+    public static nn.Module LoadModel(string checkpointPath, bool useEma = true, Device? device = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(checkpointPath);
+        SafeTensorsHeader header = SafeTensors.ReadHeader(checkpointPath);
+        if (!header.Metadata.TryGetValue(ModelConfigKey, out string? config))
+        {
+            throw new InvalidDataException(
+                $"{checkpointPath}: the checkpoint records no model config (it predates them, or the model has none); build the model with the options it was trained with and call TrainingCheckpoint.LoadWeights.");
+        }
+
+        nn.Module model;
+        try
+        {
+            model = PretrainedModel.FromConfigJson(config);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataException($"{checkpointPath}: {e.Message}", e);
+        }
+
+        try
+        {
+            LoadWeights(checkpointPath, model, useEma);
+            if (device is not null)
+            {
+                model.to(device);
+            }
+
+            model.eval();
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
         }
     }
 

@@ -21,6 +21,15 @@ internal sealed partial class TrainingLoop<TBatch>
         var state = new CheckpointState(CheckpointState.CurrentFormatVersion, step, epoch, batchInEpoch, ema?.Updates ?? 0,
             optimizer.StepCount, batchSize, options.GradientAccumulationSteps, options.Seed, task.DatasetCount);
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal) { [TrainingCheckpoint.StateKey] = TrainingCheckpoint.StateJson(state) };
+        foreach ((string prefix, nn.Module module) in modules)
+        {
+            if (module is Models.IPretrainedModel pretrained)
+            {
+                // The architecture, so TrainingCheckpoint.LoadModel rebuilds it without being told the options.
+                metadata[TrainingCheckpoint.ModelConfigKey + prefix] = pretrained.ToConfigJson();
+            }
+        }
+
         task.AddCheckpointMetadata(metadata);
         return metadata;
     }
