@@ -36,8 +36,7 @@ public sealed class DpmSolverMultistepScheduler : INoiseScheduler, IDisposable
     public DpmSolverMultistepScheduler(DpmSolverMultistepSchedulerOptions? options = null)
     {
         Options = options ?? new DpmSolverMultistepSchedulerOptions();
-        OptionsRules.ThrowIfAny(nameof(DpmSolverMultistepSchedulerOptions), Options.Violations(), nameof(options));
-        _schedule = new TrainingSchedule(Options, zeroSnrFloor: true);
+        _schedule = TrainingSchedule.Validated(Options, Options.Violations(), zeroSnrFloor: true);
         _modelOutputs = new Tensor?[Options.SolverOrder];
 
         int n = Options.NumTrainTimesteps;
@@ -216,11 +215,7 @@ public sealed class DpmSolverMultistepScheduler : INoiseScheduler, IDisposable
     }
 
     /// <inheritdoc/>
-    public Tensor GetVelocity(Tensor sample, Tensor noise, Tensor timesteps)
-    {
-        SchedulerGuard.SameShape(sample, nameof(sample), noise, nameof(noise));
-        return _schedule.GetVelocity(sample, noise, timesteps);
-    }
+    public Tensor GetVelocity(Tensor sample, Tensor noise, Tensor timesteps) => _schedule.GetVelocity(sample, noise, timesteps);
 
     /// <summary>Frees the scheduler's tensors, including the model-output history.</summary>
     public void Dispose()

@@ -32,8 +32,7 @@ public sealed class EulerAncestralDiscreteScheduler : INoiseScheduler, IDisposab
     public EulerAncestralDiscreteScheduler(EulerAncestralDiscreteSchedulerOptions? options = null)
     {
         Options = options ?? new EulerAncestralDiscreteSchedulerOptions();
-        OptionsRules.ThrowIfAny(nameof(EulerAncestralDiscreteSchedulerOptions), Options.Violations(), nameof(options));
-        _schedule = new TrainingSchedule(Options, zeroSnrFloor: true);
+        _schedule = TrainingSchedule.Validated(Options, Options.Violations(), zeroSnrFloor: true);
         _steps = new EulerSchedule(_schedule);
     }
 
@@ -133,11 +132,7 @@ public sealed class EulerAncestralDiscreteScheduler : INoiseScheduler, IDisposab
 
     /// <inheritdoc/>
     /// <remarks>The VP velocity √ᾱ_t·ε − √(1 − ᾱ_t)·x0 at whole training timesteps.</remarks>
-    public Tensor GetVelocity(Tensor sample, Tensor noise, Tensor timesteps)
-    {
-        SchedulerGuard.SameShape(sample, nameof(sample), noise, nameof(noise));
-        return _schedule.GetVelocityAtWholeTimesteps(sample, noise, timesteps);
-    }
+    public Tensor GetVelocity(Tensor sample, Tensor noise, Tensor timesteps) => _schedule.GetVelocityAtWholeTimesteps(sample, noise, timesteps);
 
     /// <summary>Frees the scheduler's tensors.</summary>
     public void Dispose()

@@ -29,8 +29,7 @@ public sealed class EulerDiscreteScheduler : INoiseScheduler, IDisposable
     public EulerDiscreteScheduler(EulerDiscreteSchedulerOptions? options = null)
     {
         Options = options ?? new EulerDiscreteSchedulerOptions();
-        OptionsRules.ThrowIfAny(nameof(EulerDiscreteSchedulerOptions), Options.Violations(), nameof(options));
-        _schedule = new TrainingSchedule(Options, zeroSnrFloor: true);
+        _schedule = TrainingSchedule.Validated(Options, Options.Violations(), zeroSnrFloor: true);
         _steps = new EulerSchedule(_schedule);
     }
 
@@ -138,11 +137,7 @@ public sealed class EulerDiscreteScheduler : INoiseScheduler, IDisposable
 
     /// <inheritdoc/>
     /// <remarks>The VP velocity √ᾱ_t·ε − √(1 − ᾱ_t)·x0 at whole training timesteps (not diffusers' schedule-index bug).</remarks>
-    public Tensor GetVelocity(Tensor sample, Tensor noise, Tensor timesteps)
-    {
-        SchedulerGuard.SameShape(sample, nameof(sample), noise, nameof(noise));
-        return _schedule.GetVelocityAtWholeTimesteps(sample, noise, timesteps);
-    }
+    public Tensor GetVelocity(Tensor sample, Tensor noise, Tensor timesteps) => _schedule.GetVelocityAtWholeTimesteps(sample, noise, timesteps);
 
     /// <summary>Frees the scheduler's tensors.</summary>
     public void Dispose()

@@ -35,8 +35,7 @@ public sealed class HeunDiscreteScheduler : INoiseScheduler, IDisposable
     public HeunDiscreteScheduler(HeunDiscreteSchedulerOptions? options = null)
     {
         Options = options ?? new HeunDiscreteSchedulerOptions();
-        OptionsRules.ThrowIfAny(nameof(HeunDiscreteSchedulerOptions), Options.Violations(), nameof(options));
-        _schedule = new TrainingSchedule(Options, zeroSnrFloor: false);
+        _schedule = TrainingSchedule.Validated(Options, Options.Violations(), zeroSnrFloor: false);
         // Before SetTimesteps: every training timestep, T − 1 down to 0, with its σ.
         _inference = new EulerSchedule(_schedule);
     }
@@ -160,18 +159,11 @@ public sealed class HeunDiscreteScheduler : INoiseScheduler, IDisposable
 
     /// <inheritdoc/>
     /// <remarks>x0 + σ·ε with σ of each timestep's place in <see cref="Timesteps"/> (the second of a repeated pair, diffusers; after <see cref="SetBeginIndex"/>, the current position's σ).</remarks>
-    public Tensor AddNoise(Tensor originalSamples, Tensor noise, Tensor timesteps)
-    {
-        return _inference.AddNoise(originalSamples, noise, timesteps);
-    }
+    public Tensor AddNoise(Tensor originalSamples, Tensor noise, Tensor timesteps) => _inference.AddNoise(originalSamples, noise, timesteps);
 
     /// <inheritdoc/>
     /// <remarks>The VP velocity √ᾱ_t·ε − √(1 − ᾱ_t)·x0 at integer training timesteps (train with DDPM/DDIM, sample with Heun).</remarks>
-    public Tensor GetVelocity(Tensor sample, Tensor noise, Tensor timesteps)
-    {
-        SchedulerGuard.SameShape(sample, nameof(sample), noise, nameof(noise));
-        return _schedule.GetVelocity(sample, noise, timesteps);
-    }
+    public Tensor GetVelocity(Tensor sample, Tensor noise, Tensor timesteps) => _schedule.GetVelocity(sample, noise, timesteps);
 
     /// <summary>Frees the scheduler's tensors, including a half-finished step's state.</summary>
     public void Dispose()

@@ -33,8 +33,7 @@ public sealed class LmsDiscreteScheduler : INoiseScheduler, IDisposable
     public LmsDiscreteScheduler(LmsDiscreteSchedulerOptions? options = null)
     {
         Options = options ?? new LmsDiscreteSchedulerOptions();
-        OptionsRules.ThrowIfAny(nameof(LmsDiscreteSchedulerOptions), Options.Violations(), nameof(options));
-        _schedule = new TrainingSchedule(Options, zeroSnrFloor: false);
+        _schedule = TrainingSchedule.Validated(Options, Options.Violations(), zeroSnrFloor: false);
         // Before SetTimesteps: every training timestep, T − 1 down to 0, with its σ.
         _inference = new EulerSchedule(_schedule);
     }
@@ -147,18 +146,11 @@ public sealed class LmsDiscreteScheduler : INoiseScheduler, IDisposable
 
     /// <inheritdoc/>
     /// <remarks>x0 + σ·ε with σ of each timestep's place in <see cref="Timesteps"/> (diffusers; after <see cref="SetBeginIndex"/>, the current step's σ).</remarks>
-    public Tensor AddNoise(Tensor originalSamples, Tensor noise, Tensor timesteps)
-    {
-        return _inference.AddNoise(originalSamples, noise, timesteps);
-    }
+    public Tensor AddNoise(Tensor originalSamples, Tensor noise, Tensor timesteps) => _inference.AddNoise(originalSamples, noise, timesteps);
 
     /// <inheritdoc/>
     /// <remarks>The VP velocity √ᾱ_t·ε − √(1 − ᾱ_t)·x0 at integer training timesteps (train with DDPM/DDIM, sample with LMS).</remarks>
-    public Tensor GetVelocity(Tensor sample, Tensor noise, Tensor timesteps)
-    {
-        SchedulerGuard.SameShape(sample, nameof(sample), noise, nameof(noise));
-        return _schedule.GetVelocity(sample, noise, timesteps);
-    }
+    public Tensor GetVelocity(Tensor sample, Tensor noise, Tensor timesteps) => _schedule.GetVelocity(sample, noise, timesteps);
 
     /// <summary>Frees the scheduler's tensors, including the derivative history.</summary>
     public void Dispose()

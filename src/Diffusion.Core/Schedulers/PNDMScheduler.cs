@@ -42,8 +42,7 @@ public sealed class PNDMScheduler : INoiseScheduler, IDisposable
     public PNDMScheduler(PNDMSchedulerOptions? options = null)
     {
         Options = options ?? new PNDMSchedulerOptions();
-        OptionsRules.ThrowIfAny(nameof(PNDMSchedulerOptions), Options.Violations(), nameof(options));
-        _schedule = new TrainingSchedule(Options, zeroSnrFloor: false);
+        _schedule = TrainingSchedule.Validated(Options, Options.Violations(), zeroSnrFloor: false);
         _timesteps = new DiscreteTimesteps(Options.NumTrainTimesteps);
 
         // After the last step there is no ᾱ_{t−δ}: use 1 (a clean sample) or ᾱ_0.
@@ -164,18 +163,10 @@ public sealed class PNDMScheduler : INoiseScheduler, IDisposable
     }
 
     /// <inheritdoc/>
-    public Tensor AddNoise(Tensor originalSamples, Tensor noise, Tensor timesteps)
-    {
-        SchedulerGuard.SameShape(originalSamples, nameof(originalSamples), noise, nameof(noise));
-        return _schedule.AddNoise(originalSamples, noise, timesteps);
-    }
+    public Tensor AddNoise(Tensor originalSamples, Tensor noise, Tensor timesteps) => _schedule.AddNoise(originalSamples, noise, timesteps);
 
     /// <inheritdoc/>
-    public Tensor GetVelocity(Tensor sample, Tensor noise, Tensor timesteps)
-    {
-        SchedulerGuard.SameShape(sample, nameof(sample), noise, nameof(noise));
-        return _schedule.GetVelocity(sample, noise, timesteps);
-    }
+    public Tensor GetVelocity(Tensor sample, Tensor noise, Tensor timesteps) => _schedule.GetVelocity(sample, noise, timesteps);
 
     /// <summary>Frees the scheduler's tensors, including its history.</summary>
     public void Dispose()

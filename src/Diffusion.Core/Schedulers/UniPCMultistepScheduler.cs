@@ -41,8 +41,7 @@ public sealed class UniPCMultistepScheduler : INoiseScheduler, IDisposable
     public UniPCMultistepScheduler(UniPCMultistepSchedulerOptions? options = null)
     {
         Options = options ?? new UniPCMultistepSchedulerOptions();
-        OptionsRules.ThrowIfAny(nameof(UniPCMultistepSchedulerOptions), Options.Violations(), nameof(options));
-        _schedule = new TrainingSchedule(Options, zeroSnrFloor: true);
+        _schedule = TrainingSchedule.Validated(Options, Options.Violations(), zeroSnrFloor: true);
         _modelOutputs = new Tensor?[Options.SolverOrder];
 
         // Before SetTimesteps: every training timestep, and σ of each (diffusers' σ here run the other way, unused by it).
@@ -192,11 +191,7 @@ public sealed class UniPCMultistepScheduler : INoiseScheduler, IDisposable
     }
 
     /// <inheritdoc/>
-    public Tensor GetVelocity(Tensor sample, Tensor noise, Tensor timesteps)
-    {
-        SchedulerGuard.SameShape(sample, nameof(sample), noise, nameof(noise));
-        return _schedule.GetVelocity(sample, noise, timesteps);
-    }
+    public Tensor GetVelocity(Tensor sample, Tensor noise, Tensor timesteps) => _schedule.GetVelocity(sample, noise, timesteps);
 
     /// <summary>Frees the scheduler's tensors, including the history.</summary>
     public void Dispose()
