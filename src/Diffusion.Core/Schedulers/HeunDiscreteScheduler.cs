@@ -22,7 +22,7 @@ namespace Diffusion.Schedulers;
 public sealed class HeunDiscreteScheduler : INoiseScheduler, IDisposable
 {
     private readonly TrainingSchedule _schedule;
-    private readonly EulerSchedule _inference;
+    private readonly SigmaTimesteps _inference;
 
     // The first half of a step (diffusers' prev_derivative, dt, sample); null while the next call is an Euler step.
     private Tensor? _firstDerivative;
@@ -37,7 +37,7 @@ public sealed class HeunDiscreteScheduler : INoiseScheduler, IDisposable
         Options = options ?? new HeunDiscreteSchedulerOptions();
         _schedule = TrainingSchedule.Validated(Options, Options.Violations(), zeroSnrFloor: false);
         // Before SetTimesteps: every training timestep, T − 1 down to 0, with its σ.
-        _inference = new EulerSchedule(_schedule);
+        _inference = new SigmaTimesteps(_schedule);
     }
 
     /// <summary>The options this scheduler was built with.</summary>
@@ -73,8 +73,7 @@ public sealed class HeunDiscreteScheduler : INoiseScheduler, IDisposable
     /// <inheritdoc/>
     public void SetTimesteps(int numInferenceSteps)
     {
-        double[] timesteps = EulerSchedule.SpacedTimesteps(Options, numInferenceSteps);
-        double[] sigmas = SigmaSchedules.Interpolated(_schedule.Sigmas(), ref timesteps, SigmaSchedules.SpreadOf(Options.UseKarrasSigmas, Options.UseExponentialSigmas));
+        var (timesteps, sigmas) = SigmaTimesteps.Spread(Options, _schedule, numInferenceSteps, SigmaSchedules.SpreadOf(Options.UseKarrasSigmas, Options.UseExponentialSigmas));
         Set(timesteps, sigmas, numInferenceSteps);
     }
 
@@ -90,29 +89,20 @@ public sealed class HeunDiscreteScheduler : INoiseScheduler, IDisposable
     /// <remarks>x / √(σ² + 1) with σ of this position (σ_{k+1} for a correction call).</remarks>
     public Tensor ScaleModelInput(Tensor sample, Tensor timestep)
     {
-        ArgumentNullException.ThrowIfNull(sample);
-        int index = _inference.Locate(timestep, out bool jumped);
+        Tensor scaled = _inference.ScaleModelInput(sample, timestep, out bool jumped);
         if (jumped)
         {
             ClearState();
         }
 
-        float sigma = _inference.Sigmas[index];
-        return sample / MathF.Sqrt((sigma * sigma) + 1);
+        return scaled;
     }
 
     /// <inheritdoc/>
     /// <remarks>Deterministic: <paramref name="generator"/> and <paramref name="varianceNoise"/> are not used.</remarks>
     public SchedulerOutput Step(Tensor modelOutput, Tensor timestep, Tensor sample, Generator? generator = null, Tensor? varianceNoise = null)
     {
-        if (NumInferenceSteps is null)
-        {
-            throw SchedulerGuard.StepBeforeSetTimesteps(nameof(HeunDiscreteScheduler));
-        }
-
-        SchedulerGuard.SameShape(sample, nameof(sample), modelOutput, nameof(modelOutput));
-        SchedulerGuard.NotBoth(generator, varianceNoise);
-        int i = _inference.Locate(timestep, out bool jumped);
+        int i = _inference.StepIndex(modelOutput, timestep, sample, generator, varianceNoise, nameof(HeunDiscreteScheduler), out bool jumped);
         if (jumped)
         {
             ClearState();

@@ -24,7 +24,7 @@ namespace Diffusion.Schedulers;
 public sealed class LmsDiscreteScheduler : INoiseScheduler, IDisposable
 {
     private readonly TrainingSchedule _schedule;
-    private readonly EulerSchedule _inference;
+    private readonly SigmaTimesteps _inference;
     private readonly List<Tensor> _derivatives = [];
 
     /// <summary>Creates the scheduler.</summary>
@@ -35,7 +35,7 @@ public sealed class LmsDiscreteScheduler : INoiseScheduler, IDisposable
         Options = options ?? new LmsDiscreteSchedulerOptions();
         _schedule = TrainingSchedule.Validated(Options, Options.Violations(), zeroSnrFloor: false);
         // Before SetTimesteps: every training timestep, T − 1 down to 0, with its σ.
-        _inference = new EulerSchedule(_schedule);
+        _inference = new SigmaTimesteps(_schedule);
     }
 
     /// <summary>The options this scheduler was built with.</summary>
@@ -70,8 +70,7 @@ public sealed class LmsDiscreteScheduler : INoiseScheduler, IDisposable
     /// <inheritdoc/>
     public void SetTimesteps(int numInferenceSteps)
     {
-        double[] timesteps = EulerSchedule.SpacedTimesteps(Options, numInferenceSteps);
-        double[] sigmas = SigmaSchedules.Interpolated(_schedule.Sigmas(), ref timesteps, SigmaSchedules.SpreadOf(Options.UseKarrasSigmas, Options.UseExponentialSigmas));
+        var (timesteps, sigmas) = SigmaTimesteps.Spread(Options, _schedule, numInferenceSteps, SigmaSchedules.SpreadOf(Options.UseKarrasSigmas, Options.UseExponentialSigmas));
         Set(timesteps, sigmas, numInferenceSteps);
     }
 
@@ -87,29 +86,20 @@ public sealed class LmsDiscreteScheduler : INoiseScheduler, IDisposable
     /// <remarks>x / √(σ² + 1): the model sees unit-variance input.</remarks>
     public Tensor ScaleModelInput(Tensor sample, Tensor timestep)
     {
-        ArgumentNullException.ThrowIfNull(sample);
-        int index = _inference.Locate(timestep, out bool jumped);
+        Tensor scaled = _inference.ScaleModelInput(sample, timestep, out bool jumped);
         if (jumped)
         {
             ClearHistory();
         }
 
-        float sigma = _inference.Sigmas[index];
-        return sample / MathF.Sqrt((sigma * sigma) + 1);
+        return scaled;
     }
 
     /// <inheritdoc/>
     /// <remarks>Deterministic: <paramref name="generator"/> and <paramref name="varianceNoise"/> are not used.</remarks>
     public SchedulerOutput Step(Tensor modelOutput, Tensor timestep, Tensor sample, Generator? generator = null, Tensor? varianceNoise = null)
     {
-        if (NumInferenceSteps is null)
-        {
-            throw SchedulerGuard.StepBeforeSetTimesteps(nameof(LmsDiscreteScheduler));
-        }
-
-        SchedulerGuard.SameShape(sample, nameof(sample), modelOutput, nameof(modelOutput));
-        SchedulerGuard.NotBoth(generator, varianceNoise);
-        int i = _inference.Locate(timestep, out bool jumped);
+        int i = _inference.StepIndex(modelOutput, timestep, sample, generator, varianceNoise, nameof(LmsDiscreteScheduler), out bool jumped);
         if (jumped)
         {
             ClearHistory();
