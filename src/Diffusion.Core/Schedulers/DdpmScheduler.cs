@@ -61,11 +61,7 @@ public sealed class DdpmScheduler : INoiseScheduler, IDisposable
     public void SetBeginIndex(int beginIndex) => _timesteps.SetBeginIndex(beginIndex, nameof(DdpmScheduler));
 
     /// <inheritdoc/>
-    public Tensor ScaleModelInput(Tensor sample, Tensor timestep)
-    {
-        ArgumentNullException.ThrowIfNull(sample);
-        return sample.alias();
-    }
+    public Tensor ScaleModelInput(Tensor sample, Tensor timestep) => SchedulerGuard.Unscaled(sample);
 
     /// <inheritdoc/>
     /// <remarks>
@@ -74,17 +70,9 @@ public sealed class DdpmScheduler : INoiseScheduler, IDisposable
     /// </remarks>
     public SchedulerOutput Step(Tensor modelOutput, Tensor timestep, Tensor sample, Generator? generator = null, Tensor? varianceNoise = null)
     {
-        if (_timesteps.NumInferenceSteps is null)
-        {
-            throw SchedulerGuard.StepBeforeSetTimesteps(nameof(DdpmScheduler));
-        }
-
         bool learned = Options.VarianceType is VarianceType.Learned or VarianceType.LearnedRange;
-        CheckModelOutput(modelOutput, sample, learned);
-        SchedulerGuard.NotBoth(generator, varianceNoise);
-        int t = SchedulerGuard.ReadIntegerTimestep(timestep, NumTrainTimesteps);
-        int index = _timesteps.IndexOf(t);
-        long prevT = index + 1 < _timesteps.Values.Length ? _timesteps.Values[index + 1] : -1;
+        int t = _timesteps.StepTimestep(modelOutput, timestep, sample, generator, varianceNoise, nameof(DdpmScheduler), out int index, (m, s) => CheckModelOutput(m, s, learned));
+        long prevT = _timesteps.Next(index);
 
         using var scope = NewDisposeScope();
 
@@ -98,7 +86,7 @@ public sealed class DdpmScheduler : INoiseScheduler, IDisposable
 
         // 2. ᾱ_t, ᾱ_{t−1} (1 past the last step) and the effective α_t, β_t between the two inference timesteps.
         float alphaProdT = _schedule.AlphasCumprod[t];
-        float alphaProdTPrev = prevT >= 0 ? _schedule.AlphasCumprod[prevT] : 1.0f;
+        float alphaProdTPrev = _schedule.AlphaCumprodAt(prevT, 1.0f);
         float betaProdT = 1 - alphaProdT;
         float betaProdTPrev = 1 - alphaProdTPrev;
         float currentAlphaT = alphaProdT / alphaProdTPrev;
@@ -148,7 +136,7 @@ public sealed class DdpmScheduler : INoiseScheduler, IDisposable
     private Tensor NoiseTerm(int t, long prevT, Tensor noise, Tensor? predictedVariance)
     {
         float alphaProdT = _schedule.AlphasCumprod[t];
-        float alphaProdTPrev = prevT >= 0 ? _schedule.AlphasCumprod[prevT] : 1.0f;
+        float alphaProdTPrev = _schedule.AlphaCumprodAt(prevT, 1.0f);
         float currentBetaT = 1 - (alphaProdT / alphaProdTPrev);
 
         // β̃_t = (1 − ᾱ_{t−1}) / (1 − ᾱ_t)·β_t, eq. (7), kept above 1e-20 for the log.
@@ -182,7 +170,7 @@ public sealed class DdpmScheduler : INoiseScheduler, IDisposable
         ArgumentNullException.ThrowIfNull(sample);
         if (!learned)
         {
-            SchedulerGuard.SameShape(sample, nameof(sample), modelOutput, nameof(modelOutput));
+            SchedulerGuard.ModelOutputShape(modelOutput, sample);
             return;
         }
 

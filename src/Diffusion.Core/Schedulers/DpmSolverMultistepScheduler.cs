@@ -102,11 +102,7 @@ public sealed class DpmSolverMultistepScheduler : INoiseScheduler, IDisposable
     }
 
     /// <inheritdoc/>
-    public Tensor ScaleModelInput(Tensor sample, Tensor timestep)
-    {
-        ArgumentNullException.ThrowIfNull(sample);
-        return sample.alias();
-    }
+    public Tensor ScaleModelInput(Tensor sample, Tensor timestep) => SchedulerGuard.Unscaled(sample);
 
     /// <inheritdoc/>
     /// <remarks>Noise is used only by the SDE algorithms.</remarks>
@@ -273,7 +269,7 @@ public sealed class DpmSolverMultistepScheduler : INoiseScheduler, IDisposable
             && modelOutput.shape[1] == 2 * sample.shape[1] && modelOutput.shape.Skip(2).SequenceEqual(sample.shape.Skip(2)) && modelOutput.shape[0] == sample.shape[0];
         if (!doubled)
         {
-            SchedulerGuard.SameShape(sample, nameof(sample), modelOutput, nameof(modelOutput));
+            SchedulerGuard.ModelOutputShape(modelOutput, sample);
         }
     }
 }

@@ -107,11 +107,7 @@ public sealed class UniPCMultistepScheduler : INoiseScheduler, IDisposable
 
     /// <inheritdoc/>
     /// <remarks>The identity (a new handle on <paramref name="sample"/>).</remarks>
-    public Tensor ScaleModelInput(Tensor sample, Tensor timestep)
-    {
-        ArgumentNullException.ThrowIfNull(sample);
-        return sample.alias();
-    }
+    public Tensor ScaleModelInput(Tensor sample, Tensor timestep) => SchedulerGuard.Unscaled(sample);
 
     /// <inheritdoc/>
     /// <remarks>Deterministic: <paramref name="generator"/> and <paramref name="varianceNoise"/> are not used.</remarks>

@@ -132,7 +132,7 @@ internal sealed class SigmaTimesteps : IDisposable
             throw SchedulerGuard.StepBeforeSetTimesteps(schedulerName);
         }
 
-        (checkModelOutput ?? SameShapeAsSample)(modelOutput, sample);
+        (checkModelOutput ?? SchedulerGuard.ModelOutputShape)(modelOutput, sample);
         SchedulerGuard.NotBoth(generator, varianceNoise);
         return Locate(timestep, out jumped);
     }
@@ -190,9 +190,6 @@ internal sealed class SigmaTimesteps : IDisposable
         return tensor(sigma, dtype: ScalarType.Float32).to(originalSamples.dtype, originalSamples.device)
             .reshape(TrainingSchedule.BroadcastShape(sigma.Length, originalSamples.dim()));
     }
-
-    private static void SameShapeAsSample(Tensor modelOutput, Tensor sample) =>
-        SchedulerGuard.SameShape(sample, nameof(sample), modelOutput, nameof(modelOutput));
 
     private static double[] WithinTraining(double[] timesteps, ITrainingScheduleOptions options, int numInferenceSteps)
     {

@@ -47,6 +47,12 @@ internal sealed class TrainingSchedule : IDisposable
     /// <summary>ᾱ_t, float32.</summary>
     public float[] AlphasCumprod { get; }
 
+    /// <summary>ᾱ_t, or <paramref name="final"/> for t &lt; 0 (the step past the last training timestep).</summary>
+    public float AlphaCumprodAt(long t, float final) => t >= 0 ? AlphasCumprod[t] : final;
+
+    /// <summary>ᾱ after the last step of DDIM and PNDM: 1 (a clean sample) or ᾱ_0 (diffusers' set_alpha_to_one).</summary>
+    public float FinalAlphaCumprod(bool setAlphaToOne) => setAlphaToOne ? 1.0f : AlphasCumprod[0];
+
     /// <summary>ᾱ_t as a CPU float32 tensor owned by this object.</summary>
     public Tensor AlphasCumprodTensor { get; }
 
