@@ -24,8 +24,7 @@ public sealed class DpmSolverMultistepScheduler : INoiseScheduler, IDisposable
 {
     private readonly TrainingSchedule _schedule;
     private readonly SigmaTimesteps _steps;
-    private readonly Tensor?[] _modelOutputs;
-    private int _lowerOrderNums;
+    private readonly ModelOutputHistory _modelOutputs;
 
     /// <summary>Creates the scheduler.</summary>
     /// <param name="options">The options; null means diffusers' defaults (DPM-Solver++, order 2).</param>
@@ -34,7 +33,7 @@ public sealed class DpmSolverMultistepScheduler : INoiseScheduler, IDisposable
     {
         Options = options ?? new DpmSolverMultistepSchedulerOptions();
         _schedule = TrainingSchedule.Validated(Options, Options.Violations(), zeroSnrFloor: true);
-        _modelOutputs = new Tensor?[Options.SolverOrder];
+        _modelOutputs = new ModelOutputHistory(Options.SolverOrder);
         _steps = new SigmaTimesteps(_schedule, ScalarType.Int64);
     }
 
@@ -90,7 +89,7 @@ public sealed class DpmSolverMultistepScheduler : INoiseScheduler, IDisposable
         }
 
         _steps.SetWhole(timesteps, sigmas, SigmaTimesteps.FinalSigma(Options.FinalSigmasType, trainingSigmas));
-        ClearHistory();
+        _modelOutputs.Clear();
     }
 
     /// <inheritdoc/>
@@ -98,7 +97,7 @@ public sealed class DpmSolverMultistepScheduler : INoiseScheduler, IDisposable
     public void SetBeginIndex(int beginIndex)
     {
         _steps.SetBeginIndex(beginIndex, nameof(DpmSolverMultistepScheduler));
-        ClearHistory();
+        _modelOutputs.Clear();
     }
 
     /// <inheritdoc/>
@@ -112,7 +111,7 @@ public sealed class DpmSolverMultistepScheduler : INoiseScheduler, IDisposable
         int count = _steps.Timesteps.Length;
         if (jumped)
         {
-            ClearHistory();
+            _modelOutputs.Clear();
         }
 
         using var scope = NewDisposeScope();
@@ -123,7 +122,7 @@ public sealed class DpmSolverMultistepScheduler : INoiseScheduler, IDisposable
 
         // 2. Convert the model output to x0 (++) or ε, and push it onto the history.
         Tensor converted = ConvertModelOutput(modelOutput, sample, i);
-        Push(converted);
+        _modelOutputs.Push(converted);
 
         // 3. The SDE variants' noise, float32.
         Tensor x = sample.to_type(ScalarType.Float32);
@@ -138,23 +137,20 @@ public sealed class DpmSolverMultistepScheduler : INoiseScheduler, IDisposable
         Point s0 = Point.At(_steps.Sigmas[i]);
         Tensor prevSample;
         int order = Options.SolverOrder;
-        if (order == 1 || _lowerOrderNums < 1 || lowerOrderFinal)
+        if (order == 1 || _modelOutputs.LowerOrderNums < 1 || lowerOrderFinal)
         {
             prevSample = DpmSolverUpdates.FirstOrder(Options.AlgorithmType, t, s0, x, converted, noise);
         }
-        else if (order == 2 || _lowerOrderNums < 2 || lowerOrderSecond)
+        else if (order == 2 || _modelOutputs.LowerOrderNums < 2 || lowerOrderSecond)
         {
-            prevSample = DpmSolverUpdates.SecondOrder(Options.AlgorithmType, Options.SolverType, t, s0, Point.At(_steps.Sigmas[i - 1]), x, _modelOutputs[^1]!, _modelOutputs[^2]!, noise);
+            prevSample = DpmSolverUpdates.SecondOrder(Options.AlgorithmType, Options.SolverType, t, s0, Point.At(_steps.Sigmas[i - 1]), x, _modelOutputs[^1], _modelOutputs[^2], noise);
         }
         else
         {
-            prevSample = DpmSolverUpdates.ThirdOrder(Options.AlgorithmType, t, s0, Point.At(_steps.Sigmas[i - 1]), Point.At(_steps.Sigmas[i - 2]), x, _modelOutputs[^1]!, _modelOutputs[^2]!, _modelOutputs[^3]!, noise);
+            prevSample = DpmSolverUpdates.ThirdOrder(Options.AlgorithmType, t, s0, Point.At(_steps.Sigmas[i - 1]), Point.At(_steps.Sigmas[i - 2]), x, _modelOutputs[^1], _modelOutputs[^2], _modelOutputs[^3], noise);
         }
 
-        if (_lowerOrderNums < order)
-        {
-            _lowerOrderNums++;
-        }
+        _modelOutputs.CountStep();
 
         _steps.Advance();
         return new SchedulerOutput(prevSample.to_type(converted.dtype).MoveToOuterDisposeScope(), null);
@@ -173,7 +169,7 @@ public sealed class DpmSolverMultistepScheduler : INoiseScheduler, IDisposable
     /// <summary>Frees the scheduler's tensors, including the model-output history.</summary>
     public void Dispose()
     {
-        ClearHistory();
+        _modelOutputs.Clear();
         _schedule.Dispose();
         _steps.Dispose();
     }
@@ -192,22 +188,10 @@ public sealed class DpmSolverMultistepScheduler : INoiseScheduler, IDisposable
 
         if (plusPlus)
         {
-            return Threshold(Options.PredictionType switch
-            {
-                PredictionType.Epsilon => (sample - (modelOutput * p.Sigma)) / p.Alpha,
-                PredictionType.Sample => modelOutput.alias(),
-                PredictionType.VPrediction => (sample * p.Alpha) - (modelOutput * p.Sigma),
-                _ => throw new InvalidOperationException($"Unknown prediction type {Options.PredictionType}."),
-            });
+            return Threshold(VpSpace.PredictOriginal(Options.PredictionType, modelOutput, sample, p));
         }
 
-        Tensor epsilon = Options.PredictionType switch
-        {
-            PredictionType.Epsilon => modelOutput.alias(),
-            PredictionType.Sample => (sample - (modelOutput * p.Alpha)) / p.Sigma,
-            PredictionType.VPrediction => (modelOutput * p.Alpha) + (sample * p.Sigma),
-            _ => throw new InvalidOperationException($"Unknown prediction type {Options.PredictionType}."),
-        };
+        Tensor epsilon = VpSpace.PredictEpsilon(Options.PredictionType, modelOutput, sample, p);
         if (!Options.Thresholding)
         {
             return epsilon;
@@ -215,29 +199,6 @@ public sealed class DpmSolverMultistepScheduler : INoiseScheduler, IDisposable
 
         Tensor x0 = Threshold((sample - (epsilon * p.Sigma)) / p.Alpha);
         return (sample - (x0 * p.Alpha)) / p.Sigma;
-    }
-
-    /// <summary>Shift the history by one and keep <paramref name="converted"/> (detached from the caller's scope).</summary>
-    private void Push(Tensor converted)
-    {
-        _modelOutputs[0]?.Dispose();
-        for (int k = 0; k < _modelOutputs.Length - 1; k++)
-        {
-            _modelOutputs[k] = _modelOutputs[k + 1];
-        }
-
-        _modelOutputs[^1] = converted.alias().DetachFromDisposeScope();
-    }
-
-    private void ClearHistory()
-    {
-        for (int k = 0; k < _modelOutputs.Length; k++)
-        {
-            _modelOutputs[k]?.Dispose();
-            _modelOutputs[k] = null;
-        }
-
-        _lowerOrderNums = 0;
     }
 
     /// <summary>How many training timesteps at the low-noise end have λ below lambda_min_clipped (torch.searchsorted on the flipped λ).</summary>

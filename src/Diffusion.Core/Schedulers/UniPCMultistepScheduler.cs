@@ -27,9 +27,8 @@ public sealed class UniPCMultistepScheduler : INoiseScheduler, IDisposable
 {
     private readonly TrainingSchedule _schedule;
     private readonly SigmaTimesteps _steps;
-    private readonly Tensor?[] _modelOutputs;
+    private readonly ModelOutputHistory _modelOutputs;
     private Tensor? _lastSample;
-    private int _lowerOrderNums;
     private int _thisOrder;
 
     /// <summary>Creates the scheduler.</summary>
@@ -39,7 +38,7 @@ public sealed class UniPCMultistepScheduler : INoiseScheduler, IDisposable
     {
         Options = options ?? new UniPCMultistepSchedulerOptions();
         _schedule = TrainingSchedule.Validated(Options, Options.Violations(), zeroSnrFloor: true);
-        _modelOutputs = new Tensor?[Options.SolverOrder];
+        _modelOutputs = new ModelOutputHistory(Options.SolverOrder);
 
         // Before SetTimesteps: every training timestep, and σ of each (diffusers' σ here run the other way, unused by it).
         _steps = new SigmaTimesteps(_schedule, ScalarType.Int64);
@@ -133,26 +132,17 @@ public sealed class UniPCMultistepScheduler : INoiseScheduler, IDisposable
         }
 
         // 3. Push this output onto the history.
-        _modelOutputs[0]?.Dispose();
-        for (int k = 0; k < _modelOutputs.Length - 1; k++)
-        {
-            _modelOutputs[k] = _modelOutputs[k + 1];
-        }
-
-        _modelOutputs[^1] = converted.alias().DetachFromDisposeScope();
+        _modelOutputs.Push(converted);
 
         // 4. The predictor's order: warm-up from 1, and at most the steps left with lower_order_final.
         int order = Options.LowerOrderFinal ? Math.Min(Options.SolverOrder, count - i) : Options.SolverOrder;
-        _thisOrder = Math.Min(order, _lowerOrderNums + 1);
+        _thisOrder = Math.Min(order, _modelOutputs.LowerOrderNums + 1);
         _lastSample?.Dispose();
         _lastSample = sample.alias().DetachFromDisposeScope();
 
         // 5. UniP from σ_i to σ_{i+1}.
         Tensor prevSample = Update(_steps.Sigmas[i + 1], _steps.Sigmas[i], i - 1, sample, modelAtT: null);
-        if (_lowerOrderNums < Options.SolverOrder)
-        {
-            _lowerOrderNums++;
-        }
+        _modelOutputs.CountStep();
 
         _steps.Advance();
         return new SchedulerOutput(prevSample.to_type(sample.dtype).MoveToOuterDisposeScope(), null);
@@ -186,10 +176,10 @@ public sealed class UniPCMultistepScheduler : INoiseScheduler, IDisposable
         for (int k = 0; k < order - 1; k++)
         {
             previous[k] = Point.At(_steps.Sigmas[firstPrevious - k]);
-            previousOutputs[k] = _modelOutputs[newest - 1 - k]!;
+            previousOutputs[k] = _modelOutputs[newest - 1 - k];
         }
 
-        return UniPCUpdates.Update(Options.SolverType, Options.PredictX0, Point.At(sigmaT), Point.At(sigmaS0), _modelOutputs[newest]!, previous, previousOutputs, x, modelAtT);
+        return UniPCUpdates.Update(Options.SolverType, Options.PredictX0, Point.At(sigmaT), Point.At(sigmaS0), _modelOutputs[newest], previous, previousOutputs, x, modelAtT);
     }
 
     /// <summary>x0 (predict_x0) or ε from the model output at step i, thresholded if asked.</summary>
@@ -198,36 +188,18 @@ public sealed class UniPCMultistepScheduler : INoiseScheduler, IDisposable
         Point p = Point.At(_steps.Sigmas[i]);
         if (Options.PredictX0)
         {
-            Tensor x0 = Options.PredictionType switch
-            {
-                PredictionType.Epsilon => (sample - (modelOutput * p.Sigma)) / p.Alpha,
-                PredictionType.Sample => modelOutput.alias(),
-                PredictionType.VPrediction => (sample * p.Alpha) - (modelOutput * p.Sigma),
-                _ => throw new InvalidOperationException($"Unknown prediction type {Options.PredictionType}."),
-            };
+            Tensor x0 = VpSpace.PredictOriginal(Options.PredictionType, modelOutput, sample, p);
             return Options.Thresholding ? DynamicThresholding.Apply(x0, Options.DynamicThresholdingRatio, Options.SampleMaxValue) : x0;
         }
 
-        return Options.PredictionType switch
-        {
-            PredictionType.Epsilon => modelOutput.alias(),
-            PredictionType.Sample => (sample - (modelOutput * p.Alpha)) / p.Sigma,
-            PredictionType.VPrediction => (modelOutput * p.Alpha) + (sample * p.Sigma),
-            _ => throw new InvalidOperationException($"Unknown prediction type {Options.PredictionType}."),
-        };
+        return VpSpace.PredictEpsilon(Options.PredictionType, modelOutput, sample, p);
     }
 
     private void ClearHistory()
     {
-        for (int k = 0; k < _modelOutputs.Length; k++)
-        {
-            _modelOutputs[k]?.Dispose();
-            _modelOutputs[k] = null;
-        }
-
+        _modelOutputs.Clear();
         _lastSample?.Dispose();
         _lastSample = null;
-        _lowerOrderNums = 0;
         _thisOrder = 0;
     }
 }
