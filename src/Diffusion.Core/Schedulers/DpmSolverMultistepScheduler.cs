@@ -34,7 +34,7 @@ public sealed class DpmSolverMultistepScheduler : INoiseScheduler, IDisposable
         Options = options ?? new DpmSolverMultistepSchedulerOptions();
         _schedule = TrainingSchedule.Validated(Options, Options.Violations(), zeroSnrFloor: true);
         _modelOutputs = new ModelOutputHistory(Options.SolverOrder);
-        _steps = new SigmaTimesteps(_schedule, ScalarType.Int64);
+        _steps = new SigmaTimesteps(_schedule, ScalarType.Int64, restarted: _modelOutputs.Clear);
     }
 
     /// <summary>The options this scheduler was built with.</summary>
@@ -89,16 +89,11 @@ public sealed class DpmSolverMultistepScheduler : INoiseScheduler, IDisposable
         }
 
         _steps.SetWhole(timesteps, sigmas, SigmaTimesteps.FinalSigma(Options.FinalSigmasType, trainingSigmas));
-        _modelOutputs.Clear();
     }
 
     /// <inheritdoc/>
     /// <remarks>The first <see cref="Step"/> after it is taken at <paramref name="beginIndex"/> (where its timestep is that element of <see cref="Timesteps"/>), with no history.</remarks>
-    public void SetBeginIndex(int beginIndex)
-    {
-        _steps.SetBeginIndex(beginIndex, nameof(DpmSolverMultistepScheduler));
-        _modelOutputs.Clear();
-    }
+    public void SetBeginIndex(int beginIndex) => _steps.SetBeginIndex(beginIndex, nameof(DpmSolverMultistepScheduler));
 
     /// <inheritdoc/>
     public Tensor ScaleModelInput(Tensor sample, Tensor timestep) => SchedulerGuard.Unscaled(sample);
@@ -107,12 +102,8 @@ public sealed class DpmSolverMultistepScheduler : INoiseScheduler, IDisposable
     /// <remarks>Noise is used only by the SDE algorithms.</remarks>
     public SchedulerOutput Step(Tensor modelOutput, Tensor timestep, Tensor sample, Generator? generator = null, Tensor? varianceNoise = null)
     {
-        int i = _steps.StepIndex(modelOutput, timestep, sample, generator, varianceNoise, nameof(DpmSolverMultistepScheduler), out bool jumped, CheckModelOutput);
+        int i = _steps.StepIndex(modelOutput, timestep, sample, generator, varianceNoise, nameof(DpmSolverMultistepScheduler), CheckModelOutput);
         int count = _steps.Timesteps.Length;
-        if (jumped)
-        {
-            _modelOutputs.Clear();
-        }
 
         using var scope = NewDisposeScope();
 

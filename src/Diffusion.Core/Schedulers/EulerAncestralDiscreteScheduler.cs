@@ -86,7 +86,7 @@ public sealed class EulerAncestralDiscreteScheduler : INoiseScheduler, IDisposab
     /// </remarks>
     public SchedulerOutput Step(Tensor modelOutput, Tensor timestep, Tensor sample, Generator? generator = null, Tensor? varianceNoise = null)
     {
-        int index = _steps.StepIndex(modelOutput, timestep, sample, generator, varianceNoise, nameof(EulerAncestralDiscreteScheduler), out _);
+        int index = _steps.StepIndex(modelOutput, timestep, sample, generator, varianceNoise, nameof(EulerAncestralDiscreteScheduler));
         float[] sigmas = _steps.Sigmas;
 
         using var scope = NewDisposeScope();

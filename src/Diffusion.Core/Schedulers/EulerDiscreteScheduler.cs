@@ -91,7 +91,7 @@ public sealed class EulerDiscreteScheduler : INoiseScheduler, IDisposable
     /// <remarks>Deterministic: <paramref name="generator"/> and <paramref name="varianceNoise"/> are not used.</remarks>
     public SchedulerOutput Step(Tensor modelOutput, Tensor timestep, Tensor sample, Generator? generator = null, Tensor? varianceNoise = null)
     {
-        int index = _steps.StepIndex(modelOutput, timestep, sample, generator, varianceNoise, nameof(EulerDiscreteScheduler), out _);
+        int index = _steps.StepIndex(modelOutput, timestep, sample, generator, varianceNoise, nameof(EulerDiscreteScheduler));
         float[] sigmas = _steps.Sigmas;
 
         using var scope = NewDisposeScope();

@@ -36,8 +36,9 @@ public sealed class HeunDiscreteScheduler : INoiseScheduler, IDisposable
     {
         Options = options ?? new HeunDiscreteSchedulerOptions();
         _schedule = TrainingSchedule.Validated(Options, Options.Violations(), zeroSnrFloor: false);
-        // Before SetTimesteps: every training timestep, T − 1 down to 0, with its σ.
-        _inference = new SigmaTimesteps(_schedule);
+        // Before SetTimesteps: every training timestep, T − 1 down to 0, with its σ. A half-finished step is dropped
+        // when the loop restarts.
+        _inference = new SigmaTimesteps(_schedule, restarted: ClearState);
     }
 
     /// <summary>The options this scheduler was built with.</summary>
@@ -73,41 +74,26 @@ public sealed class HeunDiscreteScheduler : INoiseScheduler, IDisposable
     /// <inheritdoc/>
     public void SetTimesteps(int numInferenceSteps)
     {
+        // Every entry after the first doubled (diffusers' repeat_interleave): timesteps t_0, t_1, t_1, …, t_{N−1}, t_{N−1}
+        // and σ_0, σ_1, σ_1, …, σ_{N−1}, σ_{N−1}, then the final 0.
+        static double[] Doubled(double[] values) => [values[0], .. values.Skip(1).SelectMany(v => new[] { v, v })];
         var (timesteps, sigmas) = SigmaTimesteps.Spread(Options, _schedule, numInferenceSteps, SigmaSchedules.SpreadOf(Options.UseKarrasSigmas, Options.UseExponentialSigmas));
-        Set(timesteps, sigmas, numInferenceSteps);
+        _inference.Set(Doubled(timesteps), Doubled(sigmas), 0f, numInferenceSteps);
     }
 
     /// <inheritdoc/>
     /// <remarks>For image-to-image pass t_start × <see cref="Order"/>: an even position, the Euler half of step t_start. A half-finished step is dropped.</remarks>
-    public void SetBeginIndex(int beginIndex)
-    {
-        _inference.SetBeginIndex(beginIndex, nameof(HeunDiscreteScheduler));
-        ClearState();
-    }
+    public void SetBeginIndex(int beginIndex) => _inference.SetBeginIndex(beginIndex, nameof(HeunDiscreteScheduler));
 
     /// <inheritdoc/>
     /// <remarks>x / √(σ² + 1) with σ of this position (σ_{k+1} for a correction call).</remarks>
-    public Tensor ScaleModelInput(Tensor sample, Tensor timestep)
-    {
-        Tensor scaled = _inference.ScaleModelInput(sample, timestep, out bool jumped);
-        if (jumped)
-        {
-            ClearState();
-        }
-
-        return scaled;
-    }
+    public Tensor ScaleModelInput(Tensor sample, Tensor timestep) => _inference.ScaleModelInput(sample, timestep);
 
     /// <inheritdoc/>
     /// <remarks>Deterministic: <paramref name="generator"/> and <paramref name="varianceNoise"/> are not used.</remarks>
     public SchedulerOutput Step(Tensor modelOutput, Tensor timestep, Tensor sample, Generator? generator = null, Tensor? varianceNoise = null)
     {
-        int i = _inference.StepIndex(modelOutput, timestep, sample, generator, varianceNoise, nameof(HeunDiscreteScheduler), out bool jumped);
-        if (jumped)
-        {
-            ClearState();
-        }
-
+        int i = _inference.StepIndex(modelOutput, timestep, sample, generator, varianceNoise, nameof(HeunDiscreteScheduler));
         using var scope = NewDisposeScope();
         bool firstOrder = _dt is null;
 
@@ -161,17 +147,6 @@ public sealed class HeunDiscreteScheduler : INoiseScheduler, IDisposable
         ClearState();
         _schedule.Dispose();
         _inference.Dispose();
-    }
-
-    /// <summary>
-    /// The new schedule with every entry after the first doubled (diffusers' repeat_interleave): timesteps t_0, t_1, t_1,
-    /// …, t_{N−1}, t_{N−1} and σ_0, σ_1, σ_1, …, σ_{N−1}, σ_{N−1}, then the final 0.
-    /// </summary>
-    private void Set(double[] timesteps, double[] sigmas, int numInferenceSteps)
-    {
-        static double[] Doubled(double[] values) => [values[0], .. values.Skip(1).SelectMany(v => new[] { v, v })];
-        _inference.Set(Doubled(timesteps), Doubled(sigmas), 0f, numInferenceSteps);
-        ClearState();
     }
 
     private void ClearState()

@@ -34,8 +34,9 @@ public sealed class LmsDiscreteScheduler : INoiseScheduler, IDisposable
     {
         Options = options ?? new LmsDiscreteSchedulerOptions();
         _schedule = TrainingSchedule.Validated(Options, Options.Violations(), zeroSnrFloor: false);
-        // Before SetTimesteps: every training timestep, T − 1 down to 0, with its σ.
-        _inference = new SigmaTimesteps(_schedule);
+        // Before SetTimesteps: every training timestep, T − 1 down to 0, with its σ. The derivative history is dropped
+        // when the loop restarts.
+        _inference = new SigmaTimesteps(_schedule, restarted: ClearHistory);
     }
 
     /// <summary>The options this scheduler was built with.</summary>
@@ -71,40 +72,22 @@ public sealed class LmsDiscreteScheduler : INoiseScheduler, IDisposable
     public void SetTimesteps(int numInferenceSteps)
     {
         var (timesteps, sigmas) = SigmaTimesteps.Spread(Options, _schedule, numInferenceSteps, SigmaSchedules.SpreadOf(Options.UseKarrasSigmas, Options.UseExponentialSigmas));
-        Set(timesteps, sigmas, numInferenceSteps);
+        _inference.Set(timesteps, sigmas, 0f, numInferenceSteps);
     }
 
     /// <inheritdoc/>
     /// <remarks>The derivative history starts empty; as in diffusers the order still counts from the start of the schedule (see the class remarks).</remarks>
-    public void SetBeginIndex(int beginIndex)
-    {
-        _inference.SetBeginIndex(beginIndex, nameof(LmsDiscreteScheduler));
-        ClearHistory();
-    }
+    public void SetBeginIndex(int beginIndex) => _inference.SetBeginIndex(beginIndex, nameof(LmsDiscreteScheduler));
 
     /// <inheritdoc/>
     /// <remarks>x / √(σ² + 1): the model sees unit-variance input.</remarks>
-    public Tensor ScaleModelInput(Tensor sample, Tensor timestep)
-    {
-        Tensor scaled = _inference.ScaleModelInput(sample, timestep, out bool jumped);
-        if (jumped)
-        {
-            ClearHistory();
-        }
-
-        return scaled;
-    }
+    public Tensor ScaleModelInput(Tensor sample, Tensor timestep) => _inference.ScaleModelInput(sample, timestep);
 
     /// <inheritdoc/>
     /// <remarks>Deterministic: <paramref name="generator"/> and <paramref name="varianceNoise"/> are not used.</remarks>
     public SchedulerOutput Step(Tensor modelOutput, Tensor timestep, Tensor sample, Generator? generator = null, Tensor? varianceNoise = null)
     {
-        int i = _inference.StepIndex(modelOutput, timestep, sample, generator, varianceNoise, nameof(LmsDiscreteScheduler), out bool jumped);
-        if (jumped)
-        {
-            ClearHistory();
-        }
-
+        int i = _inference.StepIndex(modelOutput, timestep, sample, generator, varianceNoise, nameof(LmsDiscreteScheduler));
         using var scope = NewDisposeScope();
 
         // 1. x0 from the model output at σ_i, and the ODE derivative d_i = (x − x0)/σ_i (Karras et al. 2022, eq. 3).
@@ -148,13 +131,6 @@ public sealed class LmsDiscreteScheduler : INoiseScheduler, IDisposable
         ClearHistory();
         _schedule.Dispose();
         _inference.Dispose();
-    }
-
-    /// <summary>The new schedule (σ with a final 0) and a fresh history.</summary>
-    private void Set(double[] timesteps, double[] sigmas, int numInferenceSteps)
-    {
-        _inference.Set(timesteps, sigmas, 0f, numInferenceSteps);
-        ClearHistory();
     }
 
     private void ClearHistory()

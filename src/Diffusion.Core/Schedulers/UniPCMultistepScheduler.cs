@@ -41,7 +41,7 @@ public sealed class UniPCMultistepScheduler : INoiseScheduler, IDisposable
         _modelOutputs = new ModelOutputHistory(Options.SolverOrder);
 
         // Before SetTimesteps: every training timestep, and σ of each (diffusers' σ here run the other way, unused by it).
-        _steps = new SigmaTimesteps(_schedule, ScalarType.Int64);
+        _steps = new SigmaTimesteps(_schedule, ScalarType.Int64, restarted: ClearHistory);
     }
 
     /// <summary>The options this scheduler was built with.</summary>
@@ -93,16 +93,11 @@ public sealed class UniPCMultistepScheduler : INoiseScheduler, IDisposable
         }
 
         _steps.SetWhole(timesteps, sigmas, last);
-        ClearHistory();
     }
 
     /// <inheritdoc/>
     /// <remarks>The history starts empty, so the first steps use lower orders.</remarks>
-    public void SetBeginIndex(int beginIndex)
-    {
-        _steps.SetBeginIndex(beginIndex, nameof(UniPCMultistepScheduler));
-        ClearHistory();
-    }
+    public void SetBeginIndex(int beginIndex) => _steps.SetBeginIndex(beginIndex, nameof(UniPCMultistepScheduler));
 
     /// <inheritdoc/>
     /// <remarks>The identity (a new handle on <paramref name="sample"/>).</remarks>
@@ -112,12 +107,8 @@ public sealed class UniPCMultistepScheduler : INoiseScheduler, IDisposable
     /// <remarks>Deterministic: <paramref name="generator"/> and <paramref name="varianceNoise"/> are not used.</remarks>
     public SchedulerOutput Step(Tensor modelOutput, Tensor timestep, Tensor sample, Generator? generator = null, Tensor? varianceNoise = null)
     {
-        int i = _steps.StepIndex(modelOutput, timestep, sample, generator, varianceNoise, nameof(UniPCMultistepScheduler), out bool jumped);
+        int i = _steps.StepIndex(modelOutput, timestep, sample, generator, varianceNoise, nameof(UniPCMultistepScheduler));
         int count = _steps.Timesteps.Length;
-        if (jumped)
-        {
-            ClearHistory();
-        }
 
         using var scope = NewDisposeScope();
 

@@ -6,21 +6,26 @@ namespace Diffusion.Schedulers.Internal;
 /// <summary>
 /// The inference schedule of the σ-based schedulers (Euler, Euler ancestral, LMS, Heun, DPM-Solver, UniPC): the
 /// timesteps, σ of each plus the final σ, the timesteps tensor the scheduler owns (float32 for the Euler type, int64 for
-/// the multistep VP solvers), and where the sampling loop is (diffusers' step and begin index).
+/// the multistep VP solvers), and where the sampling loop is (diffusers' step and begin index). A scheduler with state
+/// tied to that position (a Heun half-step, LMS derivatives, multistep outputs) passes a callback that drops it whenever
+/// the loop restarts: after a new schedule, after a begin index, and when a timestep is not the expected next one.
 /// </summary>
 internal sealed class SigmaTimesteps : IDisposable
 {
     private readonly StepCursor _cursor = new();
     private readonly ScalarType _tensorType;
+    private readonly Action? _restarted;
     private Tensor _tensor;
 
     /// <summary>Before SetTimesteps: every training timestep, T − 1 down to 0, and σ down to 0 (diffusers' initial state).</summary>
     /// <param name="schedule">The training schedule whose σ these are.</param>
     /// <param name="tensorType">The dtype of <see cref="Tensor"/>: float32 (Euler type, fractional timesteps) or int64.</param>
-    public SigmaTimesteps(TrainingSchedule schedule, ScalarType tensorType = ScalarType.Float32)
+    /// <param name="restarted">Called after <see cref="Set"/> and <see cref="SetBeginIndex"/>, and when <see cref="Locate(Tensor, out bool)"/> jumps.</param>
+    public SigmaTimesteps(TrainingSchedule schedule, ScalarType tensorType = ScalarType.Float32, Action? restarted = null)
     {
         int n = schedule.NumTrainTimesteps;
         _tensorType = tensorType;
+        _restarted = restarted;
         Timesteps = NumpyMath.Linspace(0, n - 1, n).Reverse().Select(t => (float)t).ToArray();
         Sigmas = [.. schedule.Sigmas().Reverse(), 0f];
         _tensor = Create(Timesteps);
@@ -91,6 +96,7 @@ internal sealed class SigmaTimesteps : IDisposable
         _tensor = Create(Timesteps);
         _cursor.Reset();
         NumInferenceSteps = numInferenceSteps;
+        _restarted?.Invoke();
     }
 
     /// <summary>
@@ -110,12 +116,21 @@ internal sealed class SigmaTimesteps : IDisposable
     /// <summary>The schedule index of the step at <paramref name="timestep"/> (see <see cref="StepCursor.Locate"/>).</summary>
     public int Locate(Tensor timestep) => Locate(timestep, out _);
 
-    /// <summary>As <see cref="Locate(Tensor)"/>; <paramref name="jumped"/> says the timestep was not the expected next one (multistep schedulers drop their history).</summary>
-    public int Locate(Tensor timestep, out bool jumped) => _cursor.Locate(SchedulerGuard.ReadTimestep(timestep), Timesteps, out jumped);
+    /// <summary>As <see cref="Locate(Tensor)"/>; <paramref name="jumped"/> says the timestep was not the expected next one (then the restart callback has run).</summary>
+    public int Locate(Tensor timestep, out bool jumped)
+    {
+        int index = _cursor.Locate(SchedulerGuard.ReadTimestep(timestep), Timesteps, out jumped);
+        if (jumped)
+        {
+            _restarted?.Invoke();
+        }
+
+        return index;
+    }
 
     /// <summary>
     /// The checks every σ-based Step makes, in order (SetTimesteps has run, the model output fits the sample, at most one
-    /// noise source), then the index of the step (<see cref="Locate(Tensor, out bool)"/>).
+    /// noise source), then the index of the step (<see cref="Locate(Tensor)"/>).
     /// </summary>
     /// <param name="modelOutput">The model output.</param>
     /// <param name="timestep">The step's timestep.</param>
@@ -123,9 +138,8 @@ internal sealed class SigmaTimesteps : IDisposable
     /// <param name="generator">The generator argument.</param>
     /// <param name="varianceNoise">The noise argument.</param>
     /// <param name="schedulerName">Names the scheduler in the message for a Step before SetTimesteps.</param>
-    /// <param name="jumped">As for <see cref="Locate(Tensor, out bool)"/>.</param>
     /// <param name="checkModelOutput">The model output check; null: the sample's shape.</param>
-    public int StepIndex(Tensor modelOutput, Tensor timestep, Tensor sample, Generator? generator, Tensor? varianceNoise, string schedulerName, out bool jumped, Action<Tensor, Tensor>? checkModelOutput = null)
+    public int StepIndex(Tensor modelOutput, Tensor timestep, Tensor sample, Generator? generator, Tensor? varianceNoise, string schedulerName, Action<Tensor, Tensor>? checkModelOutput = null)
     {
         if (NumInferenceSteps is null)
         {
@@ -134,7 +148,7 @@ internal sealed class SigmaTimesteps : IDisposable
 
         (checkModelOutput ?? SchedulerGuard.ModelOutputShape)(modelOutput, sample);
         SchedulerGuard.NotBoth(generator, varianceNoise);
-        return Locate(timestep, out jumped);
+        return Locate(timestep);
     }
 
     /// <summary>Moves past the step just taken.</summary>
@@ -145,16 +159,14 @@ internal sealed class SigmaTimesteps : IDisposable
     {
         SchedulerGuard.BeginIndex(beginIndex, NumInferenceSteps is not null, Timesteps.Length, schedulerName);
         _cursor.Begin(beginIndex);
+        _restarted?.Invoke();
     }
 
     /// <summary>x / √(σ² + 1): the model sees unit-variance input.</summary>
-    public Tensor ScaleModelInput(Tensor sample, Tensor timestep) => ScaleModelInput(sample, timestep, out _);
-
-    /// <summary>As <see cref="ScaleModelInput(Tensor, Tensor)"/>; <paramref name="jumped"/> as for <see cref="Locate(Tensor, out bool)"/>.</summary>
-    public Tensor ScaleModelInput(Tensor sample, Tensor timestep, out bool jumped)
+    public Tensor ScaleModelInput(Tensor sample, Tensor timestep)
     {
         ArgumentNullException.ThrowIfNull(sample);
-        float sigma = Sigmas[Locate(timestep, out jumped)];
+        float sigma = Sigmas[Locate(timestep)];
         return sample / MathF.Sqrt((sigma * sigma) + 1);
     }
 
