@@ -10,7 +10,7 @@ namespace Diffusion.Models.Internal;
 /// diffusers' strings, a wrong type as an <see cref="InvalidDataException"/> naming the key, the expected and the
 /// actual value. Python's bare <c>NaN</c>/<c>Infinity</c> literals are accepted.
 /// </summary>
-internal static class ModelConfigJson
+internal static partial class ModelConfigJson
 {
     /// <summary>The diffusers release whose code this port follows (huggingface/diffusers@58eb52c); written as <c>_diffusers_version</c>.</summary>
     public const string DiffusersVersion = "0.40.0.dev0";
@@ -115,6 +115,13 @@ internal static class ModelConfigJson
             ["num_class_embeds"] = c.NumClassEmbeds,
             ["num_train_timesteps"] = c.NumTrainTimesteps,
         };
+        return WriteFields(fields);
+    }
+
+    /// <summary>Writes <paramref name="fields"/> as diffusers' <c>to_json_string</c> does: one indented object, keys in the
+    /// dictionary's (sorted) order, ending with a newline.</summary>
+    private static string WriteFields(SortedDictionary<string, object?> fields)
+    {
         using var stream = new MemoryStream();
         using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
         {
@@ -132,9 +139,12 @@ internal static class ModelConfigJson
     }
 
     /// <summary>One line naming every field and its value, for <c>ToString</c>.</summary>
-    public static string Describe(UNet2DModelConfig c)
+    public static string Describe(UNet2DModelConfig c) => DescribeJson(WriteUNet2D(c));
+
+    /// <summary>One line naming every non-metadata field of a written config and its value.</summary>
+    private static string DescribeJson(string json)
     {
-        using JsonDocument document = JsonDocument.Parse(WriteUNet2D(c));
+        using JsonDocument document = JsonDocument.Parse(json);
         return string.Join(", ", document.RootElement.EnumerateObject().Where(p => !p.Name.StartsWith('_')).Select(p => $"{p.Name} = {p.Value.GetRawText()}"));
     }
 
@@ -179,6 +189,15 @@ internal static class ModelConfigJson
                 foreach (int i in ints)
                 {
                     writer.WriteNumberValue(i);
+                }
+
+                writer.WriteEndArray();
+                break;
+            case IReadOnlyList<double> doubles:
+                writer.WriteStartArray();
+                foreach (double d in doubles)
+                {
+                    WriteValue(writer, d);
                 }
 
                 writer.WriteEndArray();
