@@ -47,7 +47,7 @@ internal static partial class ModelConfigJson
         return c;
     }
 
-    public static string WriteAutoencoderKL(AutoencoderKLConfig c) => WriteFields(new SortedDictionary<string, object?>(StringComparer.Ordinal)
+    public static string WriteAutoencoderKL(AutoencoderKLConfig c) => WriteObject(new SortedDictionary<string, object?>(StringComparer.Ordinal)
     {
         ["_class_name"] = "AutoencoderKL",
         ["_diffusers_version"] = DiffusersVersion,

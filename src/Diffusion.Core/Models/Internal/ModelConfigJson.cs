@@ -115,12 +115,11 @@ internal static partial class ModelConfigJson
             ["num_class_embeds"] = c.NumClassEmbeds,
             ["num_train_timesteps"] = c.NumTrainTimesteps,
         };
-        return WriteFields(fields);
+        return WriteObject(fields);
     }
 
-    /// <summary>Writes <paramref name="fields"/> as diffusers' <c>to_json_string</c> does: one indented object, keys in the
-    /// dictionary's (sorted) order, ending with a newline.</summary>
-    private static string WriteFields(SortedDictionary<string, object?> fields)
+    /// <summary>The fields as an indented JSON object in key order, with Python's float and enum spellings and a final newline.</summary>
+    private static string WriteObject(SortedDictionary<string, object?> fields)
     {
         using var stream = new MemoryStream();
         using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
