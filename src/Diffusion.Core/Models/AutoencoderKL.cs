@@ -24,7 +24,7 @@ namespace Diffusion.Models;
 /// <see cref="FromPretrained"/>, write one with <see cref="SavePretrained"/>. Move the model with <c>to(device)</c>,
 /// cast it with <c>to(ScalarType.Float16)</c>; inputs must then have the same device and dtype.
 /// </remarks>
-public sealed partial class AutoencoderKL : nn.Module
+public sealed partial class AutoencoderKL : nn.Module, IPretrainedModel
 {
     private readonly VaeEncoder encoder;
     private readonly VaeDecoder decoder;
