@@ -164,6 +164,7 @@ public sealed partial class AutoencoderKL : nn.Module, IPretrainedModel
     /// <exception cref="ArgumentException"><paramref name="sample"/> is not as described.</exception>
     public Tensor Forward(Tensor sample, bool samplePosterior = false, Generator? generator = null)
     {
+        CheckInput(sample, nameof(sample), Config.InChannels, "in_channels");
         using var scope = NewDisposeScope();
         using DiagonalGaussianDistribution posterior = Encode(sample);
         Tensor z = samplePosterior ? posterior.Sample(generator) : posterior.Mode();
