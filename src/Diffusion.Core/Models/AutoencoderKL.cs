@@ -1,4 +1,5 @@
 using Diffusion.Models.Blocks;
+using Diffusion.Models.Internal;
 using Diffusion.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -128,9 +129,7 @@ public sealed partial class AutoencoderKL : nn.Module, IPretrainedModel
         CheckInput(x, nameof(x), Config.InChannels, "in_channels");
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        Tensor moments = UseSlicing && x.shape[0] > 1
-            ? cat([.. x.split(1).Select(EncodeOne)], 0)
-            : EncodeOne(x);                                                             // [N, 2·latent, h, w]
+        Tensor moments = PerImage(x, EncodeOne);                                        // [N, 2·latent, h, w]
         var distribution = new DiagonalGaussianDistribution(moments);
         foreach (Tensor t in new[] { distribution.Parameters, distribution.Mean, distribution.LogVar, distribution.Std, distribution.Var })
         {
@@ -150,10 +149,7 @@ public sealed partial class AutoencoderKL : nn.Module, IPretrainedModel
         CheckInput(z, nameof(z), Config.LatentChannels, "latent_channels");
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        Tensor images = UseSlicing && z.shape[0] > 1
-            ? cat([.. z.split(1).Select(DecodeOne)], 0)
-            : DecodeOne(z);
-        return images.MoveToOuterDisposeScope();
+        return PerImage(z, DecodeOne).MoveToOuterDisposeScope();                        // [N, out, H, W]
     }
 
     /// <summary>Encodes and decodes (diffusers' <c>forward</c>): the reconstruction of <paramref name="sample"/>.</summary>
@@ -170,6 +166,10 @@ public sealed partial class AutoencoderKL : nn.Module, IPretrainedModel
         Tensor z = samplePosterior ? posterior.Sample(generator) : posterior.Mode();
         return Decode(z).MoveToOuterDisposeScope();
     }
+
+    // diffusers' use_slicing: a batch one image at a time, concatenated.
+    private Tensor PerImage(Tensor x, Func<Tensor, Tensor> run) =>
+        UseSlicing && x.shape[0] > 1 ? cat([.. x.split(1).Select(run)], 0) : run(x);
 
     // diffusers' _encode: the encoder (tiled when the image exceeds a tile), then quant_conv.
     private Tensor EncodeOne(Tensor x)
@@ -203,27 +203,14 @@ public sealed partial class AutoencoderKL : nn.Module, IPretrainedModel
             throw new ArgumentException($"{name} must be [N,{channels},H,W] ({key} = {channels}) with N, H, W >= 1; got [{string.Join(",", x.shape)}].", name);
         }
 
-        ScalarType weights = DType;
-        if (x.dtype != weights)
-        {
-            throw new ArgumentException($"{name} must have the weights' dtype {weights} (cast the model with to(dtype) to change it); got {x.dtype}.", name);
-        }
-
-        Device device = Device;
-        if (x.device_type != device.type || x.device_index != device.index)
-        {
-            throw new ArgumentException($"{name} must be on the weights' device {device}; got {x.device}.", name);
-        }
+        ModelInputs.WeightsDTypeAndDevice(x, name, DType, Device);
     }
 
     private static string Prepare(AutoencoderKLConfig? config, ScalarType? dtype)
     {
         // Runs before the base constructor creates native state, so bad arguments leak nothing.
         (config ?? new AutoencoderKLConfig()).Validate();
-        if (dtype is not null and not ScalarType.Float32 and not ScalarType.Float16 and not ScalarType.BFloat16)
-        {
-            throw new ArgumentException($"dtype must be Float32, Float16 or BFloat16; got {dtype}.", nameof(dtype));
-        }
+        PretrainedFolder.CheckDType(dtype);
 
         TorchRuntime.EnsureAvailable();
         return nameof(AutoencoderKL);

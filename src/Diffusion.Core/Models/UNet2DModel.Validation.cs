@@ -23,17 +23,7 @@ public sealed partial class UNet2DModel
                 nameof(sample));
         }
 
-        ScalarType weights = DType;
-        if (sample.dtype != weights)
-        {
-            throw new ArgumentException($"sample must have the weights' dtype {weights} (cast the model with to(dtype) to change it); got {sample.dtype}.", nameof(sample));
-        }
-
-        Device device = Device;
-        if (sample.device_type != device.type || sample.device_index != device.index)
-        {
-            throw new ArgumentException($"sample must be on the weights' device {device}; got {sample.device}.", nameof(sample));
-        }
+        Internal.ModelInputs.WeightsDTypeAndDevice(sample, nameof(sample), DType, Device);
 
         if (timestep.dtype == ScalarType.Bool || !(is_integral(timestep.dtype) || is_floating_point(timestep.dtype)))
         {

@@ -13,27 +13,11 @@ public sealed class AutoencoderKLLoadingTests
 {
     private static readonly string OneLayer = Path.Combine(AutoencoderKLParityTests.Dir, "kl_one_layer");
 
-    private static TempDirectory CopyOf(string folder, bool weights = true)
-    {
-        var temp = TestEnvironment.CreateTempDirectory();
-        File.Copy(Path.Combine(folder, "config.json"), Path.Combine(temp.Path, "config.json"));
-        if (weights)
-        {
-            File.Copy(Path.Combine(folder, AutoencoderKL.WeightsFileName), Path.Combine(temp.Path, AutoencoderKL.WeightsFileName));
-        }
-
-        return temp;
-    }
+    private static TempDirectory CopyOf(string folder, bool weights = true) => ModelFolders.CopyOf(folder, AutoencoderKL.WeightsFileName, weights);
 
     private static Dictionary<string, Tensor> Io() => SafeTensors.Load(Path.Combine(OneLayer, "io.safetensors"));
 
-    private static void RewriteConfig(string folder, Action<JsonObject> edit)
-    {
-        string path = Path.Combine(folder, "config.json");
-        JsonObject config = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
-        edit(config);
-        File.WriteAllText(path, config.ToJsonString());
-    }
+    private static void RewriteConfig(string folder, Action<JsonObject> edit) => ModelFolders.RewriteConfig(folder, edit);
 
     [Fact]
     public void ConfigRoundTripsToDiffusersOwnConfigJson()
