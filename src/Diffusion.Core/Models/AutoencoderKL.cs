@@ -119,7 +119,8 @@ public sealed partial class AutoencoderKL : nn.Module, IPretrainedModel
     /// <summary>Turns <see cref="UseTiling"/> off (diffusers' <c>disable_tiling</c>).</summary>
     public void DisableTiling() => UseTiling = false;
 
-    /// <summary>Encodes images into the latent distribution (diffusers' <c>encode(x).latent_dist</c>).</summary>
+    /// <summary>Encodes images into the latent distribution (diffusers' <c>encode(x).latent_dist</c>). Inference only:
+    /// runs under <c>no_grad</c>, so a 512×512 image does not keep every activation for a backward pass.</summary>
     /// <param name="x">Images <c>[N, in_channels, H, W]</c> in [−1, 1], of the weights' dtype and device.</param>
     /// <returns>The distribution over latents <c>[N, latent_channels, H/f, W/f]</c>; the caller owns and disposes it
     /// (see <see cref="DiagonalGaussianDistribution"/> for the tensors it holds).</returns>
@@ -140,7 +141,7 @@ public sealed partial class AutoencoderKL : nn.Module, IPretrainedModel
     }
 
     /// <summary>Decodes latents into images (diffusers' <c>decode(z).sample</c>). Latents a diffusion model produced
-    /// must be divided by <see cref="ScalingFactor"/> first.</summary>
+    /// must be divided by <see cref="ScalingFactor"/> first. Inference only: runs under <c>no_grad</c>.</summary>
     /// <param name="z">Latents <c>[N, latent_channels, h, w]</c>, of the weights' dtype and device.</param>
     /// <returns>A new tensor <c>[N, out_channels, h·f, w·f]</c>, roughly in [−1, 1]; the caller owns it.</returns>
     /// <exception cref="ArgumentException"><paramref name="z"/>'s rank, channels, dtype or device is not as described.</exception>
@@ -152,7 +153,8 @@ public sealed partial class AutoencoderKL : nn.Module, IPretrainedModel
         return PerImage(z, DecodeOne).MoveToOuterDisposeScope();                        // [N, out, H, W]
     }
 
-    /// <summary>Encodes and decodes (diffusers' <c>forward</c>): the reconstruction of <paramref name="sample"/>.</summary>
+    /// <summary>Encodes and decodes (diffusers' <c>forward</c>): the reconstruction of <paramref name="sample"/>.
+    /// Inference only, like <see cref="Encode"/> and <see cref="Decode"/>.</summary>
     /// <param name="sample">Images <c>[N, in_channels, H, W]</c>, as for <see cref="Encode"/>.</param>
     /// <param name="samplePosterior">True decodes a latent drawn from the posterior; false (the default) its mean.</param>
     /// <param name="generator">The CPU generator for the draw (see <see cref="DiagonalGaussianDistribution.Sample"/>).</param>
