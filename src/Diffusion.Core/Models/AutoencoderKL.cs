@@ -61,15 +61,7 @@ public sealed partial class AutoencoderKL : nn.Module, IPretrainedModel
         TileSampleMinSize = c.SampleSize;
         TileLatentMinSize = (int)(c.SampleSize / Math.Pow(2, c.BlockOutChannels.Count - 1)); // int(sample_size / 2**(levels − 1))
 
-        if (dtype is { } elementType && elementType != ScalarType.Float32)
-        {
-            this.to(elementType);
-        }
-
-        if (device is not null)
-        {
-            this.to(device);
-        }
+        ModelInputs.Place(this, device, dtype);
     }
 
     /// <summary>The configuration this network was built with (a copy: later changes to the caller's lists do not show here).</summary>
@@ -202,19 +194,14 @@ public sealed partial class AutoencoderKL : nn.Module, IPretrainedModel
         ArgumentNullException.ThrowIfNull(x, name);
         if (x.dim() != 4 || x.shape[1] != channels || x.shape[0] < 1 || x.shape[2] < 1 || x.shape[3] < 1)
         {
-            throw new ArgumentException($"{name} must be [N,{channels},H,W] ({key} = {channels}) with N, H, W >= 1; got [{string.Join(",", x.shape)}].", name);
+            throw new ArgumentException($"{name} must be [N,{channels},H,W] ({key} = {channels}) with N, H, W >= 1; got {ModelInputs.Shape(x)}.", name);
         }
 
-        ModelInputs.WeightsDTypeAndDevice(x, name, DType, Device);
+        ModelInputs.CheckPlacement(x, DType, Device, "cast the model with to(dtype) to change it", name);
     }
 
-    private static string Prepare(AutoencoderKLConfig? config, ScalarType? dtype)
-    {
-        // Runs before the base constructor creates native state, so bad arguments leak nothing.
-        (config ?? new AutoencoderKLConfig()).Validate();
-        PretrainedFolder.CheckDType(dtype);
-
-        TorchRuntime.EnsureAvailable();
-        return nameof(AutoencoderKL);
-    }
+    // Runs before the base constructor creates native state, so bad arguments leak nothing.
+    private static string Prepare(AutoencoderKLConfig? config, ScalarType? dtype) =>
+        ModelInputs.BeforeConstruction(() => (config ?? new AutoencoderKLConfig()).Validate(), dtype,
+            [ScalarType.Float32, ScalarType.Float16, ScalarType.BFloat16], nameof(AutoencoderKL));
 }
