@@ -1,4 +1,5 @@
 using System.Text;
+using Diffusion.Internal;
 using Diffusion.Models.Internal;
 using Diffusion.Schedulers.Internal;
 
@@ -137,7 +138,7 @@ public sealed record AutoencoderKLConfig
 
     /// <summary>Throws when this configuration breaks any rule, listing all of them.</summary>
     /// <exception cref="ArgumentException">At least one rule is broken; the message lists every violation.</exception>
-    public void Validate() => OptionsRules.ThrowIfAny(nameof(AutoencoderKLConfig), [.. GetViolations()], "config");
+    public void Validate() => OptionsValidation.ThrowIfAny(nameof(AutoencoderKLConfig), GetViolations(), "config");
 
     /// <summary>Compares all values, the lists element by element.</summary>
     /// <param name="other">The configuration to compare with.</param>

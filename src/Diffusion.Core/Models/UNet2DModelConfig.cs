@@ -1,6 +1,7 @@
 using System.Text;
 using Diffusion.Models.Internal;
 using Diffusion.Schedulers.Internal;
+using Diffusion.Internal;
 
 namespace Diffusion.Models;
 
@@ -206,7 +207,7 @@ public sealed record UNet2DModelConfig
 
     /// <summary>Throws when this configuration breaks any rule, listing all of them.</summary>
     /// <exception cref="ArgumentException">At least one rule is broken; the message lists every violation.</exception>
-    public void Validate() => OptionsRules.ThrowIfAny(nameof(UNet2DModelConfig), [.. GetViolations()], "config");
+    public void Validate() => OptionsValidation.ThrowIfAny(nameof(UNet2DModelConfig), GetViolations(), "config");
 
     /// <summary>Compares all values, the lists element by element.</summary>
     /// <param name="other">The configuration to compare with.</param>

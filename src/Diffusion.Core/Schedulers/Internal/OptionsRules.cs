@@ -5,15 +5,6 @@ namespace Diffusion.Schedulers.Internal;
 /// <summary>Validation rules shared by the options records. Each adds "Name (json_key) must …; got …" messages.</summary>
 internal static class OptionsRules
 {
-    /// <summary>Throws one <see cref="ArgumentException"/> listing every violation, if there is any.</summary>
-    public static void ThrowIfAny(string optionsType, List<string> errors, string paramName = "options")
-    {
-        if (errors.Count > 0)
-        {
-            throw new ArgumentException($"{optionsType} is invalid:{Environment.NewLine} - " + string.Join(Environment.NewLine + " - ", errors), paramName);
-        }
-    }
-
     /// <summary>Most training timesteps a schedule may have: far above any published model (1,000–4,000), low enough that a damaged config cannot make the schedules take gigabytes.</summary>
     public const int MaxTrainTimesteps = 1_000_000;
 
@@ -112,6 +103,27 @@ internal static class OptionsRules
         if (sigmaMin is double lo && sigmaMax is double hi && lo >= hi)
         {
             errors.Add($"SigmaMin (sigma_min) must be below SigmaMax (sigma_max); got {F(lo)} >= {F(hi)}");
+        }
+    }
+
+    /// <summary>LMS and Heun: Karras and exponential σ exclude each other (use_karras_sigmas / use_exponential_sigmas).</summary>
+    public static void OneSigmaSpread(bool useKarrasSigmas, bool useExponentialSigmas, List<string> errors)
+    {
+        if (useKarrasSigmas && useExponentialSigmas)
+        {
+            errors.Add("UseKarrasSigmas (use_karras_sigmas) and UseExponentialSigmas (use_exponential_sigmas) cannot both be true; got both");
+        }
+    }
+
+    /// <summary>The multistep solvers (DPM-Solver, UniPC): a known solver type and final σ, and an order of 1 to 3.</summary>
+    public static void MultistepSolver<TSolverType>(TSolverType solverType, FinalSigmasType finalSigmasType, int solverOrder, List<string> errors)
+        where TSolverType : struct, Enum
+    {
+        Defined(solverType, "SolverType", "solver_type", errors);
+        Defined(finalSigmasType, "FinalSigmasType", "final_sigmas_type", errors);
+        if (solverOrder is < 1 or > 3)
+        {
+            errors.Add($"SolverOrder (solver_order) must be 1, 2 or 3; got {solverOrder}");
         }
     }
 
