@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
+using Diffusion.Internal;
 
 namespace Diffusion.Clip;
 
@@ -147,21 +148,21 @@ public sealed record ClipConfig
         var violations = new List<string>();
         if (TextConfig is null || VisionConfig is null)
         {
-            throw new ArgumentException("TextConfig and VisionConfig must not be null.");
+            violations.Add("TextConfig and VisionConfig must not be null");
+        }
+        else
+        {
+            violations.AddRange(TextConfig.Violations());
+            violations.AddRange(VisionConfig.Violations());
         }
 
-        violations.AddRange(TextConfig.Violations());
-        violations.AddRange(VisionConfig.Violations());
         violations.AddRange(PositiveViolations("config", (nameof(ProjectionDim), ProjectionDim)));
         if (!double.IsFinite(LogitScaleInitValue))
         {
             violations.Add($"config: LogitScaleInitValue must be finite; got {LogitScaleInitValue}");
         }
 
-        if (violations.Count > 0)
-        {
-            throw new ArgumentException("Invalid CLIP configuration: " + string.Join("; ", violations) + ".");
-        }
+        OptionsValidation.ThrowIfAny(nameof(ClipConfig), violations, "config");
     }
 
     internal static IEnumerable<string> PositiveViolations(string section, params (string Name, int Value)[] values) =>

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Diffusion.Internal;
 
 namespace Diffusion.Clip;
 
@@ -123,9 +124,6 @@ public sealed record ClipImageProcessorOptions
             violations.Add($"ImageStd must hold 3 positive values; got [{string.Join(", ", ImageStd ?? [])}]");
         }
 
-        if (violations.Count > 0)
-        {
-            throw new ArgumentException("Invalid image processor options: " + string.Join("; ", violations) + ".");
-        }
+        OptionsValidation.ThrowIfAny(nameof(ClipImageProcessorOptions), violations);
     }
 }

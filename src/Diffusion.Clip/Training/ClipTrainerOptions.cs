@@ -1,6 +1,7 @@
 using Diffusion.Training;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Diffusion.Internal;
 
 namespace Diffusion.Clip;
 
@@ -136,6 +137,6 @@ public sealed record ClipTrainerOptions : ITrainingOptions
             errors.Add($"Loss must be Clip or SigLip; got {(int)Loss}.");
         }
 
-        TrainingOptionsRules.ThrowIfAny("CLIP trainer", errors);
+        OptionsValidation.ThrowIfAny(nameof(ClipTrainerOptions), errors);
     }
 }

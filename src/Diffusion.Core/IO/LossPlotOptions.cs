@@ -1,4 +1,5 @@
 using Diffusion.Schedulers.Internal;
+using Diffusion.Internal;
 
 namespace Diffusion.IO;
 
@@ -59,6 +60,6 @@ public sealed record LossPlotOptions
             errors.Add($"SmoothingWindow must be at least 1 or null; got {SmoothingWindow}");
         }
 
-        OptionsRules.ThrowIfAny(nameof(LossPlotOptions), errors);
+        OptionsValidation.ThrowIfAny(nameof(LossPlotOptions), errors);
     }
 }

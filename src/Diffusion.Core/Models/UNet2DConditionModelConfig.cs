@@ -1,5 +1,5 @@
 using System.Text;
-using Diffusion.Schedulers.Internal;
+using Diffusion.Internal;
 
 namespace Diffusion.Models;
 
@@ -263,7 +263,7 @@ public sealed record UNet2DConditionModelConfig
 
     /// <summary>Throws when this configuration breaks any rule, listing all of them.</summary>
     /// <exception cref="ArgumentException">At least one rule is broken; the message lists every violation.</exception>
-    public void Validate() => OptionsRules.ThrowIfAny(nameof(UNet2DConditionModelConfig), [.. GetViolations()], "config");
+    public void Validate() => OptionsValidation.ThrowIfAny(nameof(UNet2DConditionModelConfig), GetViolations(), "config");
 
     /// <summary>Compares all values, the lists element by element.</summary>
     /// <param name="other">The configuration to compare with.</param>
@@ -276,7 +276,7 @@ public sealed record UNet2DConditionModelConfig
 
     private bool PrintMembers(StringBuilder builder)
     {
-        builder.Append(Internal.ModelConfigJson.Describe(ToJson()));
+        builder.Append(Internal.ModelConfigJson.Describe(this));
         return true;
     }
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Diffusion.Internal;
 
 namespace Diffusion.Models;
 
@@ -116,11 +117,7 @@ public sealed record UNetOptions
     /// <exception cref="ArgumentException">At least one rule is broken; the message lists every violation.</exception>
     public void Validate()
     {
-        IReadOnlyList<string> errors = GetViolations();
-        if (errors.Count > 0)
-        {
-            throw new ArgumentException("Invalid UNetOptions: " + string.Join(" ", errors), "options");
-        }
+        OptionsValidation.ThrowIfAny(nameof(UNetOptions), GetViolations());
     }
 
     /// <summary>Compares all values, including <see cref="HiddenDims"/> element by element.</summary>

@@ -38,13 +38,4 @@ internal static class TrainingOptionsRules
         Check(o.LoggerFactory is not null, "LoggerFactory must not be null.");
         return errors;
     }
-
-    /// <summary>Throws one <see cref="ArgumentException"/> listing <paramref name="errors"/>, if there is any (the trainers' one message format).</summary>
-    public static void ThrowIfAny(string what, List<string> errors)
-    {
-        if (errors.Count > 0)
-        {
-            throw new ArgumentException($"Invalid {what} options: " + string.Join(" ", errors));
-        }
-    }
 }

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Diffusion.Internal;
 
 namespace Diffusion.Data;
 
@@ -78,9 +79,6 @@ public sealed record DataLoaderOptions
             errors.Add($"OnError must be Throw or SkipAndLog; got {(int)OnError}.");
         }
 
-        if (errors.Count > 0)
-        {
-            throw new ArgumentException("Invalid DataLoaderOptions: " + string.Join(" ", errors));
-        }
+        OptionsValidation.ThrowIfAny(nameof(DataLoaderOptions), errors);
     }
 }

@@ -1,3 +1,4 @@
+using Diffusion.Internal;
 namespace Diffusion.Data;
 
 /// <summary>Settings of a <see cref="ProceduralFlowers"/> dataset.</summary>
@@ -57,9 +58,6 @@ public sealed record ProceduralFlowersOptions
             errors.Add($"Labels must be Species or SpeciesAndColour; got {(int)Labels}.");
         }
 
-        if (errors.Count > 0)
-        {
-            throw new ArgumentException("Invalid ProceduralFlowersOptions: " + string.Join(" ", errors));
-        }
+        OptionsValidation.ThrowIfAny(nameof(ProceduralFlowersOptions), errors);
     }
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Diffusion.Internal;
 
 namespace Diffusion.Training;
 
@@ -43,10 +44,6 @@ public sealed record ConditioningOptions
     /// <exception cref="ArgumentException">At least one rule is broken.</exception>
     public void Validate()
     {
-        IReadOnlyList<string> errors = GetViolations();
-        if (errors.Count > 0)
-        {
-            throw new ArgumentException("Invalid ConditioningOptions: " + string.Join(" ", errors), "options");
-        }
+        OptionsValidation.ThrowIfAny(nameof(ConditioningOptions), GetViolations());
     }
 }

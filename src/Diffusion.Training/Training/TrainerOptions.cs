@@ -2,6 +2,7 @@ using Diffusion.Data;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using static TorchSharp.torch;
+using Diffusion.Internal;
 
 namespace Diffusion.Training;
 
@@ -144,6 +145,6 @@ public sealed record TrainerOptions : ITrainingOptions
         Check(MinSnrGamma is null or > 0, $"MinSnrGamma must be positive or null; got {MinSnrGamma}.");
         Check(LoaderWorkers is null or >= 1, $"LoaderWorkers must be at least 1 or null; got {LoaderWorkers}.");
         Check(Enum.IsDefined(OnDataError), $"OnDataError must be Throw or SkipAndLog; got {(int)OnDataError}.");
-        TrainingOptionsRules.ThrowIfAny("trainer", errors);
+        OptionsValidation.ThrowIfAny(nameof(TrainerOptions), errors);
     }
 }

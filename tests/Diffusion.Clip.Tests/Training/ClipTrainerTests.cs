@@ -265,8 +265,8 @@ public sealed class ClipTrainerTests
     public void OptionsAndInputsAreValidated()
     {
         var e = Assert.Throws<ArgumentException>(() => new ClipTrainerOptions { MaxSteps = 0, BatchSize = 1, Beta2 = 1, CheckpointEverySteps = 0 }.Validate());
-        Assert.Contains("MaxSteps must be at least 1 or null; got 0.", e.Message, StringComparison.Ordinal);
-        Assert.Contains("CheckpointEverySteps must be at least 1; got 0.", e.Message, StringComparison.Ordinal);
+        Assert.Contains("MaxSteps must be at least 1 or null; got 0", e.Message, StringComparison.Ordinal);
+        Assert.Contains("CheckpointEverySteps must be at least 1; got 0", e.Message, StringComparison.Ordinal);
         Assert.Contains("BatchSize must be at least 2", e.Message, StringComparison.Ordinal);
         Assert.Contains("Beta2 must be in [0, 1); got 1", e.Message, StringComparison.Ordinal);
 

@@ -22,10 +22,11 @@ public sealed class UNetOptionsTests
     {
         var options = new UNetOptions { InChannels = 0, HiddenDims = [6, 16, 20, 32], ImageSize = 30, AttentionHeads = 0 };
         var e = Assert.Throws<ArgumentException>(() => new UNet(options));
+        string nl = Environment.NewLine;
         Assert.Equal(
-            "Invalid UNetOptions: InChannels must be at least 1; got 0. AttentionHeads must be at least 1; got 0. " +
-            "HiddenDims[0] must be a multiple of NormGroups (8); got 6. HiddenDims[2] must be a multiple of NormGroups (8); got 20. " +
-            "ImageSize must be a multiple of 4 (2^(HiddenDims.Count - 2)); got 30. (Parameter 'options')",
+            $"UNetOptions is invalid:{nl} - InChannels must be at least 1; got 0{nl} - AttentionHeads must be at least 1; got 0{nl}" +
+            $" - HiddenDims[0] must be a multiple of NormGroups (8); got 6{nl} - HiddenDims[2] must be a multiple of NormGroups (8); got 20{nl}" +
+            " - ImageSize must be a multiple of 4 (2^(HiddenDims.Count - 2)); got 30 (Parameter 'options')",
             e.Message);
     }
 

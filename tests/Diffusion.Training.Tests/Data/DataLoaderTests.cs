@@ -220,7 +220,8 @@ public sealed class DataLoaderTests
     {
         var e = Assert.Throws<ArgumentException>(() => new DataLoader(new FakeDataset(8), new DataLoaderOptions { BatchSize = 0, Workers = -1, Prefetch = 0, Transforms = null! }));
         Assert.Equal(
-            "Invalid DataLoaderOptions: BatchSize must be at least 1; got 0. Workers must be in [0, 256]; got -1. Prefetch must be in [1, 1024]; got 0. Transforms must not be null (use an empty list for none).",
+            string.Join(Environment.NewLine + " - ", "DataLoaderOptions is invalid:", "BatchSize must be at least 1; got 0", "Workers must be in [0, 256]; got -1",
+                "Prefetch must be in [1, 1024]; got 0", "Transforms must not be null (use an empty list for none) (Parameter 'options')"),
             e.Message);
         var small = Assert.Throws<ArgumentException>(() => new DataLoader(new FakeDataset(3), new DataLoaderOptions { BatchSize = 4 }));
         Assert.StartsWith("With DropLast, the dataset's 3 items make no batch of 4", small.Message, StringComparison.Ordinal);

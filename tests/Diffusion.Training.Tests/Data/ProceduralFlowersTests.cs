@@ -101,7 +101,8 @@ public sealed class ProceduralFlowersTests
     {
         var e = Assert.Throws<ArgumentException>(() => new ProceduralFlowers(new ProceduralFlowersOptions { Count = 0, ImageSize = 4, Supersampling = 9 }));
         Assert.Equal(
-            "Invalid ProceduralFlowersOptions: Count must be at least 1; got 0. ImageSize must be in [8, 1024]; got 4. Supersampling must be in [1, 8]; got 9.",
+            string.Join(Environment.NewLine + " - ", "ProceduralFlowersOptions is invalid:", "Count must be at least 1; got 0", "ImageSize must be in [8, 1024]; got 4",
+                "Supersampling must be in [1, 8]; got 9 (Parameter 'options')"),
             e.Message);
         var flowers = new ProceduralFlowers(count: 3, imageSize: 8);
         var range = Assert.Throws<ArgumentOutOfRangeException>(() => flowers.GetItem(3));

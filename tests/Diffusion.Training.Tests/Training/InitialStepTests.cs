@@ -107,6 +107,7 @@ public sealed class InitialStepTests
     public void ANegativeInitialStepIsRejected()
     {
         var e = Assert.Throws<ArgumentException>(() => new TrainerOptions { InitialStep = -1, MomentWarmupSteps = -2 }.Validate());
-        Assert.Equal("Invalid trainer options: InitialStep must be 0 or more; got -1. MomentWarmupSteps must be 0 or more; got -2.", e.Message);
+        string nl = Environment.NewLine;
+        Assert.Equal($"TrainerOptions is invalid:{nl} - InitialStep must be 0 or more; got -1{nl} - MomentWarmupSteps must be 0 or more; got -2 (Parameter 'options')", e.Message);
     }
 }

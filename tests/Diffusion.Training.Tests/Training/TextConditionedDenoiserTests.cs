@@ -99,7 +99,7 @@ public sealed class TextConditionedDenoiserTests
             Assert.Throws<ArgumentException>(() => denoiser.Predict(randn(2, 3, 16, 16), tensor(new long[] { 1, 2 }), unlabelled)).Message, StringComparison.Ordinal);
         Assert.StartsWith("noisy must hold one image per batch item (2); got [3,3,16,16].",
             Assert.Throws<ArgumentException>(() => denoiser.Predict(randn(3, 3, 16, 16), tensor(new long[] { 1, 2, 3 }), unlabelled)).Message, StringComparison.Ordinal);
-        Assert.Equal("Invalid ConditioningOptions: ConditionDropout must lie in [0, 1]; got 1.5. MaxCachedCaptions must be at least 0; got -1. (Parameter 'options')",
+        Assert.Equal($"ConditioningOptions is invalid:{Environment.NewLine} - ConditionDropout must lie in [0, 1]; got 1.5{Environment.NewLine} - MaxCachedCaptions must be at least 0; got -1 (Parameter 'options')",
             Assert.Throws<ArgumentException>(() => new TextConditionedDenoiser(classes, new WordHashEncoder(), new ConditioningOptions { ConditionDropout = 1.5, MaxCachedCaptions = -1 })).Message);
         Assert.StartsWith("textEncoder is required",
             Assert.Throws<ArgumentException>(() => new TextConditionedDenoiser(classes, null)).Message, StringComparison.Ordinal);

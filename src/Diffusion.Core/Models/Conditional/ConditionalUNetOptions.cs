@@ -1,4 +1,5 @@
 using System.Globalization;
+using Diffusion.Internal;
 
 namespace Diffusion.Models;
 
@@ -131,11 +132,7 @@ public sealed record ConditionalUNetOptions
     /// <exception cref="ArgumentException">At least one rule is broken; the message lists every violation.</exception>
     public void Validate()
     {
-        IReadOnlyList<string> errors = GetViolations();
-        if (errors.Count > 0)
-        {
-            throw new ArgumentException("Invalid ConditionalUNetOptions: " + string.Join(" ", errors), "options");
-        }
+        OptionsValidation.ThrowIfAny(nameof(ConditionalUNetOptions), GetViolations());
     }
 
     private bool PrintMembers(System.Text.StringBuilder builder)

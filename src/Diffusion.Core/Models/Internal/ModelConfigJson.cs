@@ -138,12 +138,12 @@ internal static partial class ModelConfigJson
     }
 
     /// <summary>One line naming every field and its value, for <c>ToString</c>.</summary>
-    public static string Describe(UNet2DModelConfig c) => Describe(WriteUNet2D(c));
+    public static string Describe(UNet2DModelConfig c) => DescribeJson(WriteUNet2D(c));
 
-    /// <summary>One line naming every field of a written config and its value (metadata keys left out).</summary>
-    public static string Describe(string configJson)
+    /// <summary>One line naming every non-metadata field of a written config and its value.</summary>
+    private static string DescribeJson(string json)
     {
-        using JsonDocument document = JsonDocument.Parse(configJson);
+        using JsonDocument document = JsonDocument.Parse(json);
         return string.Join(", ", document.RootElement.EnumerateObject().Where(p => !p.Name.StartsWith('_')).Select(p => $"{p.Name} = {p.Value.GetRawText()}"));
     }
 
@@ -206,6 +206,15 @@ internal static partial class ModelConfigJson
                 foreach (IReadOnlyList<int> inner in nested)
                 {
                     WriteValue(writer, inner);
+                }
+
+                writer.WriteEndArray();
+                break;
+            case IReadOnlyList<double> doubles:
+                writer.WriteStartArray();
+                foreach (double d in doubles)
+                {
+                    WriteValue(writer, d);
                 }
 
                 writer.WriteEndArray();

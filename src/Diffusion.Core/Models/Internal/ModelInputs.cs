@@ -34,7 +34,7 @@ internal static class ModelInputs
     /// <param name="dtype">The weights' dtype.</param>
     /// <param name="device">The weights' device.</param>
     /// <param name="castHint">How to change the model's dtype, for the message.</param>
-    /// <param name="name">The parameter's name, for the message (another input that must match the weights, such as text states).</param>
+    /// <param name="name">The input's parameter name, for the message (the VAE's are <c>x</c> and <c>z</c>).</param>
     public static void CheckPlacement(Tensor sample, ScalarType dtype, Device device, string castHint, string name = "sample")
     {
         if (sample.dtype != dtype)

@@ -7,7 +7,7 @@ namespace Diffusion.Models.Internal;
 /// what this library can build, and bounds that keep a damaged config from asking for terabytes.</summary>
 internal static class UNet2DConditionConfigRules
 {
-    private const int MaxChannels = 1 << 16;
+    private const int MaxChannels = ModelConfigRules.MaxChannels;
 
     public static IReadOnlyList<string> Check(UNet2DConditionModelConfig c)
     {
@@ -71,31 +71,8 @@ internal static class UNet2DConditionConfigRules
         return errors;
     }
 
-    private static bool CheckChannels(UNet2DConditionModelConfig c, List<string> errors)
-    {
-        if (c.BlockOutChannels is null || c.BlockOutChannels.Count == 0 || c.BlockOutChannels.Count > 16)
-        {
-            errors.Add($"BlockOutChannels (block_out_channels) must have 1 to 16 entries; got {Describe(c.BlockOutChannels)}");
-            return false;
-        }
-
-        bool ok = true;
-        for (int i = 0; i < c.BlockOutChannels.Count; i++)
-        {
-            int ch = c.BlockOutChannels[i];
-            if (ch < 1 || ch > MaxChannels)
-            {
-                errors.Add($"BlockOutChannels[{i}] (block_out_channels) must lie in [1, {MaxChannels}]; got {ch}");
-                ok = false;
-            }
-            else if (c.NormNumGroups is >= 1 and var groups && ch % groups != 0)
-            {
-                errors.Add($"BlockOutChannels[{i}] (block_out_channels) must be a multiple of NormNumGroups (norm_num_groups, {groups}); got {ch}");
-            }
-        }
-
-        return ok;
-    }
+    private static bool CheckChannels(UNet2DConditionModelConfig c, List<string> errors) =>
+        ModelConfigRules.BlockOutChannels(errors, c.BlockOutChannels, c.NormNumGroups ?? 0) && c.BlockOutChannels.All(ch => ch >= 1);
 
     private static void CheckBlockTypes(UNet2DConditionModelConfig c, List<string> errors)
     {
@@ -110,9 +87,8 @@ internal static class UNet2DConditionConfigRules
 
     private static void CheckTypes(List<string> errors, string name, string key, IReadOnlyList<string>? types, IReadOnlySet<string> supported, int levels)
     {
-        if (types is null || types.Count != levels)
+        if (!ModelConfigRules.OnePerLevel(errors, name, key, types, levels))
         {
-            errors.Add($"{name} ({key}) must have one entry per BlockOutChannels entry ({levels}); got {types?.Count.ToString(CultureInfo.InvariantCulture) ?? "null"}");
             return;
         }
 
@@ -233,14 +209,7 @@ internal static class UNet2DConditionConfigRules
         return ok;
     }
 
-    private static void Range(List<string> errors, string name, string key, int value, int min, int max)
-    {
-        if (value < min || value > max)
-        {
-            errors.Add($"{name} ({key}) must lie in [{min}, {max}]; got {value}");
-        }
-    }
+    private static void Range(List<string> errors, string name, string key, int value, int min, int max) => ModelConfigRules.Range(errors, name, key, value, min, max);
 
-    private static string Describe(IReadOnlyList<int>? values) =>
-        values is null ? "null" : "[" + string.Join(", ", values.Select(v => v.ToString(CultureInfo.InvariantCulture))) + "]";
+    private static string Describe(IReadOnlyList<int>? values) => ModelConfigRules.Describe(values);
 }

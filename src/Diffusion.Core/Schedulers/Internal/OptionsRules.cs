@@ -5,15 +5,6 @@ namespace Diffusion.Schedulers.Internal;
 /// <summary>Validation rules shared by the options records. Each adds "Name (json_key) must …; got …" messages.</summary>
 internal static class OptionsRules
 {
-    /// <summary>Throws one <see cref="ArgumentException"/> listing every violation, if there is any.</summary>
-    public static void ThrowIfAny(string optionsType, List<string> errors, string paramName = "options")
-    {
-        if (errors.Count > 0)
-        {
-            throw new ArgumentException($"{optionsType} is invalid:{Environment.NewLine} - " + string.Join(Environment.NewLine + " - ", errors), paramName);
-        }
-    }
-
     /// <summary>Most training timesteps a schedule may have: far above any published model (1,000–4,000), low enough that a damaged config cannot make the schedules take gigabytes.</summary>
     public const int MaxTrainTimesteps = 1_000_000;
 

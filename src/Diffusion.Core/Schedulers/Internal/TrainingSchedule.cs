@@ -1,5 +1,6 @@
 using TorchSharp;
 using static TorchSharp.torch;
+using Diffusion.Internal;
 
 namespace Diffusion.Schedulers.Internal;
 
@@ -36,7 +37,7 @@ internal sealed class TrainingSchedule : IDisposable
     /// <param name="zeroSnrFloor">As for the constructor.</param>
     public static TrainingSchedule Validated(ITrainingScheduleOptions options, List<string> violations, bool zeroSnrFloor)
     {
-        OptionsRules.ThrowIfAny(options.GetType().Name, violations, nameof(options));
+        OptionsValidation.ThrowIfAny(options.GetType().Name, violations, nameof(options));
         return new TrainingSchedule(options, zeroSnrFloor);
     }
 

@@ -43,7 +43,7 @@ public sealed class ConditionalUNetOptionsTests
             ],
             options.GetViolations());
         ArgumentException e = Assert.Throws<ArgumentException>(() => new ConditionalUNet(options));
-        Assert.StartsWith("Invalid ConditionalUNetOptions: UNet.HiddenDims[1] must be a multiple of NormGroups (8); got 30. ContextDim must", e.Message, StringComparison.Ordinal);
+        Assert.StartsWith($"ConditionalUNetOptions is invalid:{Environment.NewLine} - UNet.HiddenDims[1] must be a multiple of NormGroups (8); got 30{Environment.NewLine} - ContextDim must", e.Message, StringComparison.Ordinal);
         Assert.Equal("options", e.ParamName);
     }
 

@@ -23,7 +23,7 @@ public sealed class UNet2DConditionModelLoadingTests
         return temp;
     }
 
-    private static void RewriteConfig(string folder, Action<JsonObject> edit) => ConfigFiles.Rewrite(folder, edit);
+    private static void RewriteConfig(string folder, Action<JsonObject> edit) => ModelFolders.RewriteConfig(folder, edit);
 
     private static Dictionary<string, Tensor> Io(string name = "sd1") => SafeTensors.Load(Path.Combine(UNet2DConditionModelParityTests.Dir, name, "io.safetensors"));
 

@@ -1,0 +1,28 @@
+namespace Diffusion.Internal;
+
+/// <summary>
+/// The one way every options and config record of the library reports broken rules: a single
+/// <see cref="ArgumentException"/> naming the record and listing every violation, one per line:
+/// <code>
+/// UNetOptions is invalid:
+///  - InChannels must be at least 1; got 0
+///  - AttentionHeads must be at least 1; got 0
+/// </code>
+/// Each violation names the property (and the JSON key where the record is read from one), the rule and the value given.
+/// </summary>
+internal static class OptionsValidation
+{
+    /// <summary>Throws when <paramref name="errors"/> holds anything; does nothing otherwise.</summary>
+    /// <param name="typeName">The record's type name, e.g. <c>nameof(UNetOptions)</c>.</param>
+    /// <param name="errors">The violations, each one sentence (a final full stop is dropped: the list adds its own layout).</param>
+    /// <param name="paramName">The parameter the record was passed as.</param>
+    /// <exception cref="ArgumentException">There is at least one violation.</exception>
+    public static void ThrowIfAny(string typeName, IReadOnlyCollection<string> errors, string paramName = "options")
+    {
+        if (errors.Count > 0)
+        {
+            string nl = Environment.NewLine;
+            throw new ArgumentException($"{typeName} is invalid:{nl} - " + string.Join(nl + " - ", errors.Select(e => e.TrimEnd('.'))), paramName);
+        }
+    }
+}
