@@ -12,16 +12,7 @@ public sealed class UNet2DConditionModelLoadingTests
 {
     private static readonly string Sd1 = Path.Combine(UNet2DConditionModelParityTests.Dir, "sd1");
 
-    private static TempDirectory CopyOf(string folder)
-    {
-        var temp = TestEnvironment.CreateTempDirectory();
-        foreach (string file in Directory.GetFiles(folder).Where(f => !f.EndsWith("io.safetensors", StringComparison.Ordinal)))
-        {
-            File.Copy(file, Path.Combine(temp.Path, Path.GetFileName(file)));
-        }
-
-        return temp;
-    }
+    private static TempDirectory CopyOf(string folder) => ModelFolders.CopyOf(folder, UNet2DConditionModel.WeightsFileName);
 
     private static void RewriteConfig(string folder, Action<JsonObject> edit) => ModelFolders.RewriteConfig(folder, edit);
 
