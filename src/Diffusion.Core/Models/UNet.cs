@@ -28,7 +28,7 @@ namespace Diffusion.Models;
 /// level, the middle and the last up level (full resolution). Move the model with <c>to(device)</c> and
 /// cast it with <c>to(ScalarType.BFloat16)</c>; inputs must then have the same device and dtype.</para>
 /// </remarks>
-public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
+public sealed partial class UNet : nn.Module<Tensor, Tensor, Tensor>, IPretrainedModel
 {
     private readonly Sequential time_embedding;
     private readonly Conv2d init_conv;

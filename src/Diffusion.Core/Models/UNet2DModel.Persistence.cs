@@ -11,7 +11,7 @@ namespace Diffusion.Models;
 public sealed partial class UNet2DModel
 {
     /// <summary>Configuration file name in a diffusers model folder.</summary>
-    public const string ConfigFileName = "config.json";
+    public const string ConfigFileName = PretrainedFolder.ConfigFileName;
 
     /// <summary>The weights file <see cref="SavePretrained"/> writes (and <see cref="FromPretrained"/> looks for first).</summary>
     public const string WeightsFileName = DiffusersWeights.SafeTensorsFileName;
@@ -36,54 +36,17 @@ public sealed partial class UNet2DModel
     /// <exception cref="FileNotFoundException"><c>config.json</c> or all three weights files are missing.</exception>
     /// <exception cref="InvalidDataException">A file is malformed, a config value has the wrong type or breaks a rule, or the weights
     /// do not fit the configuration (every missing, unexpected and mis-shaped key is listed); the message names the file.</exception>
-    public static UNet2DModel FromPretrained(string directory, Device? device = null, ScalarType? dtype = null, ILoggerFactory? loggerFactory = null)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(directory);
-        if (dtype is not null and not ScalarType.Float32 and not ScalarType.Float16 and not ScalarType.BFloat16)
-        {
-            throw new ArgumentException($"dtype must be Float32, Float16 or BFloat16; got {dtype}.", nameof(dtype));
-        }
-
-        if (!Directory.Exists(directory))
-        {
-            throw new DirectoryNotFoundException($"UNet2DModel folder not found: {directory}");
-        }
-
-        ILogger logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<UNet2DModel>();
-        string configPath = Path.Combine(directory, ConfigFileName);
-        if (!File.Exists(configPath))
-        {
-            throw new FileNotFoundException($"{directory} has no {ConfigFileName}.", configPath);
-        }
-
-        UNet2DModelConfig config = ReadConfig(configPath, logger);
-        string weightsPath = DiffusersWeights.Find(directory);
-        CheckSizesAgainstWeights(config, DiffusersWeights.Shapes(weightsPath), weightsPath);
-
-        var model = new UNet2DModel(config, dtype: dtype);
-        try
-        {
-            if (device is not null)
-            {
-                model.to(device); // before loading: each tensor is then copied straight to the device, never held twice
-            }
-
-            int renamed = DiffusersWeights.Load(model, weightsPath);
-            if (renamed > 0)
-            {
-                Log.RenamedDeprecatedAttentionKeys(logger, weightsPath, renamed);
-            }
-
-            model.eval();
-            Log.LoadedPretrained(logger, nameof(UNet2DModel), directory, model.parameters().Sum(p => p.numel()), model.DType.ToString());
-            return model;
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
-    }
+    public static UNet2DModel FromPretrained(string directory, Device? device = null, ScalarType? dtype = null, ILoggerFactory? loggerFactory = null) =>
+        PretrainedFolder.Open(
+            directory,
+            nameof(UNet2DModel),
+            device,
+            dtype,
+            (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<UNet2DModel>(),
+            UNet2DModelConfig.FromJson,
+            config => config.GetViolations(),
+            CheckSizesAgainstWeights,
+            (config, type) => new UNet2DModel(config, dtype: type));
 
     /// <summary>
     /// Writes the model as a diffusers folder: <c>config.json</c> (with <c>_class_name</c> <c>"UNet2DModel"</c> and
@@ -92,13 +55,10 @@ public sealed partial class UNet2DModel
     /// </summary>
     /// <param name="directory">The folder; created if needed. Files of those names are replaced.</param>
     /// <exception cref="IOException">A file could not be written (the previous one, if any, is unchanged).</exception>
-    public void SavePretrained(string directory)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(directory);
-        Directory.CreateDirectory(directory);
-        this.SaveSafeTensors(Path.Combine(directory, WeightsFileName));
-        AtomicFile.WriteAllText(Path.Combine(directory, ConfigFileName), Config.ToJson());
-    }
+    public void SavePretrained(string directory) => PretrainedFolder.Save(this, directory, ToConfigJson());
+
+    /// <inheritdoc />
+    public string ToConfigJson() => Config.ToJson();
 
     // The sizes config.json names, against the weights file's header, before the model is built (a wrong digit in
     // block_out_channels or layers_per_block must not allocate more than the file holds).
@@ -130,32 +90,5 @@ public sealed partial class UNet2DModel
         }
 
         StateDictCheck.ConfigSizes(weightsPath, ConfigFileName, "do not fit the UNet2DModel", expected, shapes);
-    }
-
-    private static UNet2DModelConfig ReadConfig(string configPath, ILogger logger)
-    {
-        var unknown = new List<string>();
-        UNet2DModelConfig config;
-        try
-        {
-            config = UNet2DModelConfig.FromJson(File.ReadAllText(configPath), unknown);
-        }
-        catch (InvalidDataException e)
-        {
-            throw new InvalidDataException($"{configPath}: {e.Message}", e);
-        }
-
-        foreach (string key in unknown)
-        {
-            Log.UnknownModelConfigKey(logger, configPath, key, nameof(UNet2DModel));
-        }
-
-        IReadOnlyList<string> violations = config.GetViolations();
-        if (violations.Count > 0)
-        {
-            throw new InvalidDataException($"{configPath}: not a UNet2DModel this library can build:{Environment.NewLine} - " + string.Join(Environment.NewLine + " - ", violations));
-        }
-
-        return config;
     }
 }

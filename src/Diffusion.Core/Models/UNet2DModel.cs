@@ -26,7 +26,7 @@ namespace Diffusion.Models;
 /// Move the model with <c>to(device)</c>, cast it with <c>to(ScalarType.BFloat16)</c>; inputs must then have the
 /// same device and dtype. The <c>Trainer</c> trains it like any denoiser.
 /// </remarks>
-public sealed partial class UNet2DModel : nn.Module<Tensor, Tensor, Tensor>
+public sealed partial class UNet2DModel : nn.Module<Tensor, Tensor, Tensor>, IPretrainedModel
 {
     private readonly Conv2d conv_in;
     private readonly nn.Module<Tensor, Tensor> time_proj;

@@ -31,7 +31,7 @@ namespace Diffusion.Models;
 /// condition dropout learns its unconditional branch from the empty prompt's embeddings, so sampling passes
 /// those instead (as <c>TextToImagePipeline</c> does). <c>classLabels = null</c> means the "no class" label.</para>
 /// </remarks>
-public sealed partial class ConditionalUNet : nn.Module<Tensor, Tensor, Tensor?, Tensor?, Tensor>
+public sealed partial class ConditionalUNet : nn.Module<Tensor, Tensor, Tensor?, Tensor?, Tensor>, IPretrainedModel
 {
     private readonly Sequential time_embedding;
     private readonly Embedding? class_embedding;

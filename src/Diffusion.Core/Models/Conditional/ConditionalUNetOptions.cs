@@ -92,6 +92,20 @@ public sealed record ConditionalUNetOptions
         return errors;
     }
 
+    /// <summary>These options as a <c>config.json</c> text: <c>"_class_name": "ConditionalUNet"</c>, the
+    /// <see cref="UNetOptions"/> keys and <c>context_dim</c>, <c>num_classes</c>, <c>cross_attention_*</c>, as
+    /// <see cref="ConditionalUNet.SavePretrained"/> writes it.</summary>
+    /// <returns>Indented JSON ending in a newline.</returns>
+    public string ToJson() => Internal.ModelConfigJson.WriteConditionalUNet(this);
+
+    /// <summary>Reads options from a <c>config.json</c> text that <see cref="ToJson"/> (or <see cref="ConditionalUNet.SavePretrained"/>) wrote.</summary>
+    /// <param name="json">The JSON text. Keys starting with "_" are metadata; missing keys take the defaults.</param>
+    /// <param name="unknownKeys">Receives keys that are not option names (null: ignore them).</param>
+    /// <returns>The options, not yet validated (<see cref="GetViolations"/>).</returns>
+    /// <exception cref="InvalidDataException">The text is not a JSON object, a value has the wrong type (the message names the key),
+    /// or <c>_class_name</c> names another class.</exception>
+    public static ConditionalUNetOptions FromJson(string json, ICollection<string>? unknownKeys = null) => Internal.ModelConfigJson.ReadConditionalUNet(json, unknownKeys);
+
     /// <summary>Throws when these options break any rule, listing all of them.</summary>
     /// <exception cref="ArgumentException">At least one rule is broken; the message lists every violation.</exception>
     public void Validate()

@@ -10,7 +10,7 @@ namespace Diffusion.Models.Internal;
 /// diffusers' strings, a wrong type as an <see cref="InvalidDataException"/> naming the key, the expected and the
 /// actual value. Python's bare <c>NaN</c>/<c>Infinity</c> literals are accepted.
 /// </summary>
-internal static class ModelConfigJson
+internal static partial class ModelConfigJson
 {
     /// <summary>The diffusers release whose code this port follows (huggingface/diffusers@58eb52c); written as <c>_diffusers_version</c>.</summary>
     public const string DiffusersVersion = "0.40.0.dev0";
@@ -115,6 +115,12 @@ internal static class ModelConfigJson
             ["num_class_embeds"] = c.NumClassEmbeds,
             ["num_train_timesteps"] = c.NumTrainTimesteps,
         };
+        return WriteObject(fields);
+    }
+
+    /// <summary>The fields as an indented JSON object in key order, with Python's float and enum spellings and a final newline.</summary>
+    private static string WriteObject(SortedDictionary<string, object?> fields)
+    {
         using var stream = new MemoryStream();
         using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
         {

@@ -1,0 +1,138 @@
+using Diffusion.IO;
+using Microsoft.Extensions.Logging;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Diffusion.Models.Internal;
+
+/// <summary>
+/// The steps every diffusers model folder shares (<c>config.json</c> + <c>diffusion_pytorch_model.*</c>), whatever the
+/// class: argument checks, reading the config (unknown keys logged, rule violations listed), finding the weights,
+/// checking them, building the model and copying the weights in tensor by tensor, and writing a folder back with
+/// each file replaced atomically. Each model class supplies its config parser, its size check and its constructor.
+/// </summary>
+internal static class PretrainedFolder
+{
+    /// <summary>Configuration file name in a diffusers model folder.</summary>
+    public const string ConfigFileName = "config.json";
+
+    /// <summary>
+    /// Opens <paramref name="directory"/> as a <paramref name="className"/> folder.
+    /// </summary>
+    /// <typeparam name="TConfig">The class's config record.</typeparam>
+    /// <typeparam name="TModel">The model class.</typeparam>
+    /// <param name="directory">The folder.</param>
+    /// <param name="className">diffusers' class name, for messages and logs.</param>
+    /// <param name="device">Where the weights go; null keeps the CPU.</param>
+    /// <param name="dtype">Float32, Float16, BFloat16 or null (float32).</param>
+    /// <param name="logger">Receives unknown config keys, renamed keys and the summary line.</param>
+    /// <param name="parse">Parses config.json's text, adding keys it does not know to the list; throws
+    /// <see cref="InvalidDataException"/> for a value of the wrong type.</param>
+    /// <param name="violations">The config's broken rules (none: the model can be built).</param>
+    /// <param name="checkSizes">Compares the config's sizes against the weights' shapes (name → shape) before anything is
+    /// allocated; throws <see cref="InvalidDataException"/> naming the weights file.</param>
+    /// <param name="build">Builds the model in <paramref name="dtype"/> on the CPU.</param>
+    /// <returns>The model in eval mode; the caller owns it.</returns>
+    public static TModel Open<TConfig, TModel>(
+        string directory,
+        string className,
+        Device? device,
+        ScalarType? dtype,
+        ILogger logger,
+        Func<string, ICollection<string>, TConfig> parse,
+        Func<TConfig, IReadOnlyList<string>> violations,
+        Action<TConfig, IReadOnlyDictionary<string, IReadOnlyList<long>>, string> checkSizes,
+        Func<TConfig, ScalarType?, TModel> build)
+        where TModel : nn.Module
+    {
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        CheckDType(dtype);
+        if (!Directory.Exists(directory))
+        {
+            throw new DirectoryNotFoundException($"{className} folder not found: {directory}");
+        }
+
+        string configPath = Path.Combine(directory, ConfigFileName);
+        if (!File.Exists(configPath))
+        {
+            throw new FileNotFoundException($"{directory} has no {ConfigFileName}.", configPath);
+        }
+
+        TConfig config = ReadConfig(configPath, className, logger, parse, violations);
+        string weightsPath = DiffusersWeights.Find(directory);
+        checkSizes(config, DiffusersWeights.Shapes(weightsPath), weightsPath);
+
+        TModel model = build(config, dtype);
+        try
+        {
+            if (device is not null)
+            {
+                model.to(device); // before loading: each tensor is then copied straight to the device, never held twice
+            }
+
+            int renamed = DiffusersWeights.Load(model, weightsPath);
+            if (renamed > 0)
+            {
+                Log.RenamedDeprecatedAttentionKeys(logger, weightsPath, renamed);
+            }
+
+            model.eval();
+            ScalarType loadedType = model.parameters().Select(p => p.dtype).FirstOrDefault(ScalarType.Float32);
+            Log.LoadedPretrained(logger, className, directory, model.parameters().Sum(p => p.numel()), loadedType.ToString());
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Writes <paramref name="model"/>'s weights in their current dtype and <paramref name="configJson"/> into
+    /// <paramref name="directory"/> (created if needed), each file to a temporary name and then renamed.</summary>
+    public static void Save(nn.Module model, string directory, string configJson)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        Directory.CreateDirectory(directory);
+        model.SaveSafeTensors(Path.Combine(directory, DiffusersWeights.SafeTensorsFileName));
+        AtomicFile.WriteAllText(Path.Combine(directory, ConfigFileName), configJson);
+    }
+
+    /// <summary>Throws unless <paramref name="dtype"/> is null, Float32, Float16 or BFloat16.</summary>
+    public static void CheckDType(ScalarType? dtype)
+    {
+        if (dtype is not null and not ScalarType.Float32 and not ScalarType.Float16 and not ScalarType.BFloat16)
+        {
+            throw new ArgumentException($"dtype must be Float32, Float16 or BFloat16; got {dtype}.", nameof(dtype));
+        }
+    }
+
+    private static TConfig ReadConfig<TConfig>(string configPath, string className, ILogger logger,
+        Func<string, ICollection<string>, TConfig> parse, Func<TConfig, IReadOnlyList<string>> violations)
+    {
+        var unknown = new List<string>();
+        TConfig config;
+        try
+        {
+            config = parse(File.ReadAllText(configPath), unknown);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataException($"{configPath}: {e.Message}", e);
+        }
+
+        foreach (string key in unknown)
+        {
+            Log.UnknownModelConfigKey(logger, configPath, key, className);
+        }
+
+        IReadOnlyList<string> broken = violations(config);
+        if (broken.Count > 0)
+        {
+            throw new InvalidDataException(
+                $"{configPath}: not a {className} this library can build:{Environment.NewLine} - " + string.Join(Environment.NewLine + " - ", broken));
+        }
+
+        return config;
+    }
+}
