@@ -317,7 +317,7 @@ def main():
         wg = text_weights(len(vocab), 16)
         write_text_encoder(os.path.join(gelu, "text_encoder"), wg, "gelu", len(vocab), with_position_ids=False)
         write_tokenizer(os.path.join(gelu, "tokenizer"), vocab, "!")
-        prompts = ["a red tulip in a garden", " ".join(["red tulip"] * 30)]
+        prompts = ["a red tulip in a garden", " ".join(["red tulip"] * 40)]  # 82 tokens: truncated to 77
         gids = torch.tensor([tokenize(p, vocab, vocab["!"]) for p in prompts])
         io.update({"gelu.ids": gids, "gelu.hidden": text_forward(wg, gids, "gelu")})
 
