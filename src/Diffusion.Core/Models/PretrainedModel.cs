@@ -7,7 +7,7 @@ namespace Diffusion.Models;
 
 /// <summary>
 /// Opens a model folder without knowing its class in advance: <c>config.json</c>'s <c>_class_name</c> picks the
-/// class (<see cref="UNet"/>, <see cref="ConditionalUNet"/>, <see cref="UNet2DModel"/>), which then reads its own
+/// class (<see cref="UNet"/>, <see cref="ConditionalUNet"/>, <see cref="UNet2DModel"/>, <see cref="UNet2DConditionModel"/>), which then reads its own
 /// configuration and weights.
 /// </summary>
 /// <example>
@@ -19,7 +19,7 @@ namespace Diffusion.Models;
 public static class PretrainedModel
 {
     /// <summary>The <c>_class_name</c> values this library can open.</summary>
-    public static IReadOnlyList<string> ClassNames { get; } = [nameof(UNet), nameof(ConditionalUNet), nameof(UNet2DModel)];
+    public static IReadOnlyList<string> ClassNames { get; } = [nameof(UNet), nameof(ConditionalUNet), nameof(UNet2DModel), nameof(UNet2DConditionModel)];
 
     /// <summary>Opens a model folder of any class in <see cref="ClassNames"/>.</summary>
     /// <param name="directory">The folder: <c>config.json</c> and <c>diffusion_pytorch_model.*</c>.</param>
@@ -51,6 +51,7 @@ public static class PretrainedModel
             nameof(UNet) => UNet.FromPretrained(directory, device, dtype, loggerFactory),
             nameof(ConditionalUNet) => ConditionalUNet.FromPretrained(directory, device, dtype, loggerFactory),
             nameof(UNet2DModel) => UNet2DModel.FromPretrained(directory, device, dtype, loggerFactory),
+            nameof(UNet2DConditionModel) => UNet2DConditionModel.FromPretrained(directory, device, dtype, loggerFactory),
             _ => throw Unsupported(className, configPath),
         };
     }
@@ -72,6 +73,7 @@ public static class PretrainedModel
             nameof(UNet) => new UNet(Valid(UNetOptions.FromJson(configJson), o => o.GetViolations(), className), device, dtype),
             nameof(ConditionalUNet) => new ConditionalUNet(Valid(ConditionalUNetOptions.FromJson(configJson), o => o.GetViolations(), className), device, dtype),
             nameof(UNet2DModel) => new UNet2DModel(Valid(UNet2DModelConfig.FromJson(configJson), o => o.GetViolations(), className), device, dtype),
+            nameof(UNet2DConditionModel) => new UNet2DConditionModel(Valid(UNet2DConditionModelConfig.FromJson(configJson), o => o.GetViolations(), className), device, dtype),
             _ => throw Unsupported(className, "the model config"),
         };
     }

@@ -15,7 +15,7 @@ namespace Diffusion.Models.Blocks;
 /// x: [N, C, H, W] → [N, HW, C]  (or a sequence [N, L, C] as it is)
 /// x = group_norm(x)                                                  // optional, over channels
 /// q = to_q(x); k = to_k(ctx); v = to_v(ctx)                          // ctx = encoder states, or x (self-attention)
-/// o = to_out.0(softmax(q·kᵀ / √dim_head)·v per head)                // [N, L, C]
+/// o = to_out.0(softmax(q·kᵀ / √dim_head + bias)·v per head)         // [N, L, C]; bias: the encoder mask's, or none
 /// out = (o + residual) / rescale_output_factor                       // residual only with residual_connection
 /// </code>
 /// The U-Net blocks (<c>AttnDownBlock2D</c>, <c>AttnUpBlock2D</c>, <c>UNetMidBlock2D</c>) and the VAE's mid block
@@ -23,7 +23,7 @@ namespace Diffusion.Models.Blocks;
 /// sequences, with cross-attention. Older checkpoints name the projections <c>query</c>, <c>key</c>,
 /// <c>value</c> and <c>proj_attn</c>; the loaders rename them as diffusers does.
 /// </remarks>
-internal sealed class Attention : nn.Module<Tensor, Tensor?, Tensor>
+internal sealed class Attention : nn.Module<Tensor, Tensor?, Tensor>, IBlockAttention
 {
     private readonly GroupNorm? group_norm;
     private readonly Linear to_q;
@@ -34,6 +34,7 @@ internal sealed class Attention : nn.Module<Tensor, Tensor?, Tensor>
     private readonly int dimHead;
     private readonly double rescaleOutputFactor;
     private readonly bool residualConnection;
+    private readonly bool upcastAttention;
 
     /// <summary>Creates the attention; the parameters are diffusers' constructor arguments.</summary>
     /// <param name="queryDim">Channels of the input and the output.</param>
@@ -46,6 +47,9 @@ internal sealed class Attention : nn.Module<Tensor, Tensor?, Tensor>
     /// <param name="rescaleOutputFactor">The output is divided by it.</param>
     /// <param name="residualConnection">Whether the input is added to the output.</param>
     /// <param name="dropoutRate">Dropout after <c>to_out.0</c> (training mode only).</param>
+    /// <param name="upcastAttention">Whether a float16 or bfloat16 attention computes its scores, softmax and weighted
+    /// sum in float32 (diffusers' <c>upcast_attention</c>, set by Stable Diffusion 2's U-Nets whose half-precision scores
+    /// overflow); no effect in float32.</param>
     public Attention(
         int queryDim,
         int heads,
@@ -56,7 +60,8 @@ internal sealed class Attention : nn.Module<Tensor, Tensor?, Tensor>
         double eps = 1e-5,
         double rescaleOutputFactor = 1.0,
         bool residualConnection = false,
-        double dropoutRate = 0.0)
+        double dropoutRate = 0.0,
+        bool upcastAttention = false)
         : base(nameof(Attention))
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(heads, 1);
@@ -65,6 +70,7 @@ internal sealed class Attention : nn.Module<Tensor, Tensor?, Tensor>
         this.dimHead = dimHead;
         this.rescaleOutputFactor = rescaleOutputFactor;
         this.residualConnection = residualConnection;
+        this.upcastAttention = upcastAttention;
         int inner = heads * dimHead;
         int context = crossAttentionDim ?? queryDim;
         group_norm = normNumGroups is { } groups ? Layers.GroupNorm(groups, queryDim, eps) : null;
@@ -79,7 +85,18 @@ internal sealed class Attention : nn.Module<Tensor, Tensor?, Tensor>
     /// <param name="hiddenStates">A feature map <c>[N, C, H, W]</c> or a sequence <c>[N, L, C]</c>.</param>
     /// <param name="encoderHiddenStates">Keys and values for cross-attention, <c>[N, S, crossAttentionDim]</c>; null for self-attention.</param>
     /// <returns>A new tensor of the input's shape; the caller owns it.</returns>
-    public override Tensor forward(Tensor hiddenStates, Tensor? encoderHiddenStates)
+    public override Tensor forward(Tensor hiddenStates, Tensor? encoderHiddenStates) => Forward(hiddenStates, encoderHiddenStates, null);
+
+    /// <inheritdoc/>
+    public Tensor Attend(Tensor x, Tensor? context, Tensor? contextBias) => Forward(x, context, contextBias);
+
+    /// <summary>Attends, adding <paramref name="attentionBias"/> to the scores before the softmax.</summary>
+    /// <param name="hiddenStates">A feature map <c>[N, C, H, W]</c> or a sequence <c>[N, L, C]</c>.</param>
+    /// <param name="encoderHiddenStates">Keys and values for cross-attention, <c>[N, S, crossAttentionDim]</c>; null for self-attention.</param>
+    /// <param name="attentionBias">Added to every head's scores: <c>[N, 1, S]</c> (0 to keep a key, −10000 to drop it,
+    /// as diffusers turns a 1/0 mask into a bias), or null for none.</param>
+    /// <returns>A new tensor of the input's shape; the caller owns it.</returns>
+    public Tensor Forward(Tensor hiddenStates, Tensor? encoderHiddenStates, Tensor? attentionBias)
     {
         using var scope = NewDisposeScope();
         Tensor residual = hiddenStates;
@@ -100,7 +117,25 @@ internal sealed class Attention : nn.Module<Tensor, Tensor?, Tensor>
         Tensor q = SplitHeads(to_q.call(x));                                            // [N, heads, L, d]
         Tensor k = SplitHeads(to_k.call(context));                                      // [N, heads, S, d]
         Tensor v = SplitHeads(to_v.call(context));
-        Tensor o = nn.functional.scaled_dot_product_attention(q, k, v);                 // [N, heads, L, d]
+        Tensor? bias = attentionBias?.unsqueeze(1);                                     // [N, 1, 1, S]: the same for every head and query
+        ScalarType type = q.dtype;
+        if (upcastAttention && type != ScalarType.Float32)
+        {
+            // diffusers' upcast_attention: scores and softmax in float32 (its classic processor keeps the weighted sum
+            // in half precision; SDPA does the whole product in float32, which is at least as accurate).
+            (q, k, v, bias) = (q.to(ScalarType.Float32), k.to(ScalarType.Float32), v.to(ScalarType.Float32), bias?.to(ScalarType.Float32));
+        }
+        else if (bias is not null && bias.dtype != type)
+        {
+            bias = bias.to(type);
+        }
+
+        Tensor o = nn.functional.scaled_dot_product_attention(q, k, v, attn_mask: bias); // [N, heads, L, d]
+        if (o.dtype != type)
+        {
+            o = o.to(type);
+        }
+
         o = o.transpose(1, 2).reshape(n, -1, heads * dimHead);                          // [N, L, heads·d]
         foreach (nn.Module<Tensor, Tensor> layer in to_out)
         {

@@ -138,9 +138,15 @@ internal static partial class ModelConfigJson
     }
 
     /// <summary>One line naming every field and its value, for <c>ToString</c>.</summary>
-    public static string Describe(UNet2DModelConfig c)
+    public static string Describe(UNet2DModelConfig c) => Describe(WriteUNet2D(c));
+
+    /// <summary>One line naming every non-metadata field of a written config and its value.</summary>
+    private static string DescribeJson(string json) => Describe(json);
+
+    /// <summary>One line naming every field of a written config and its value (metadata keys left out).</summary>
+    public static string Describe(string configJson)
     {
-        using JsonDocument document = JsonDocument.Parse(WriteUNet2D(c));
+        using JsonDocument document = JsonDocument.Parse(configJson);
         return string.Join(", ", document.RootElement.EnumerateObject().Where(p => !p.Name.StartsWith('_')).Select(p => $"{p.Name} = {p.Value.GetRawText()}"));
     }
 
@@ -185,6 +191,33 @@ internal static partial class ModelConfigJson
                 foreach (int i in ints)
                 {
                     writer.WriteNumberValue(i);
+                }
+
+                writer.WriteEndArray();
+                break;
+            case IReadOnlyList<bool> bools:
+                writer.WriteStartArray();
+                foreach (bool b in bools)
+                {
+                    writer.WriteBooleanValue(b);
+                }
+
+                writer.WriteEndArray();
+                break;
+            case IReadOnlyList<IReadOnlyList<int>> nested:
+                writer.WriteStartArray();
+                foreach (IReadOnlyList<int> inner in nested)
+                {
+                    WriteValue(writer, inner);
+                }
+
+                writer.WriteEndArray();
+                break;
+            case IReadOnlyList<double> doubles:
+                writer.WriteStartArray();
+                foreach (double d in doubles)
+                {
+                    WriteValue(writer, d);
                 }
 
                 writer.WriteEndArray();

@@ -1,0 +1,259 @@
+using Diffusion.Models.Blocks;
+using Diffusion.Runtime;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Diffusion.Models;
+
+/// <summary>
+/// diffusers' <c>UNet2DConditionModel</c> (<c>src/diffusers/models/unets/unet_2d_condition.py</c>), layer for layer and
+/// with its state-dict key names: the text-conditioned latent U-Net of Stable Diffusion 1.x and 2.x
+/// (<c>stable-diffusion-v1-5/stable-diffusion-v1-5</c>, <c>stabilityai/stable-diffusion-2-1-base</c>: their
+/// <c>unet/</c> folder). Given noisy latents, timesteps and text-encoder states it predicts the noise (or v).
+/// </summary>
+/// <remarks>
+/// <code>
+/// temb = time_embedding(time_proj(t))                                      // [N, 4·c0]
+/// bias = (1 − mask) · −10000, per key token                                // only with an encoder attention mask
+/// x = conv_in(sample); skips = [x]                                         // [N, c0, H, W]
+/// for each down block: x = block(x, temb, text, bias), adding its skips   // resnets (+ transformers); halves H, W but the last
+/// x = mid_block(x, temb, text, bias)                                       // resnet, transformer, resnet
+/// for each up block: x = block(x, its skips, temb, text, bias)             // doubles H, W but the last
+/// out = conv_out(act(conv_norm_out(x)))                                    // [N, out_channels, H, W]
+/// </code>
+/// Every transformer is a <c>Transformer2DModel</c> of <c>BasicTransformerBlock</c>s: self-attention, cross-attention to
+/// the text states and a GEGLU feed-forward, each behind a LayerNorm, attention through
+/// <c>scaled_dot_product_attention</c>. Load a diffusers folder with <see cref="FromPretrained"/>, write one with
+/// <see cref="SavePretrained"/>. Move the model with <c>to(device)</c>, cast it with <c>to(ScalarType.BFloat16)</c>;
+/// inputs must then have the same device and dtype.
+/// </remarks>
+public sealed partial class UNet2DConditionModel : nn.Module<Tensor, Tensor, Tensor, Tensor>, IPretrainedModel
+{
+    private readonly Conv2d conv_in;
+    private readonly Timesteps time_proj;
+    private readonly Blocks.TimestepEmbedding time_embedding;
+    private readonly ModuleList<DownBlock2D> down_blocks;
+    private readonly UNetMidBlock2D? mid_block;
+    private readonly ModuleList<UpBlock2D> up_blocks;
+    private readonly GroupNorm conv_norm_out;
+    private readonly nn.Module<Tensor, Tensor> conv_act;
+    private readonly Conv2d conv_out;
+
+    /// <summary>Creates the network with freshly initialised weights (PyTorch's default initialisation).</summary>
+    /// <param name="config">The shape; null means diffusers' defaults (<see cref="UNet2DConditionModelConfig"/>: SD 1's U-Net with 1280-wide text states).</param>
+    /// <param name="device">Where to put the weights; null keeps them on the CPU.</param>
+    /// <param name="dtype">The weights' element type (float32, float16 or bfloat16); null keeps float32.</param>
+    /// <exception cref="ArgumentException"><paramref name="config"/> breaks a rule or needs a feature this library does not build
+    /// (the message lists every violation), or the dtype is not a floating type this model supports.</exception>
+    /// <exception cref="TorchRuntimeException">libtorch cannot be loaded.</exception>
+    public UNet2DConditionModel(UNet2DConditionModelConfig? config = null, Device? device = null, ScalarType? dtype = null)
+        : base(Prepare(config, dtype))
+    {
+        Config = Copy(config ?? new UNet2DConditionModelConfig());
+        UNet2DConditionModelConfig c = Config;
+        IReadOnlyList<int> ch = c.BlockOutChannels;
+        int levels = ch.Count, groups = c.NormNumGroups!.Value, tembDim = c.TimeEmbedDim;
+        static T At<T>(IReadOnlyList<T> values, int level) => UNet2DConditionModelConfig.At(values, level);
+
+        conv_in = nn.Conv2d(c.InChannels, ch[0], c.ConvInKernel, padding: (c.ConvInKernel - 1) / 2);
+        time_proj = new Timesteps(ch[0], c.FlipSinToCos, c.FreqShift);
+        time_embedding = new Blocks.TimestepEmbedding(ch[0], tembDim, c.ActFn);
+
+        var settings = new ResnetSettings(tembDim, groups, c.NormEps, c.ActFn, c.ResnetTimeScaleShift, c.Dropout);
+
+        // A level's transformer: heads = attention_head_dim[level] (diffusers' num_attention_heads fallback).
+        Func<int, nn.Module> Transformer(int level, bool onlyCross) => channels =>
+            new Transformer2DModel(channels, At(c.AttentionHeadDim, level), At(c.TransformerLayersPerBlock, level), At(c.CrossAttentionDim, level),
+                groups, c.UseLinearProjection, onlyCross, c.UpcastAttention);
+
+        var down = new DownBlock2D[levels];
+        for (int i = 0; i < levels; i++)
+        {
+            down[i] = new DownBlock2D(
+                At(c.LayersPerBlock, i), i == 0 ? ch[0] : ch[i - 1], ch[i], settings,
+                c.DownAttends(i) ? Transformer(i, At(c.OnlyCrossAttention, i)) : null,
+                i == levels - 1 ? null : ResampleType.Conv, c.DownsamplePadding);
+        }
+
+        down_blocks = nn.ModuleList(down);
+
+        if (c.MidBlockType is not null)
+        {
+            // diffusers does not pass only_cross_attention to UNetMidBlock2DCrossAttn.
+            mid_block = new UNetMidBlock2D(ch[^1], settings with { OutputScaleFactor = c.MidBlockScaleFactor }, Transformer(levels - 1, false));
+        }
+
+        var up = new UpBlock2D[levels];
+        int outChannel = ch[^1];
+        for (int i = 0; i < levels; i++)
+        {
+            int level = levels - 1 - i;                                                  // the per-level lists, reversed
+            int prevOutput = outChannel;
+            outChannel = ch[level];
+            int inChannel = ch[Math.Max(level - 1, 0)];
+            up[i] = new UpBlock2D(
+                At(c.LayersPerBlock, level) + 1, inChannel, prevOutput, outChannel, settings,
+                c.UpAttends(i) ? Transformer(level, At(c.OnlyCrossAttention, level)) : null,
+                i == levels - 1 ? null : ResampleType.Conv);
+        }
+
+        up_blocks = nn.ModuleList(up);
+
+        conv_norm_out = Layers.GroupNorm(groups, ch[0], c.NormEps);
+        conv_act = Layers.Activation(c.ActFn);
+        conv_out = nn.Conv2d(ch[0], c.OutChannels, c.ConvOutKernel, padding: (c.ConvOutKernel - 1) / 2);
+        RegisterComponents();
+
+        if (dtype is { } elementType && elementType != ScalarType.Float32)
+        {
+            this.to(elementType);
+        }
+
+        if (device is not null)
+        {
+            this.to(device);
+        }
+    }
+
+    /// <summary>The configuration this network was built with (a copy: later changes to the caller's lists do not show here).</summary>
+    public UNet2DConditionModelConfig Config { get; }
+
+    /// <summary>The weights' element type.</summary>
+    public ScalarType DType => conv_in.weight!.dtype;
+
+    /// <summary>The weights' device.</summary>
+    public Device Device => conv_in.weight!.device;
+
+    /// <summary>Channels of the input latents (<c>in_channels</c>: 4 for Stable Diffusion).</summary>
+    public int InChannels => Config.InChannels;
+
+    /// <summary>Width of the encoder states the model attends to (<c>cross_attention_dim</c>: 768 for SD 1, 1024 for SD 2).</summary>
+    public int CrossAttentionDim => Config.CrossAttentionDim[0];
+
+    /// <summary>Predicts the noise (or v) in <paramref name="sample"/> at <paramref name="timestep"/>, conditioned on
+    /// <paramref name="encoderHiddenStates"/>.</summary>
+    /// <param name="sample">Noisy latents <c>[N, InChannels, H, W]</c> of the weights' dtype and device (any positive
+    /// H and W; sizes that are not multiples of 2^(levels−1) are upsampled to the skips' sizes, as diffusers does).</param>
+    /// <param name="timestep">An integer or floating tensor: 0-d, one element, or <c>[N]</c>. Floating values stay
+    /// fractional, as in diffusers. Moved to the sample's device.</param>
+    /// <param name="encoderHiddenStates">Text-encoder states <c>[N, S, CrossAttentionDim]</c> of the weights' dtype and device.</param>
+    /// <returns>A new tensor <c>[N, OutChannels, H, W]</c> of the sample's dtype; the caller owns it.</returns>
+    /// <exception cref="ArgumentException">An argument's shape, dtype or device is not as described (the message names it).</exception>
+    public override Tensor forward(Tensor sample, Tensor timestep, Tensor encoderHiddenStates) => Forward(sample, timestep, encoderHiddenStates, null);
+
+    /// <summary>Predicts at a timestep given as a number, kept fractional as diffusers keeps a Python float.</summary>
+    /// <param name="sample">Noisy latents, as for <see cref="forward(Tensor, Tensor, Tensor)"/>.</param>
+    /// <param name="timestep">The timestep, for the whole batch.</param>
+    /// <param name="encoderHiddenStates">Text-encoder states, as for <see cref="forward(Tensor, Tensor, Tensor)"/>.</param>
+    /// <returns>A new tensor <c>[N, OutChannels, H, W]</c>; the caller owns it.</returns>
+    /// <exception cref="ArgumentException">An argument is not as described.</exception>
+    public Tensor Forward(Tensor sample, double timestep, Tensor encoderHiddenStates) => Forward(sample, timestep, encoderHiddenStates, null);
+
+    /// <summary>Predicts at a timestep given as a number (kept fractional), with an encoder attention mask.</summary>
+    /// <param name="sample">Noisy latents, as for <see cref="forward(Tensor, Tensor, Tensor)"/>.</param>
+    /// <param name="timestep">The timestep, for the whole batch.</param>
+    /// <param name="encoderHiddenStates">Text-encoder states, as for <see cref="forward(Tensor, Tensor, Tensor)"/>.</param>
+    /// <param name="encoderAttentionMask">Null, or a mask <c>[N, S]</c> as for <see cref="Forward(Tensor, Tensor, Tensor, Tensor?)"/>.</param>
+    /// <returns>A new tensor <c>[N, OutChannels, H, W]</c>; the caller owns it.</returns>
+    /// <exception cref="ArgumentException">An argument is not as described.</exception>
+    public Tensor Forward(Tensor sample, double timestep, Tensor encoderHiddenStates, Tensor? encoderAttentionMask)
+    {
+        ArgumentNullException.ThrowIfNull(sample);
+        if (!double.IsFinite(timestep))
+        {
+            throw new ArgumentOutOfRangeException(nameof(timestep), timestep, $"timestep must be a finite number; got {timestep}.");
+        }
+
+        using Tensor t = tensor(new[] { timestep }, ScalarType.Float64, sample.device); // torch.tensor([t], dtype=torch.float64)
+        return Forward(sample, t, encoderHiddenStates, encoderAttentionMask);
+    }
+
+    /// <summary>Predicts with an encoder attention mask: text positions whose mask is 0 are left out of every
+    /// cross-attention (diffusers adds −10000 to their scores).</summary>
+    /// <param name="sample">Noisy latents, as for <see cref="forward(Tensor, Tensor, Tensor)"/>.</param>
+    /// <param name="timestep">The timesteps, as for <see cref="forward(Tensor, Tensor, Tensor)"/>.</param>
+    /// <param name="encoderHiddenStates">Text-encoder states <c>[N, S, CrossAttentionDim]</c>.</param>
+    /// <param name="encoderAttentionMask">Null for none, or <c>[N, S]</c> of 1 (keep) and 0 (drop): bool, integer or floating,
+    /// on any device.</param>
+    /// <returns>A new tensor <c>[N, OutChannels, H, W]</c> of the sample's dtype; the caller owns it.</returns>
+    /// <exception cref="ArgumentException">An argument's shape, dtype or device is not as described (the message names it).</exception>
+    public Tensor Forward(Tensor sample, Tensor timestep, Tensor encoderHiddenStates, Tensor? encoderAttentionMask)
+    {
+        ValidateInputs(sample, timestep, encoderHiddenStates, encoderAttentionMask);
+        using var scope = NewDisposeScope();
+        ScalarType dtype = DType;
+
+        // The mask as an additive bias on the attention scores: keep → 0, drop → −10000; [N, 1, S].
+        Tensor? bias = encoderAttentionMask is null
+            ? null
+            : ((1 - encoderAttentionMask.to(sample.device).to(dtype)) * -10000.0).unsqueeze(1);
+
+        // 0. centre the input
+        if (Config.CenterInputSample)
+        {
+            sample = 2 * sample - 1.0;
+        }
+
+        // 1. time: [N] timesteps → [N, 4·c0] (the sinusoidal projection in float32, the MLP in the weights' dtype)
+        Tensor t = timestep.to(sample.device);
+        if (t.dim() == 0)
+        {
+            t = t.unsqueeze(0);
+        }
+
+        t = t.expand(new[] { sample.shape[0] });                                        // broadcast to [N], as diffusers does
+        Tensor emb = time_embedding.call(time_proj.call(t).to(dtype));
+
+        // 2. pre-process
+        Tensor x = conv_in.call(sample);                                                // [N, c0, H, W]
+
+        // 3. down
+        var skips = new List<Tensor> { x };
+        foreach (DownBlock2D block in down_blocks)
+        {
+            x = block.Forward(x, emb, skips, encoderHiddenStates, bias);
+        }
+
+        // 4. mid
+        if (mid_block is not null)
+        {
+            x = mid_block.Forward(x, emb, encoderHiddenStates, bias);
+        }
+
+        // 5. up: when H or W is not a multiple of 2^(levels−1), each upsampler is told the size of the skip it meets next
+        int factor = 1 << (up_blocks.Count - 1);
+        bool forwardSize = sample.shape[2] % factor != 0 || sample.shape[3] % factor != 0;
+        for (int i = 0; i < up_blocks.Count; i++)
+        {
+            UpBlock2D block = up_blocks[i];
+            long[]? size = forwardSize && i < up_blocks.Count - 1 ? skips[^(block.SkipCount + 1)].shape[2..] : null;
+            x = block.Forward(x, skips, emb, encoderHiddenStates, bias, size);
+        }
+
+        // 6. post-process
+        x = conv_out.call(conv_act.call(conv_norm_out.call(x)));                        // [N, OutChannels, H, W]
+        return x.MoveToOuterDisposeScope();
+    }
+
+    private static UNet2DConditionModelConfig Copy(UNet2DConditionModelConfig given) => given with
+    {
+        DownBlockTypes = [.. given.DownBlockTypes],
+        UpBlockTypes = [.. given.UpBlockTypes],
+        OnlyCrossAttention = [.. given.OnlyCrossAttention],
+        BlockOutChannels = [.. given.BlockOutChannels],
+        LayersPerBlock = [.. given.LayersPerBlock],
+        CrossAttentionDim = [.. given.CrossAttentionDim],
+        TransformerLayersPerBlock = [.. given.TransformerLayersPerBlock],
+        AttentionHeadDim = [.. given.AttentionHeadDim],
+    };
+
+    private static string Prepare(UNet2DConditionModelConfig? config, ScalarType? dtype)
+    {
+        // Runs before the base constructor creates native state, so bad arguments leak nothing.
+        (config ?? new UNet2DConditionModelConfig()).Validate();
+        Internal.PretrainedFolder.CheckDType(dtype);
+        TorchRuntime.EnsureAvailable();
+        return nameof(UNet2DConditionModel);
+    }
+}
