@@ -295,7 +295,10 @@ def main():
         c = IMG2IMG
         ids, uncond_ids, embeds = encode_prompt(w, vocab, eot, c["prompt"], c["negative_prompt"], c["count"], c["guidance_scale"])
         generator = torch.Generator().manual_seed(c["seed"])
-        euler = EulerDiscreteScheduler.from_config(pndm.config)
+        # from the folder's written config, as the C# test reads it: pndm.config itself would carry "_use_default_values",
+        # which makes from_config drop timestep_spacing ("leading") for Euler's own default ("linspace")
+        with open(os.path.join(tiny, "scheduler", "scheduler_config.json")) as f:
+            euler = EulerDiscreteScheduler.from_config(dict(json.load(f), _class_name="EulerDiscreteScheduler"))
         ys, xs = torch.meshgrid(torch.linspace(0, 1, c["size"]), torch.linspace(0, 1, c["size"]), indexing="ij")
         init = torch.stack([xs, ys, 0.5 + 0.4 * torch.sin(6 * xs * ys)]).unsqueeze(0)  # [1, 3, H, W] in [0, 1]
         euler.set_timesteps(c["steps"])
