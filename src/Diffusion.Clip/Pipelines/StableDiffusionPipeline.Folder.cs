@@ -153,24 +153,9 @@ public sealed partial class StableDiffusionPipeline
 
     private static void ReadModelIndex(string indexPath, ILogger logger)
     {
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(File.ReadAllText(indexPath));
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"{indexPath}: not valid JSON: {e.Message}", e);
-        }
-
-        using (document)
+        using (JsonDocument document = ModelIndexFile.Parse(indexPath))
         {
             JsonElement root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-            {
-                throw new InvalidDataException($"{indexPath}: must be a JSON object; got {root.ValueKind}.");
-            }
-
             string? className = root.TryGetProperty("_class_name", out JsonElement c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
             if (className is null || !PipelineClasses.Contains(className))
             {

@@ -123,6 +123,39 @@ public sealed class StableDiffusionPipelineTests(ITestOutputHelper output)
         Assert.Empty(steps);
     }
 
+    [Fact]
+    public void SamplingLeavesNoLiveTensorsBehindStopsOnCancelAndSerialisesCallers()
+    {
+        using var pipeline = StableDiffusionPipeline.FromPretrained(Tiny);
+        using Tensor image = full(3, 64, 64, 0.5f);
+        pipeline.Generate("a red tulip", steps: 2).Dispose();
+        pipeline.ImageToImage(image, "a red tulip", strength: 0.5, steps: 4).Dispose();
+        long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        for (int i = 0; i < 2; i++)
+        {
+            pipeline.Generate("a red tulip", steps: 2, seed: i).Dispose();
+            pipeline.ImageToImage(image, "a red tulip", strength: 0.5, steps: 4, seed: i).Dispose();
+        }
+
+        Assert.Equal(before, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+
+        using var cancel = new CancellationTokenSource();
+        cancel.Cancel();
+        Assert.Throws<OperationCanceledException>(() => pipeline.Generate("a red tulip", steps: 2, cancellationToken: cancel.Token));
+
+        // Two threads on one pipeline (one scheduler) wait for each other and get what they get alone.
+        using Tensor alone = pipeline.Generate("a red tulip", steps: 3, seed: 5);
+        Tensor[] together = new Tensor[2];
+        Parallel.For(0, 2, i => together[i] = pipeline.Generate("a red tulip", steps: 3, seed: 5));
+        foreach (Tensor t in together)
+        {
+            using (t)
+            {
+                Assert.True(t.eq(alone).all().item<bool>());
+            }
+        }
+    }
+
     [Theory]
     [InlineData("vae")]
     [InlineData("tokenizer")]
