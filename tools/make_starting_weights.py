@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""Makes samples/Flowers/starting-checkpoint/ from a Flowers run's unet-ema.safetensors.
+"""Makes samples/Flowers/starting-checkpoint/ from a Flowers run's unet-ema/ folder.
 
 Usage: python3 tools/make_starting_weights.py RUN_OUTPUT_DIR STEPS "COMMAND THAT MADE IT"
 
-Reads RUN_OUTPUT_DIR/unet-ema.safetensors (float32 EMA weights with hidden_dims/image_size metadata, written by
-samples/Flowers), stores every tensor as float16 (half the size; the sample trains on from it in float32) and
-writes options.json with the model options, the step count and the command. Needs only Python 3 (no torch).
+Reads RUN_OUTPUT_DIR/unet-ema/ (config.json with the U-Net options and diffusion_pytorch_model.safetensors, float32
+EMA weights, written by samples/Flowers with UNet.SavePretrained), stores every tensor as float16 in
+diffusion_pytorch_model.fp16.safetensors (half the size; the sample trains on from it in float32), copies config.json
+and writes training.json with the step count and the command. Needs only Python 3 (no torch).
 """
 import json
 import struct
@@ -22,7 +23,8 @@ def f32_to_f16(data: bytes) -> bytes:
 
 def main() -> None:
     run, steps, command = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-    raw = (run / "unet-ema.safetensors").read_bytes()
+    folder = run / "unet-ema"
+    raw = (folder / "diffusion_pytorch_model.safetensors").read_bytes()
     (header_len,) = struct.unpack("<Q", raw[:8])
     header = json.loads(raw[8:8 + header_len])
     data = raw[8 + header_len:]
@@ -46,14 +48,10 @@ def main() -> None:
     encoded += b" " * ((8 - len(encoded) % 8) % 8)
     target = Path(__file__).resolve().parent.parent / "samples" / "Flowers" / "starting-checkpoint"
     target.mkdir(parents=True, exist_ok=True)
-    (target / "unet-ema.f16.safetensors").write_bytes(struct.pack("<Q", len(encoded)) + encoded + b"".join(chunks))
-    options = {
-        "ImageSize": int(metadata["image_size"]),
-        "ModelDims": [int(d) for d in metadata["hidden_dims"].split(",")],
-        "Steps": steps,
-        "Command": command,
-    }
-    (target / "options.json").write_text(json.dumps(options, indent=2) + "\n")
+    (target / "diffusion_pytorch_model.fp16.safetensors").write_bytes(struct.pack("<Q", len(encoded)) + encoded + b"".join(chunks))
+    (target / "config.json").write_text((folder / "config.json").read_text())
+    made = {"Steps": steps, "Command": command}
+    (target / "training.json").write_text(json.dumps(made, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -111,12 +111,12 @@ static void Train(ClipModel model, FlowerPairs train, ClipZeroShotOptions option
         WarmupSteps = 100,
         WeightDecay = 0.1,
         RandomHorizontalFlip = true, // a mirrored flower is the same flower
-        Seed = (int)options.Seed,
+        Seed = options.Seed,
     };
     int steps = options.Steps is { } s ? (int)Math.Min(s, int.MaxValue) : EstimateSteps(model.Config, model.Tokenizer ?? throw new InvalidOperationException("a new CLIP has a tokenizer"), train, trainerOptions, options.Minutes);
     trainerOptions = trainerOptions with
     {
-        Steps = steps,
+        MaxSteps = steps,
         MaxDuration = options.Steps is null ? TimeSpan.FromMinutes(options.Minutes * 1.15) : null,
     };
 
@@ -140,9 +140,9 @@ static string Colour(int classIndex) => ProceduralFlowers.ClassNames[classIndex]
 static int EstimateSteps(ClipConfig config, ClipTokenizer tokenizer, IClipDataset data, ClipTrainerOptions options, double minutes)
 {
     using var probe = new ClipModel(config, tokenizer);
-    using var warmup = new ClipTrainer(probe, options with { Steps = 2 });
+    using var warmup = new ClipTrainer(probe, options with { MaxSteps = 2 });
     warmup.Fit(data);
-    using var timed = new ClipTrainer(probe, options with { Steps = 8 });
+    using var timed = new ClipTrainer(probe, options with { MaxSteps = 8 });
     ClipTrainingResult r = timed.Fit(data);
     double secondsPerStep = r.Elapsed.TotalSeconds / r.Steps;
     int steps = Math.Max(50, (int)(minutes * 60 / secondsPerStep));

@@ -1,4 +1,5 @@
 using Diffusion.Clip;
+using Microsoft.Extensions.Logging;
 using static TorchSharp.torch;
 
 namespace Diffusion.Samples.DocsSnippets;
@@ -34,9 +35,24 @@ internal static class ClipSnippets
         // <snippet:clip-train>
         ClipTokenizer tokenizer = ClipTokenizer.FromCorpus(captions, contextLength: 16);
         using var model = new ClipModel(ClipConfig.Small(tokenizer.VocabularySize), tokenizer);
-        using var trainer = new ClipTrainer(model, new ClipTrainerOptions { Steps = 500, BatchSize = 64 });
+        using var trainer = new ClipTrainer(model, new ClipTrainerOptions { MaxSteps = 500, BatchSize = 64 });
         ClipTrainingResult result = trainer.Fit(dataset);
         model.Save("my-clip/");
+        // </snippet>
+    }
+
+    public static void TrainWithCheckpoints(ClipModel model, IClipDataset dataset, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
+    {
+        // <snippet:clip-train-checkpoints>
+        var options = new ClipTrainerOptions
+        {
+            MaxSteps = 2_000, BatchSize = 64, LearningRate = 1e-3, Seed = 1,
+            CheckpointDirectory = "clip-checkpoints/", CheckpointEverySteps = 200,
+            LoggerFactory = loggerFactory,
+        };
+        using var trainer = new ClipTrainer(model, options);
+        ClipTrainingResult result = trainer.Fit(dataset, progress: null, cancellationToken);
+        if (result.Cancelled) { /* the newest checkpoint is resumable: the next Fit goes on from it */ }
         // </snippet>
     }
 }

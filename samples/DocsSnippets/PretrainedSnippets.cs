@@ -52,4 +52,14 @@ internal static class PretrainedSnippets
         unet.SavePretrained("my-flowers/unet");   // config.json + diffusion_pytorch_model.safetensors (EMA weights)
         // </snippet>
     }
+
+    public static void BookUNetFolder(UNet unet)
+    {
+        // <snippet:unet-save-pretrained>
+        unet.SavePretrained("runs/flowers/unet-ema");          // config.json ("_class_name": "UNet", hidden_dims, image_size, ...)
+                                                                // + diffusion_pytorch_model.safetensors, each written atomically
+        using var again = UNet.FromPretrained("runs/flowers/unet-ema");                      // same options, same weights
+        using nn.Module any = PretrainedModel.FromPretrained("runs/flowers/unet-ema");       // picks the class from _class_name
+        // </snippet>
+    }
 }

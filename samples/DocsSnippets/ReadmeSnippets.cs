@@ -48,7 +48,7 @@ internal static class ReadmeSnippets
             CheckpointDirectory = "checkpoints",       // Fit resumes from the newest checkpoint here
         });
         TrainingResult result = trainer.Fit(ImageFolderDataset.Open("flowers/", imageSize: 32), progress);
-        unet.SaveSafeTensors("unet-ema.safetensors");  // after Fit the model holds the EMA weights
+        unet.SavePretrained("unet-ema");               // after Fit the model holds the EMA weights; config.json + weights
         // </snippet>
     }
 }

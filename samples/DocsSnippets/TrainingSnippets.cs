@@ -55,7 +55,7 @@ internal static class TrainingSnippets
     public static void EvaluateAndContinue(UNet unet, INoiseScheduler scheduler, IImageDataset dataset)
     {
         // <snippet:training-evaluate-continue>
-        unet.LoadSafeTensors("unet-ema.safetensors");                 // weights that already had 588 steps
+        unet.LoadSafeTensors("unet-ema/diffusion_pytorch_model.safetensors"); // weights that already had 588 steps
         var trainer = new Trainer(unet, scheduler, new TrainerOptions
         {
             MaxDuration = TimeSpan.FromMinutes(10),

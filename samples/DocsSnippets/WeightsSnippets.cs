@@ -72,13 +72,13 @@ internal static class WeightsSnippets
     public static void Header()
     {
         // <snippet:weights-header>
-        SafeTensorsHeader header = SafeTensors.ReadHeader("unet-ema.safetensors");     // no tensor data read
+        SafeTensorsHeader header = SafeTensors.ReadHeader("unet-ema/diffusion_pytorch_model.safetensors"); // no tensor data read
         foreach (SafeTensorsEntry entry in header.Entries)
         {
             Console.WriteLine($"{entry.Name} {entry.DType} [{string.Join(", ", entry.Shape)}]");
         }
 
-        string? dims = header.Metadata.GetValueOrDefault("hidden_dims");              // the Flowers sample writes its options here
+        string? checksum = header.Metadata.GetValueOrDefault("diffusion.data_sha256"); // the SHA-256 the library records on save
         // </snippet>
     }
 }

@@ -101,11 +101,7 @@ if (result.Cancelled)
     return 0;
 }
 
-unet.SaveSafeTensors(Path.Combine(output, "unet-ema.safetensors"), new Dictionary<string, string>
-{
-    ["hidden_dims"] = string.Join(',', options.ModelDims),
-    ["image_size"] = options.ImageSize.ToString(CultureInfo.InvariantCulture),
-});
+unet.SavePretrained(Path.Combine(output, "unet-ema")); // config.json (the options) + diffusion_pytorch_model.safetensors
 
 var pipeline = new DiffusionPipeline(unet, scheduler);
 using (var images = pipeline.Generate(options.Samples, inferenceSteps: options.SamplingSteps, seed: options.Seed))

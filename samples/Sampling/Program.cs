@@ -38,9 +38,22 @@ return 0;
 
 static UNet LoadUNet(string path)
 {
+    if (Directory.Exists(path))
+    {
+        nn.Module loaded = PretrainedModel.FromPretrained(path); // config.json says the class and its options
+        if (loaded is UNet unet)
+        {
+            return unet;
+        }
+
+        loaded.Dispose();
+        throw new InvalidDataException($"{path}: holds a {loaded.GetType().Name}; this sample draws with the book's UNet (samples/Pretrained runs diffusers folders).");
+    }
+
     SafeTensorsHeader header = SafeTensors.ReadHeader(path);
     if (header.Metadata.TryGetValue("hidden_dims", out string? dims) && header.Metadata.TryGetValue("image_size", out string? size))
     {
+        // A unet-ema.safetensors from before the Flowers sample wrote a folder: its options were two metadata entries.
         var unet = new UNet(new UNetOptions
         {
             HiddenDims = [.. dims.Split(',').Select(d => int.Parse(d, CultureInfo.InvariantCulture))],
@@ -54,7 +67,7 @@ static UNet LoadUNet(string path)
     int[] widths = [.. header.Entries.Where(e => e.Name.StartsWith("model.down_blocks.", StringComparison.Ordinal) && e.Name.EndsWith(".0.conv1.weight", StringComparison.Ordinal))
         .OrderBy(e => e.Name, StringComparer.Ordinal).Select(e => (int)e.Shape[0])];
     int last = (int)(header.Entries.FirstOrDefault(e => e.Name == "model.mid_block1.conv1.weight")?.Shape[0]
-        ?? throw new InvalidDataException($"{path}: neither unet-ema metadata nor a trainer checkpoint's U-Net weights."));
+        ?? throw new InvalidDataException($"{path}: neither a U-Net folder, nor unet-ema metadata, nor a trainer checkpoint's U-Net weights."));
     var model = new UNet(new UNetOptions { HiddenDims = [.. widths, last], ImageSize = 32 });
     TrainingCheckpoint.LoadWeights(path, model);
     return model;

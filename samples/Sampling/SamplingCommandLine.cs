@@ -8,8 +8,8 @@ public sealed record SamplingOptions
     /// <summary>Scheduler names this sample knows.</summary>
     public static IReadOnlyList<string> SchedulerNames { get; } = ["ddim-book", "ddim", "ddpm", "euler", "dpm++", "euler-a", "pndm", "lms", "heun", "unipc"];
 
-    /// <summary>Weights: unet-ema.safetensors written by the Flowers sample, or a trainer checkpoint.</summary>
-    public string Weights { get; init; } = Path.Combine("output", "flowers", "unet-ema.safetensors");
+    /// <summary>Weights: the unet-ema folder the Flowers sample writes (any <c>UNet.SavePretrained</c> folder), or a trainer checkpoint.</summary>
+    public string Weights { get; init; } = Path.Combine("output", "flowers", "unet-ema");
 
     /// <summary>Scheduler name, or "all" for one row per scheduler.</summary>
     public string Scheduler { get; init; } = "ddim-book";
@@ -37,7 +37,7 @@ public sealed class SamplingCommandLine : SampleCommandLine<SamplingOptions>
 
     private readonly Option<string> weights = new("--weights")
     {
-        Description = "unet-ema.safetensors from the Flowers sample, or a trainer checkpoint-*.safetensors",
+        Description = "a U-Net folder (unet-ema/ from the Flowers sample, or any UNet.SavePretrained folder), or a trainer checkpoint-*.safetensors",
         HelpName = "path",
         DefaultValueFactory = _ => Defaults.Weights,
     };
@@ -66,7 +66,7 @@ public sealed class SamplingCommandLine : SampleCommandLine<SamplingOptions>
         // A command-level check, because the default path must exist too (option checks run only for given options).
         Command.Validate(result =>
         {
-            if (result.GetValue(weights) is { } path && CommonOptions.MissingPathMessage("--weights", path, PathKind.File) is { } message)
+            if (result.GetValue(weights) is { } path && CommonOptions.MissingPathMessage("--weights", path, PathKind.FileOrFolder) is { } message)
             {
                 result.AddError(message + " Run the Flowers sample first, or pass --weights.");
             }

@@ -31,10 +31,10 @@ internal static class ClipSetup
             WarmupSteps = 100,
             WeightDecay = 0.1,
             RandomHorizontalFlip = true,
-            Seed = (int)options.Seed,
+            Seed = options.Seed,
         };
         int steps = EstimateSteps(model.Config, tokenizer, train, trainerOptions, options.ClipMinutes);
-        trainerOptions = trainerOptions with { Steps = steps, MaxDuration = TimeSpan.FromMinutes(options.ClipMinutes * 1.2) };
+        trainerOptions = trainerOptions with { MaxSteps = steps, MaxDuration = TimeSpan.FromMinutes(options.ClipMinutes * 1.2) };
         Console.WriteLine($"CLIP: training a small one ({model.parameters().Sum(p => p.numel()):N0} parameters) for {options.ClipMinutes:0.#} min...");
         using var trainer = new ClipTrainer(model, trainerOptions);
         ClipTrainingResult result = trainer.Fit(train, new Every(100));
@@ -48,12 +48,12 @@ internal static class ClipSetup
     private static int EstimateSteps(ClipConfig config, ClipTokenizer tokenizer, IClipDataset data, ClipTrainerOptions options, double minutes)
     {
         using var probe = new ClipModel(config, tokenizer);
-        using (var warmup = new ClipTrainer(probe, options with { Steps = 2 }))
+        using (var warmup = new ClipTrainer(probe, options with { MaxSteps = 2 }))
         {
             warmup.Fit(data);
         }
 
-        using var timed = new ClipTrainer(probe, options with { Steps = 6 });
+        using var timed = new ClipTrainer(probe, options with { MaxSteps = 6 });
         ClipTrainingResult r = timed.Fit(data);
         double secondsPerStep = r.Elapsed.TotalSeconds / r.Steps;
         int steps = Math.Max(50, (int)(minutes * 60 / secondsPerStep));

@@ -70,13 +70,7 @@ if (result.Cancelled)
     return 0;
 }
 
-unet.SaveSafeTensors(Path.Combine(output, "unet-ema.safetensors"), new Dictionary<string, string>
-{
-    ["hidden_dims"] = string.Join(',', options.ModelDims),
-    ["image_size"] = size.ToString(CultureInfo.InvariantCulture),
-    ["context_dim"] = encoder.EmbeddingDim.ToString(CultureInfo.InvariantCulture),
-    ["steps"] = result.Steps.ToString(CultureInfo.InvariantCulture),
-});
+unet.SavePretrained(Path.Combine(output, "unet-ema")); // config.json (the options) + diffusion_pytorch_model.safetensors
 
 unet.eval();
 // Training used the book's sampler settings; sampling may swap x0 clipping for dynamic thresholding (Imagen):

@@ -93,5 +93,23 @@ public sealed class FlowersSampleTests
         Assert.Contains("now at step 3", log, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void ARunOfTheDefaultModelTrainsOnFromTheCommittedFolderAndSavesOneWithItsConfig()
+    {
+        // The committed starting-checkpoint/ is a UNet.SavePretrained folder (config.json + fp16 weights); the run's
+        // model matches its options, so training goes on from step 588 and the result is saved the same way.
+        using var dir = TestEnvironment.CreateTempDirectory();
+        string output = Path.Combine(dir.Path, "out");
+        (int exitCode, string log) = Run("Flowers.dll",
+            ["--steps", "589", "--batch-size", "2", "--dataset-size", "4", "--count", "1", "--sampling-steps", "2", "--threads", "1", "--output", output]);
+
+        Assert.True(exitCode == 0, log);
+        Assert.Contains("Starting from the committed weights (588 steps", log, StringComparison.Ordinal);
+        Assert.Contains("now at step 589", log, StringComparison.Ordinal);
+        using var unet = Diffusion.Models.UNet.FromPretrained(Path.Combine(output, "unet-ema"));
+        Assert.Equal([32, 64, 128, 256], unet.Options.HiddenDims);
+        Assert.Equal(32, unet.Options.ImageSize);
+    }
+
     internal static (int ExitCode, string Output) Run(string dll, IEnumerable<string> args) => SampleProcess.RunCombined(dll, args);
 }

@@ -10,7 +10,7 @@ public sealed class SamplingSampleTests
     [InlineData(new[] { "--sampling-steps", "0" }, "Sampling: --sampling-steps must be between 1 and 1000; got 0.")]
     [InlineData(new[] { "--count", "x" }, "Sampling: Cannot parse argument 'x' for option '--count' as expected type 'System.Int32'.")]
     [InlineData(new[] { "--weights" }, "Sampling: Required argument missing for option: '--weights'.")]
-    [InlineData(new[] { "--weights", "/no/such.safetensors" }, "Sampling: --weights: no file at '/no/such.safetensors'. Run the Flowers sample first, or pass --weights.")]
+    [InlineData(new[] { "--weights", "/no/such.safetensors" }, "Sampling: --weights: no file or folder at '/no/such.safetensors'. Run the Flowers sample first, or pass --weights.")]
     [InlineData(new[] { "--steps", "3" }, "Sampling: Unrecognized command or argument '--steps'. Unrecognized command or argument '3'.")]
     public void BadCommandLinesAreRejectedInOneLine(string[] args, string message)
     {
@@ -31,7 +31,7 @@ public sealed class SamplingSampleTests
 
         string grid = Path.Combine(dir.Path, "grid.png");
         (code, log) = FlowersSampleTests.Run("Sampling.dll",
-            ["--weights", Path.Combine(output, "unet-ema.safetensors"), "--scheduler", "all", "--sampling-steps", "4", "--count", "2", "--output", grid]);
+            ["--weights", Path.Combine(output, "unet-ema"), "--scheduler", "all", "--sampling-steps", "4", "--count", "2", "--output", grid]);
         Assert.True(code == 0, log);
         using SKBitmap bitmap = SKBitmap.Decode(grid);
         int scale = 96 / 16;

@@ -1,3 +1,4 @@
+using Diffusion.IO;
 using SkiaSharp;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -27,34 +28,6 @@ public sealed class ClipImageProcessor
 
     /// <summary>The settings.</summary>
     public ClipImageProcessorOptions Options { get; }
-
-    /// <summary>Converts an image to a float32 tensor <c>[3, H, W]</c> in [0, 1] (RGB; alpha dropped).</summary>
-    /// <param name="bitmap">Any Skia bitmap.</param>
-    /// <returns>The pixels. The caller owns and disposes the tensor.</returns>
-    public static Tensor ToTensor(SKBitmap bitmap)
-    {
-        ArgumentNullException.ThrowIfNull(bitmap);
-        if (bitmap.Width <= 0 || bitmap.Height <= 0)
-        {
-            throw new ArgumentException($"bitmap must have pixels; got {bitmap.Width}x{bitmap.Height}.", nameof(bitmap));
-        }
-
-        var info = new SKImageInfo(bitmap.Width, bitmap.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
-        using var rgba = new SKBitmap(info);
-        using (SKPixmap source = bitmap.PeekPixels() ?? throw new ArgumentException("bitmap has no readable pixels.", nameof(bitmap)))
-        using (SKPixmap target = rgba.PeekPixels())
-        {
-            if (!source.ReadPixels(target))
-            {
-                throw new ArgumentException($"bitmap's pixels ({bitmap.ColorType}, {bitmap.AlphaType}) cannot be converted to RGBA.", nameof(bitmap));
-            }
-        }
-
-        byte[] bytes = rgba.GetPixelSpan().ToArray();
-        using var scope = NewDisposeScope();
-        Tensor hwc = tensor(bytes, [bitmap.Height, bitmap.Width, 4]); // [H, W, RGBA] uint8
-        return hwc.narrow(2, 0, 3).permute(2, 0, 1).to(float32).div_(255f).MoveToOuterDisposeScope(); // [3, H, W]
-    }
 
     /// <summary>Preprocesses pixels in [0, 1]: <c>[3, H, W]</c> gives <c>[3, S, S]</c>, <c>[N, 3, H, W]</c> gives <c>[N, 3, S, S]</c> (S = crop size).</summary>
     /// <param name="image">Float pixels in [0, 1], RGB.</param>
@@ -96,7 +69,7 @@ public sealed class ClipImageProcessor
     /// <returns>Normalised model input on the CPU. The caller owns and disposes it.</returns>
     public Tensor Preprocess(SKBitmap bitmap)
     {
-        using Tensor pixels = ToTensor(bitmap);
+        using Tensor pixels = TensorImage.FromBitmap(bitmap);
         return Preprocess(pixels);
     }
 
@@ -107,18 +80,7 @@ public sealed class ClipImageProcessor
     /// <exception cref="InvalidDataException">The file is not an image Skia can decode; the message names the path.</exception>
     public Tensor Preprocess(string path)
     {
-        using SKBitmap bitmap = Decode(path);
-        return Preprocess(bitmap);
-    }
-
-    internal static SKBitmap Decode(string path)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        if (!File.Exists(path))
-        {
-            throw new FileNotFoundException($"image file not found: {path}", path);
-        }
-
-        return SKBitmap.Decode(path) ?? throw new InvalidDataException($"{path}: not an image file that can be decoded.");
+        using Tensor pixels = TensorImage.Load(path);
+        return Preprocess(pixels);
     }
 }

@@ -1,27 +1,48 @@
+using Diffusion.Data;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Diffusion.Clip;
 
 /// <summary>
-/// Picks and loads the pairs of each training step. The order is a seeded permutation per epoch, so a
-/// step's batch depends only on (seed, step): resuming at step k sees the batches an uninterrupted run would.
+/// The data order of <see cref="ClipTrainer"/>: each epoch is a permutation drawn from (seed, epoch) and cut into
+/// whole batches, and each image's flip is drawn from (seed, epoch, position), all with <see cref="DeterministicRandom"/>
+/// (fixed forever, unlike <see cref="Random"/>), so a batch depends only on (seed, epoch, index) and a resumed run
+/// sees exactly the batches an uninterrupted one would.
 /// </summary>
-internal sealed class ClipBatchSampler(IClipDataset dataset, int batchSize, int seed, bool flip)
+internal sealed class ClipBatchSampler(IClipDataset dataset, ClipImageProcessor processor, int batchSize, long seed, bool flip)
 {
-    private int cachedEpoch = -1;
-    private int[] permutation = [];
+    private const long ShuffleTag = 0x636C6970; // "clip"
+    private const long FlipTag = 0x666C6970;    // "flip"
 
-    /// <summary>Preprocessed pixels <c>[B, 3, S, S]</c> (CPU, in the current dispose scope) and captions of one step.</summary>
-    public (Tensor Pixels, string[] Captions) Load(int step, ClipImageProcessor processor)
+    /// <summary>Pairs in the dataset.</summary>
+    public int DatasetCount => dataset.Count;
+
+    /// <summary>Whole batches per epoch (the last partial one is dropped).</summary>
+    public int BatchesPerEpoch => dataset.Count / batchSize;
+
+    /// <summary>The batches of <paramref name="epoch"/> from <paramref name="firstBatch"/> on.</summary>
+    public IEnumerable<ClipBatch> Epoch(int epoch, int firstBatch, CancellationToken cancellationToken)
     {
+        int[] order = [.. Enumerable.Range(0, dataset.Count)];
+        DeterministicRandom.FromKeys(ShuffleTag, seed, epoch).Shuffle(order.AsSpan());
+        for (int b = firstBatch; b < BatchesPerEpoch; b++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return Load(epoch, b, order);
+        }
+    }
+
+    /// <summary>Preprocessed pixels <c>[B, 3, S, S]</c> (CPU, owned by the returned batch) and captions of one batch.</summary>
+    private ClipBatch Load(int epoch, int batchIndex, int[] order)
+    {
+        using var scope = NewDisposeScope();
         var images = new Tensor[batchSize];
         var captions = new string[batchSize];
-        var flips = new Random(unchecked((seed * 7919) + step));
         for (int k = 0; k < batchSize; k++)
         {
-            long position = ((long)step * batchSize) + k;
-            int index = IndexAt(position);
+            int position = (batchIndex * batchSize) + k;
+            int index = order[position];
             (Tensor image, string caption) = dataset.Get(index);
             using (image)
             {
@@ -36,24 +57,22 @@ internal sealed class ClipBatchSampler(IClipDataset dataset, int batchSize, int 
                 }
 
                 Tensor pixels = processor.Preprocess(image); // [3, S, S]
-                images[k] = flip && flips.Next(2) == 1 ? pixels.flip(2) : pixels;
+                bool flipped = flip && DeterministicRandom.FromKeys(FlipTag, seed, epoch, position).NextBool();
+                images[k] = flipped ? pixels.flip(2) : pixels;
                 captions[k] = caption;
             }
         }
 
-        return (stack(images), captions);
+        return new ClipBatch(stack(images).DetachFromDisposeScope(), captions);
     }
+}
 
-    private int IndexAt(long position)
-    {
-        int epoch = (int)(position / dataset.Count);
-        if (epoch != cachedEpoch)
-        {
-            permutation = [.. Enumerable.Range(0, dataset.Count)];
-            new Random(unchecked((seed * 1_000_003) + epoch)).Shuffle(permutation);
-            cachedEpoch = epoch;
-        }
+/// <summary>One batch of <see cref="ClipBatchSampler"/>: pixels <c>[B, 3, S, S]</c> (disposed with the batch) and captions.</summary>
+internal sealed class ClipBatch(Tensor pixels, string[] captions) : IDisposable
+{
+    public Tensor Pixels { get; } = pixels;
 
-        return permutation[(int)(position % dataset.Count)];
-    }
+    public string[] Captions { get; } = captions;
+
+    public void Dispose() => Pixels.Dispose();
 }

@@ -2,32 +2,12 @@ using Microsoft.Extensions.Logging;
 
 namespace Diffusion.Clip;
 
-/// <summary>Source-generated log messages of Diffusion.Clip.</summary>
+/// <summary>Source-generated log messages of Diffusion.Clip. Training steps, checkpoints and resumes log through the training engine (Diffusion.Core, Training/Log.cs).</summary>
 internal static partial class Log
 {
     [LoggerMessage(EventId = 1, Level = LogLevel.Information,
-        Message = "CLIP training: {Steps} steps from step {StartStep}, batch {BatchSize}, {Pairs} pairs, {Parameters} parameters, loss {Loss}")]
-    public static partial void TrainingStarted(ILogger logger, int steps, int startStep, int batchSize, int pairs, long parameters, ClipLossKind loss);
-
-    [LoggerMessage(EventId = 2, Level = LogLevel.Information,
-        Message = "step {Step}/{TotalSteps}: loss {Loss:F4}, lr {LearningRate:E2}, logit scale {LogitScale:F2}, {StepsPerSecond:F2} steps/s")]
-    public static partial void StepCompleted(ILogger logger, int step, int totalSteps, float loss, double learningRate, float logitScale, double stepsPerSecond);
-
-    [LoggerMessage(EventId = 3, Level = LogLevel.Information, Message = "checkpoint written: {Path}")]
-    public static partial void CheckpointSaved(ILogger logger, string path);
-
-    [LoggerMessage(EventId = 4, Level = LogLevel.Warning, Message = "CLIP training cancelled at step {Step}")]
-    public static partial void TrainingCancelled(ILogger logger, int step);
-
-    [LoggerMessage(EventId = 5, Level = LogLevel.Information, Message = "CLIP training finished at step {Step} after {Elapsed}")]
-    public static partial void TrainingFinished(ILogger logger, int step, TimeSpan elapsed);
-
-    [LoggerMessage(EventId = 6, Level = LogLevel.Information, Message = "resumed from {Path} at step {Step}")]
-    public static partial void Resumed(ILogger logger, string path, int step);
-
-    [LoggerMessage(EventId = 7, Level = LogLevel.Warning,
-        Message = "{Path} holds no optimizer state (a checkpoint from an earlier version): AdamW's moments restart, so the resumed run only approximates an uninterrupted one")]
-    public static partial void NoOptimizerState(ILogger logger, string path);
+        Message = "CLIP training: up to {MaxSteps} steps, batch {BatchSize}, {Pairs} pairs, {Parameters} parameters, loss {Loss}")]
+    public static partial void TrainingStarted(ILogger logger, long? maxSteps, int batchSize, int pairs, long parameters, ClipLossKind loss);
 
     [LoggerMessage(EventId = 8, Level = LogLevel.Information, Message = "CLIPTextModel from {Path}: {Parameters} parameters in {DType}, {Activation}")]
     public static partial void TextModelLoaded(ILogger logger, string path, long parameters, string dtype, ClipActivation activation);

@@ -7,12 +7,20 @@ namespace Diffusion.IO;
 /// <summary>Conversions between [3, H, W] float tensors in [0, 1] and SkiaSharp bitmaps, and PNG files.</summary>
 public static class TensorImage
 {
-    /// <summary>Converts a bitmap to a float32 [3, H, W] tensor in [0, 1] (alpha dropped, unpremultiplied RGB).</summary>
+    /// <summary>Converts a bitmap to a float32 [3, H, W] tensor in [0, 1] (alpha dropped, unpremultiplied RGB).
+    /// The library's one bitmap-to-tensor conversion: CLIP preprocessing and the datasets' callers use it too.</summary>
     /// <param name="bitmap">Any colour type; it is converted to RGBA first.</param>
     /// <returns>A CPU tensor owned by the caller.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="bitmap"/> is null.</exception>
+    /// <exception cref="ArgumentException">The bitmap has no pixels, or its colour type cannot be read as RGBA.</exception>
     public static Tensor FromBitmap(SKBitmap bitmap)
     {
         ArgumentNullException.ThrowIfNull(bitmap);
+        if (bitmap.Width <= 0 || bitmap.Height <= 0)
+        {
+            throw new ArgumentException($"bitmap must have pixels; got {bitmap.Width}x{bitmap.Height}.", nameof(bitmap));
+        }
+
         int width = bitmap.Width;
         int height = bitmap.Height;
         var info = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
@@ -23,7 +31,7 @@ public static class TensorImage
             using SKPixmap? pixmap = bitmap.PeekPixels();
             if (pixmap is null || !pixmap.ReadPixels(info, handle.AddrOfPinnedObject(), width * 4))
             {
-                throw new InvalidDataException($"the bitmap ({bitmap.ColorType}, {width}x{height}) could not be converted to RGBA.");
+                throw new ArgumentException($"bitmap's pixels ({bitmap.ColorType}, {bitmap.AlphaType}, {width}x{height}) cannot be converted to RGBA.", nameof(bitmap));
             }
         }
         finally
@@ -34,6 +42,29 @@ public static class TensorImage
         using var scope = NewDisposeScope();
         Tensor pixels = tensor(rgba, [height, width, 4]);                        // [H, W, 4] uint8
         return pixels[.., .., ..3].permute(2, 0, 1).to(float32).div_(255f).contiguous().MoveToOuterDisposeScope(); // [3, H, W]
+    }
+
+    /// <summary>Reads an image file (PNG, JPEG, WebP, BMP, GIF's first frame) as a float32 [3, H, W] tensor in [0, 1].</summary>
+    /// <param name="path">The file.</param>
+    /// <returns>A CPU tensor owned by the caller.</returns>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InvalidDataException">The file is not an image SkiaSharp can decode; the message names the path.</exception>
+    public static Tensor Load(string path)
+    {
+        using SKBitmap bitmap = Decode(path);
+        return FromBitmap(bitmap);
+    }
+
+    /// <summary>Decodes an image file; the caller disposes the bitmap.</summary>
+    internal static SKBitmap Decode(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"image file not found: {path}", path);
+        }
+
+        return SKBitmap.Decode(path) ?? throw new InvalidDataException($"{path}: not an image file that can be decoded.");
     }
 
     /// <summary>Converts a [3, H, W] tensor in [0, 1] (values outside are clamped) to an opaque RGBA bitmap.</summary>

@@ -1,3 +1,4 @@
+using Diffusion.Models.Internal;
 using static TorchSharp.torch;
 
 namespace Diffusion.Models;
@@ -9,32 +10,8 @@ public sealed partial class UNet2DModel
     {
         ArgumentNullException.ThrowIfNull(sample);
         ArgumentNullException.ThrowIfNull(timestep);
-        int c = Config.InChannels;
-        int m = SizeMultiple;
-        if (sample.dim() != 4 || sample.shape[1] != c || sample.shape[0] < 1)
-        {
-            throw new ArgumentException($"sample must be [N,{c},H,W] with N >= 1; got {Shape(sample)}.", nameof(sample));
-        }
-
-        if (sample.shape[2] < 1 || sample.shape[3] < 1 || sample.shape[2] % m != 0 || sample.shape[3] % m != 0)
-        {
-            throw new ArgumentException(
-                $"sample height and width must be positive multiples of {m} (the U-Net halves them {Config.BlockOutChannels.Count - 1} times); got {Shape(sample)}.",
-                nameof(sample));
-        }
-
-        ScalarType weights = DType;
-        if (sample.dtype != weights)
-        {
-            throw new ArgumentException($"sample must have the weights' dtype {weights} (cast the model with to(dtype) to change it); got {sample.dtype}.", nameof(sample));
-        }
-
-        Device device = Device;
-        if (sample.device_type != device.type || sample.device_index != device.index)
-        {
-            throw new ArgumentException($"sample must be on the weights' device {device}; got {sample.device}.", nameof(sample));
-        }
-
+        ModelInputs.CheckSampleShape(sample, Config.InChannels, SizeMultiple, $"the U-Net halves them {Config.BlockOutChannels.Count - 1} times");
+        ModelInputs.CheckPlacement(sample, DType, Device, "cast the model with to(dtype) to change it");
         if (timestep.dtype == ScalarType.Bool || !(is_integral(timestep.dtype) || is_floating_point(timestep.dtype)))
         {
             throw new ArgumentException($"timestep must be an integer or floating tensor; got {timestep.dtype}.", nameof(timestep));
@@ -116,5 +93,5 @@ public sealed partial class UNet2DModel
         }
     }
 
-    private static string Shape(Tensor t) => "[" + string.Join(",", t.shape) + "]";
+    private static string Shape(Tensor t) => ModelInputs.Shape(t);
 }

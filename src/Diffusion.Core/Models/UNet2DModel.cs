@@ -1,4 +1,5 @@
 using Diffusion.Models.Blocks;
+using Diffusion.Models.Internal;
 using Diffusion.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -117,16 +118,7 @@ public sealed partial class UNet2DModel : nn.Module<Tensor, Tensor, Tensor>, IPr
         conv_act = nn.SiLU();
         conv_out = nn.Conv2d(channels[0], c.OutChannels, 3, padding: 1);
         RegisterComponents();
-
-        if (dtype is { } elementType && elementType != ScalarType.Float32)
-        {
-            this.to(elementType);
-        }
-
-        if (device is not null)
-        {
-            this.to(device);
-        }
+        ModelInputs.Place(this, device, dtype);
     }
 
     /// <summary>The configuration this network was built with (a copy: later changes to the caller's lists do not show here).</summary>
@@ -241,16 +233,6 @@ public sealed partial class UNet2DModel : nn.Module<Tensor, Tensor, Tensor>, IPr
         return x.MoveToOuterDisposeScope();
     }
 
-    private static string Prepare(UNet2DModelConfig? config, ScalarType? dtype)
-    {
-        // Runs before the base constructor creates native state, so bad arguments leak nothing.
-        (config ?? new UNet2DModelConfig()).Validate();
-        if (dtype is not null and not ScalarType.Float32 and not ScalarType.Float16 and not ScalarType.BFloat16)
-        {
-            throw new ArgumentException($"dtype must be Float32, Float16 or BFloat16; got {dtype}.", nameof(dtype));
-        }
-
-        TorchRuntime.EnsureAvailable();
-        return nameof(UNet2DModel);
-    }
+    private static string Prepare(UNet2DModelConfig? config, ScalarType? dtype) =>
+        ModelInputs.BeforeConstruction(() => (config ?? new UNet2DModelConfig()).Validate(), dtype, [ScalarType.Float32, ScalarType.Float16, ScalarType.BFloat16], nameof(UNet2DModel));
 }

@@ -28,12 +28,11 @@ public sealed class DdimScheduler : INoiseScheduler, IDisposable
     public DdimScheduler(DdimSchedulerOptions? options = null)
     {
         Options = options ?? new DdimSchedulerOptions();
-        OptionsRules.ThrowIfAny(nameof(DdimSchedulerOptions), Options.Violations(), nameof(options));
-        _schedule = new TrainingSchedule(Options, zeroSnrFloor: false);
+        _schedule = TrainingSchedule.Validated(Options, Options.Violations(), zeroSnrFloor: false);
         _timesteps = new DiscreteTimesteps(Options.NumTrainTimesteps);
 
         // After the last step there is no ᾱ_{t−1}: use 1 (a clean sample) or ᾱ_0.
-        _finalAlphaCumprod = Options.SetAlphaToOne ? 1.0f : _schedule.AlphasCumprod[0];
+        _finalAlphaCumprod = _schedule.FinalAlphaCumprod(Options.SetAlphaToOne);
     }
 
     /// <summary>The options this scheduler was built with.</summary>
@@ -68,38 +67,22 @@ public sealed class DdimScheduler : INoiseScheduler, IDisposable
     public void SetBeginIndex(int beginIndex) => _timesteps.SetBeginIndex(beginIndex, nameof(DdimScheduler));
 
     /// <inheritdoc/>
-    public Tensor ScaleModelInput(Tensor sample, Tensor timestep)
-    {
-        ArgumentNullException.ThrowIfNull(sample);
-        return sample.alias();
-    }
+    public Tensor ScaleModelInput(Tensor sample, Tensor timestep) => SchedulerGuard.Unscaled(sample);
 
     /// <inheritdoc/>
     /// <remarks>Noise is used only when <see cref="DdimSchedulerOptions.Eta"/> &gt; 0.</remarks>
     public SchedulerOutput Step(Tensor modelOutput, Tensor timestep, Tensor sample, Generator? generator = null, Tensor? varianceNoise = null)
     {
-        if (_timesteps.NumInferenceSteps is not int numInferenceSteps)
-        {
-            throw SchedulerGuard.StepBeforeSetTimesteps(nameof(DdimScheduler));
-        }
-
-        SchedulerGuard.SameShape(sample, nameof(sample), modelOutput, nameof(modelOutput));
-        SchedulerGuard.NotBoth(generator, varianceNoise);
-        int t = SchedulerGuard.ReadIntegerTimestep(timestep, NumTrainTimesteps);
-        int index = _timesteps.IndexOf(t);
+        int t = _timesteps.StepTimestep(modelOutput, timestep, sample, generator, varianceNoise, nameof(DdimScheduler), out int index);
 
         // 1. The previous timestep t − T / N (diffusers), or the next one in the list.
-        long prevT = t - (NumTrainTimesteps / numInferenceSteps);
-        if (Options.PreviousTimestepFromSchedule)
-        {
-            prevT = index + 1 < _timesteps.Values.Length ? _timesteps.Values[index + 1] : -1;
-        }
+        long prevT = Options.PreviousTimestepFromSchedule ? _timesteps.Next(index) : t - (NumTrainTimesteps / NumInferenceSteps!.Value);
 
         using var scope = NewDisposeScope();
 
         // 2. ᾱ_t, ᾱ_{t−1} and 1 − ᾱ_t.
         float alphaProdT = _schedule.AlphasCumprod[t];
-        float alphaProdTPrev = prevT >= 0 ? _schedule.AlphasCumprod[prevT] : _finalAlphaCumprod;
+        float alphaProdTPrev = _schedule.AlphaCumprodAt(prevT, _finalAlphaCumprod);
         float betaProdT = 1 - alphaProdT;
 
         // 3. Predicted x0 ("predicted x_0" of eq. 12) and ε.
@@ -151,18 +134,10 @@ public sealed class DdimScheduler : INoiseScheduler, IDisposable
     }
 
     /// <inheritdoc/>
-    public Tensor AddNoise(Tensor originalSamples, Tensor noise, Tensor timesteps)
-    {
-        SchedulerGuard.SameShape(originalSamples, nameof(originalSamples), noise, nameof(noise));
-        return _schedule.AddNoise(originalSamples, noise, timesteps);
-    }
+    public Tensor AddNoise(Tensor originalSamples, Tensor noise, Tensor timesteps) => _schedule.AddNoise(originalSamples, noise, timesteps);
 
     /// <inheritdoc/>
-    public Tensor GetVelocity(Tensor sample, Tensor noise, Tensor timesteps)
-    {
-        SchedulerGuard.SameShape(sample, nameof(sample), noise, nameof(noise));
-        return _schedule.GetVelocity(sample, noise, timesteps);
-    }
+    public Tensor GetVelocity(Tensor sample, Tensor noise, Tensor timesteps) => _schedule.GetVelocity(sample, noise, timesteps);
 
     /// <summary>Frees the scheduler's tensors.</summary>
     public void Dispose()

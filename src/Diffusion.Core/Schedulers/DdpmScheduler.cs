@@ -25,8 +25,7 @@ public sealed class DdpmScheduler : INoiseScheduler, IDisposable
     public DdpmScheduler(DdpmSchedulerOptions? options = null)
     {
         Options = options ?? new DdpmSchedulerOptions();
-        OptionsRules.ThrowIfAny(nameof(DdpmSchedulerOptions), Options.Violations(), nameof(options));
-        _schedule = new TrainingSchedule(Options, zeroSnrFloor: false);
+        _schedule = TrainingSchedule.Validated(Options, Options.Violations(), zeroSnrFloor: false);
         _timesteps = new DiscreteTimesteps(Options.NumTrainTimesteps);
     }
 
@@ -62,11 +61,7 @@ public sealed class DdpmScheduler : INoiseScheduler, IDisposable
     public void SetBeginIndex(int beginIndex) => _timesteps.SetBeginIndex(beginIndex, nameof(DdpmScheduler));
 
     /// <inheritdoc/>
-    public Tensor ScaleModelInput(Tensor sample, Tensor timestep)
-    {
-        ArgumentNullException.ThrowIfNull(sample);
-        return sample.alias();
-    }
+    public Tensor ScaleModelInput(Tensor sample, Tensor timestep) => SchedulerGuard.Unscaled(sample);
 
     /// <inheritdoc/>
     /// <remarks>
@@ -75,17 +70,9 @@ public sealed class DdpmScheduler : INoiseScheduler, IDisposable
     /// </remarks>
     public SchedulerOutput Step(Tensor modelOutput, Tensor timestep, Tensor sample, Generator? generator = null, Tensor? varianceNoise = null)
     {
-        if (_timesteps.NumInferenceSteps is null)
-        {
-            throw SchedulerGuard.StepBeforeSetTimesteps(nameof(DdpmScheduler));
-        }
-
         bool learned = Options.VarianceType is VarianceType.Learned or VarianceType.LearnedRange;
-        CheckModelOutput(modelOutput, sample, learned);
-        SchedulerGuard.NotBoth(generator, varianceNoise);
-        int t = SchedulerGuard.ReadIntegerTimestep(timestep, NumTrainTimesteps);
-        int index = _timesteps.IndexOf(t);
-        long prevT = index + 1 < _timesteps.Values.Length ? _timesteps.Values[index + 1] : -1;
+        int t = _timesteps.StepTimestep(modelOutput, timestep, sample, generator, varianceNoise, nameof(DdpmScheduler), out int index, (m, s) => CheckModelOutput(m, s, learned));
+        long prevT = _timesteps.Next(index);
 
         using var scope = NewDisposeScope();
 
@@ -99,7 +86,7 @@ public sealed class DdpmScheduler : INoiseScheduler, IDisposable
 
         // 2. ᾱ_t, ᾱ_{t−1} (1 past the last step) and the effective α_t, β_t between the two inference timesteps.
         float alphaProdT = _schedule.AlphasCumprod[t];
-        float alphaProdTPrev = prevT >= 0 ? _schedule.AlphasCumprod[prevT] : 1.0f;
+        float alphaProdTPrev = _schedule.AlphaCumprodAt(prevT, 1.0f);
         float betaProdT = 1 - alphaProdT;
         float betaProdTPrev = 1 - alphaProdTPrev;
         float currentAlphaT = alphaProdT / alphaProdTPrev;
@@ -133,18 +120,10 @@ public sealed class DdpmScheduler : INoiseScheduler, IDisposable
     }
 
     /// <inheritdoc/>
-    public Tensor AddNoise(Tensor originalSamples, Tensor noise, Tensor timesteps)
-    {
-        SchedulerGuard.SameShape(originalSamples, nameof(originalSamples), noise, nameof(noise));
-        return _schedule.AddNoise(originalSamples, noise, timesteps);
-    }
+    public Tensor AddNoise(Tensor originalSamples, Tensor noise, Tensor timesteps) => _schedule.AddNoise(originalSamples, noise, timesteps);
 
     /// <inheritdoc/>
-    public Tensor GetVelocity(Tensor sample, Tensor noise, Tensor timesteps)
-    {
-        SchedulerGuard.SameShape(sample, nameof(sample), noise, nameof(noise));
-        return _schedule.GetVelocity(sample, noise, timesteps);
-    }
+    public Tensor GetVelocity(Tensor sample, Tensor noise, Tensor timesteps) => _schedule.GetVelocity(sample, noise, timesteps);
 
     /// <summary>Frees the scheduler's tensors.</summary>
     public void Dispose()
@@ -157,7 +136,7 @@ public sealed class DdpmScheduler : INoiseScheduler, IDisposable
     private Tensor NoiseTerm(int t, long prevT, Tensor noise, Tensor? predictedVariance)
     {
         float alphaProdT = _schedule.AlphasCumprod[t];
-        float alphaProdTPrev = prevT >= 0 ? _schedule.AlphasCumprod[prevT] : 1.0f;
+        float alphaProdTPrev = _schedule.AlphaCumprodAt(prevT, 1.0f);
         float currentBetaT = 1 - (alphaProdT / alphaProdTPrev);
 
         // β̃_t = (1 − ᾱ_{t−1}) / (1 − ᾱ_t)·β_t, eq. (7), kept above 1e-20 for the log.
@@ -191,7 +170,7 @@ public sealed class DdpmScheduler : INoiseScheduler, IDisposable
         ArgumentNullException.ThrowIfNull(sample);
         if (!learned)
         {
-            SchedulerGuard.SameShape(sample, nameof(sample), modelOutput, nameof(modelOutput));
+            SchedulerGuard.ModelOutputShape(modelOutput, sample);
             return;
         }
 

@@ -23,12 +23,8 @@ namespace Diffusion.Schedulers;
 public sealed class DpmSolverMultistepScheduler : INoiseScheduler, IDisposable
 {
     private readonly TrainingSchedule _schedule;
-    private readonly StepCursor _cursor = new();
-    private readonly Tensor?[] _modelOutputs;
-    private int _lowerOrderNums;
-    private float[] _timesteps;
-    private float[] _sigmas;
-    private Tensor _timestepsTensor;
+    private readonly SigmaTimesteps _steps;
+    private readonly ModelOutputHistory _modelOutputs;
 
     /// <summary>Creates the scheduler.</summary>
     /// <param name="options">The options; null means diffusers' defaults (DPM-Solver++, order 2).</param>
@@ -36,14 +32,9 @@ public sealed class DpmSolverMultistepScheduler : INoiseScheduler, IDisposable
     public DpmSolverMultistepScheduler(DpmSolverMultistepSchedulerOptions? options = null)
     {
         Options = options ?? new DpmSolverMultistepSchedulerOptions();
-        OptionsRules.ThrowIfAny(nameof(DpmSolverMultistepSchedulerOptions), Options.Violations(), nameof(options));
-        _schedule = new TrainingSchedule(Options, zeroSnrFloor: true);
-        _modelOutputs = new Tensor?[Options.SolverOrder];
-
-        int n = Options.NumTrainTimesteps;
-        _timesteps = Enumerable.Range(0, n).Reverse().Select(t => (float)t).ToArray();
-        _sigmas = [.. _schedule.Sigmas().Reverse(), 0f];
-        _timestepsTensor = CreateTimesteps(_timesteps);
+        _schedule = TrainingSchedule.Validated(Options, Options.Violations(), zeroSnrFloor: true);
+        _modelOutputs = new ModelOutputHistory(Options.SolverOrder);
+        _steps = new SigmaTimesteps(_schedule, ScalarType.Int64, restarted: _modelOutputs.Clear);
     }
 
     /// <summary>The options this scheduler was built with.</summary>
@@ -53,13 +44,13 @@ public sealed class DpmSolverMultistepScheduler : INoiseScheduler, IDisposable
     public int NumTrainTimesteps => Options.NumTrainTimesteps;
 
     /// <inheritdoc/>
-    public Tensor Timesteps => _timestepsTensor;
+    public Tensor Timesteps => _steps.Tensor;
 
     /// <inheritdoc/>
     public Tensor AlphasCumprod => _schedule.AlphasCumprodTensor;
 
     /// <summary>σ of each inference timestep plus the final one, float32 (a copy).</summary>
-    public IReadOnlyList<float> Sigmas => _sigmas.ToArray();
+    public IReadOnlyList<float> Sigmas => _steps.Sigmas.ToArray();
 
     /// <inheritdoc/>
     public double InitNoiseSigma => 1.0;
@@ -72,29 +63,21 @@ public sealed class DpmSolverMultistepScheduler : INoiseScheduler, IDisposable
     public int Order => 1;
 
     /// <summary>The number of inference steps last set (the length of <see cref="Timesteps"/>), or null before <see cref="SetTimesteps"/>.</summary>
-    public int? NumInferenceSteps { get; private set; }
+    public int? NumInferenceSteps => _steps.NumInferenceSteps;
 
     /// <inheritdoc/>
     public void SetTimesteps(int numInferenceSteps)
     {
-        int numTrain = Options.NumTrainTimesteps;
-        SchedulerGuard.NumInferenceSteps(numInferenceSteps, numTrain);
-
         // Skip the training timesteps whose λ is below lambda_min_clipped.
-        int lastTimestep = numTrain - ClippedCount();
-        double[] timesteps = TimestepSchedules.DpmSolver(Options.TimestepSpacing, numTrain, lastTimestep, numInferenceSteps, Options.StepsOffset);
-        if (timesteps.Length > 0 && timesteps.Max() > numTrain - 1)
-        {
-            throw new ArgumentOutOfRangeException(nameof(numInferenceSteps), $"StepsOffset (steps_offset) {Options.StepsOffset} with {numInferenceSteps} {Options.TimestepSpacing} steps gives timestep {timesteps.Max()}, beyond the last training timestep ({numTrain - 1}).");
-        }
+        int lastTimestep = Options.NumTrainTimesteps - ClippedCount();
+        double[] timesteps = SigmaTimesteps.MultistepTimesteps(Options, lastTimestep, numInferenceSteps);
 
         float[] trainingSigmas = _schedule.Sigmas();
         double[] sigmas;
         if (Options.UseKarrasSigmas)
         {
             sigmas = SigmaSchedules.Karras(trainingSigmas[0], trainingSigmas[^1], numInferenceSteps);
-            float[] logSigmas = SigmaSchedules.Log(trainingSigmas);
-            timesteps = sigmas.Select(s => SigmaSchedules.SigmaToT(s, logSigmas)).ToArray();
+            timesteps = SigmaSchedules.PlaceTimesteps(sigmas, trainingSigmas);
             if (Options.BetaSchedule != BetaSchedule.SquaredCosCapV2)
             {
                 timesteps = timesteps.Select(NumpyMath.Round).ToArray();
@@ -102,53 +85,25 @@ public sealed class DpmSolverMultistepScheduler : INoiseScheduler, IDisposable
         }
         else
         {
-            sigmas = timesteps.Select(t => NumpyMath.Interp(t, trainingSigmas)).ToArray();
+            sigmas = SigmaTimesteps.Interpolate(timesteps, trainingSigmas);
         }
 
-        float last = Options.FinalSigmasType == FinalSigmasType.SigmaMin ? trainingSigmas[0] : 0f;
-        _sigmas = [.. sigmas.Select(s => (float)s), last];
-
-        // astype(int64) truncates toward zero.
-        _timesteps = timesteps.Select(t => (float)(long)t).ToArray();
-        _timestepsTensor.Dispose();
-        _timestepsTensor = tensor(_timesteps.Select(t => (long)t).ToArray(), dtype: ScalarType.Int64).DetachFromDisposeScope();
-        NumInferenceSteps = _timesteps.Length;
-        _cursor.Reset();
-        ClearHistory();
+        _steps.SetWhole(timesteps, sigmas, SigmaTimesteps.FinalSigma(Options.FinalSigmasType, trainingSigmas));
     }
 
     /// <inheritdoc/>
     /// <remarks>The first <see cref="Step"/> after it is taken at <paramref name="beginIndex"/> (where its timestep is that element of <see cref="Timesteps"/>), with no history.</remarks>
-    public void SetBeginIndex(int beginIndex)
-    {
-        SchedulerGuard.BeginIndex(beginIndex, NumInferenceSteps is not null, _timesteps.Length, nameof(DpmSolverMultistepScheduler));
-        _cursor.Begin(beginIndex);
-        ClearHistory();
-    }
+    public void SetBeginIndex(int beginIndex) => _steps.SetBeginIndex(beginIndex, nameof(DpmSolverMultistepScheduler));
 
     /// <inheritdoc/>
-    public Tensor ScaleModelInput(Tensor sample, Tensor timestep)
-    {
-        ArgumentNullException.ThrowIfNull(sample);
-        return sample.alias();
-    }
+    public Tensor ScaleModelInput(Tensor sample, Tensor timestep) => SchedulerGuard.Unscaled(sample);
 
     /// <inheritdoc/>
     /// <remarks>Noise is used only by the SDE algorithms.</remarks>
     public SchedulerOutput Step(Tensor modelOutput, Tensor timestep, Tensor sample, Generator? generator = null, Tensor? varianceNoise = null)
     {
-        if (NumInferenceSteps is not int count)
-        {
-            throw SchedulerGuard.StepBeforeSetTimesteps(nameof(DpmSolverMultistepScheduler));
-        }
-
-        CheckModelOutput(modelOutput, sample);
-        SchedulerGuard.NotBoth(generator, varianceNoise);
-        int i = _cursor.Locate(SchedulerGuard.ReadTimestep(timestep), _timesteps, out bool jumped);
-        if (jumped)
-        {
-            ClearHistory();
-        }
+        int i = _steps.StepIndex(modelOutput, timestep, sample, generator, varianceNoise, nameof(DpmSolverMultistepScheduler), CheckModelOutput);
+        int count = _steps.Timesteps.Length;
 
         using var scope = NewDisposeScope();
 
@@ -158,7 +113,7 @@ public sealed class DpmSolverMultistepScheduler : INoiseScheduler, IDisposable
 
         // 2. Convert the model output to x0 (++) or ε, and push it onto the history.
         Tensor converted = ConvertModelOutput(modelOutput, sample, i);
-        Push(converted);
+        _modelOutputs.Push(converted);
 
         // 3. The SDE variants' noise, float32.
         Tensor x = sample.to_type(ScalarType.Float32);
@@ -169,29 +124,26 @@ public sealed class DpmSolverMultistepScheduler : INoiseScheduler, IDisposable
         }
 
         // 4. The update from λ_s (σ_i) to λ_t (σ_{i+1}) of the order the history allows.
-        Point t = Point.At(_sigmas[i + 1]);
-        Point s0 = Point.At(_sigmas[i]);
+        Point t = Point.At(_steps.Sigmas[i + 1]);
+        Point s0 = Point.At(_steps.Sigmas[i]);
         Tensor prevSample;
         int order = Options.SolverOrder;
-        if (order == 1 || _lowerOrderNums < 1 || lowerOrderFinal)
+        if (order == 1 || _modelOutputs.LowerOrderNums < 1 || lowerOrderFinal)
         {
             prevSample = DpmSolverUpdates.FirstOrder(Options.AlgorithmType, t, s0, x, converted, noise);
         }
-        else if (order == 2 || _lowerOrderNums < 2 || lowerOrderSecond)
+        else if (order == 2 || _modelOutputs.LowerOrderNums < 2 || lowerOrderSecond)
         {
-            prevSample = DpmSolverUpdates.SecondOrder(Options.AlgorithmType, Options.SolverType, t, s0, Point.At(_sigmas[i - 1]), x, _modelOutputs[^1]!, _modelOutputs[^2]!, noise);
+            prevSample = DpmSolverUpdates.SecondOrder(Options.AlgorithmType, Options.SolverType, t, s0, Point.At(_steps.Sigmas[i - 1]), x, _modelOutputs[^1], _modelOutputs[^2], noise);
         }
         else
         {
-            prevSample = DpmSolverUpdates.ThirdOrder(Options.AlgorithmType, t, s0, Point.At(_sigmas[i - 1]), Point.At(_sigmas[i - 2]), x, _modelOutputs[^1]!, _modelOutputs[^2]!, _modelOutputs[^3]!, noise);
+            prevSample = DpmSolverUpdates.ThirdOrder(Options.AlgorithmType, t, s0, Point.At(_steps.Sigmas[i - 1]), Point.At(_steps.Sigmas[i - 2]), x, _modelOutputs[^1], _modelOutputs[^2], _modelOutputs[^3], noise);
         }
 
-        if (_lowerOrderNums < order)
-        {
-            _lowerOrderNums++;
-        }
+        _modelOutputs.CountStep();
 
-        _cursor.Advance();
+        _steps.Advance();
         return new SchedulerOutput(prevSample.to_type(converted.dtype).MoveToOuterDisposeScope(), null);
     }
 
@@ -200,34 +152,17 @@ public sealed class DpmSolverMultistepScheduler : INoiseScheduler, IDisposable
     /// α_t·x0 + σ_t·ε with σ of each timestep's place in <see cref="Timesteps"/>; every timestep must be in it. After
     /// <see cref="SetBeginIndex"/> the begin index (or the current step) is that place where the timestep is there.
     /// </remarks>
-    public Tensor AddNoise(Tensor originalSamples, Tensor noise, Tensor timesteps)
-    {
-        SchedulerGuard.SameShape(originalSamples, nameof(originalSamples), noise, nameof(noise));
-        SchedulerGuard.CheckBatch(timesteps, originalSamples, nameof(timesteps));
-        using var scope = NewDisposeScope();
-        float[] sigma = _cursor.NoiseIndices(timesteps, _timesteps).Select(i => _sigmas[i]).ToArray();
-        Tensor sigmaT = tensor(sigma, dtype: ScalarType.Float32).to(originalSamples.dtype, originalSamples.device)
-            .reshape(TrainingSchedule.BroadcastShape(sigma.Length, originalSamples.dim()));
-
-        // diffusers' _sigma_to_alpha_sigma_t in the samples' dtype.
-        Tensor alphaT = (sigmaT.square() + 1).sqrt().reciprocal();
-        Tensor sigmaTVp = sigmaT * alphaT;
-        return ((alphaT * originalSamples) + (sigmaTVp * noise)).MoveToOuterDisposeScope();
-    }
+    public Tensor AddNoise(Tensor originalSamples, Tensor noise, Tensor timesteps) => _steps.AddNoiseVp(originalSamples, noise, timesteps);
 
     /// <inheritdoc/>
-    public Tensor GetVelocity(Tensor sample, Tensor noise, Tensor timesteps)
-    {
-        SchedulerGuard.SameShape(sample, nameof(sample), noise, nameof(noise));
-        return _schedule.GetVelocity(sample, noise, timesteps);
-    }
+    public Tensor GetVelocity(Tensor sample, Tensor noise, Tensor timesteps) => _schedule.GetVelocity(sample, noise, timesteps);
 
     /// <summary>Frees the scheduler's tensors, including the model-output history.</summary>
     public void Dispose()
     {
-        ClearHistory();
+        _modelOutputs.Clear();
         _schedule.Dispose();
-        _timestepsTensor.Dispose();
+        _steps.Dispose();
     }
 
     /// <summary>x0 (DPM-Solver++) or ε (DPM-Solver) from the model output at step i, thresholded if asked.</summary>
@@ -238,28 +173,16 @@ public sealed class DpmSolverMultistepScheduler : INoiseScheduler, IDisposable
             modelOutput = modelOutput.narrow(1, 0, sample.shape[1]);
         }
 
-        Point p = Point.At(_sigmas[i]);
+        Point p = Point.At(_steps.Sigmas[i]);
         bool plusPlus = Options.AlgorithmType is DpmSolverAlgorithmType.DpmSolverPlusPlus or DpmSolverAlgorithmType.SdeDpmSolverPlusPlus;
         Tensor Threshold(Tensor x0) => Options.Thresholding ? DynamicThresholding.Apply(x0, Options.DynamicThresholdingRatio, Options.SampleMaxValue) : x0;
 
         if (plusPlus)
         {
-            return Threshold(Options.PredictionType switch
-            {
-                PredictionType.Epsilon => (sample - (modelOutput * p.Sigma)) / p.Alpha,
-                PredictionType.Sample => modelOutput.alias(),
-                PredictionType.VPrediction => (sample * p.Alpha) - (modelOutput * p.Sigma),
-                _ => throw new InvalidOperationException($"Unknown prediction type {Options.PredictionType}."),
-            });
+            return Threshold(VpSpace.PredictOriginal(Options.PredictionType, modelOutput, sample, p));
         }
 
-        Tensor epsilon = Options.PredictionType switch
-        {
-            PredictionType.Epsilon => modelOutput.alias(),
-            PredictionType.Sample => (sample - (modelOutput * p.Alpha)) / p.Sigma,
-            PredictionType.VPrediction => (modelOutput * p.Alpha) + (sample * p.Sigma),
-            _ => throw new InvalidOperationException($"Unknown prediction type {Options.PredictionType}."),
-        };
+        Tensor epsilon = VpSpace.PredictEpsilon(Options.PredictionType, modelOutput, sample, p);
         if (!Options.Thresholding)
         {
             return epsilon;
@@ -267,29 +190,6 @@ public sealed class DpmSolverMultistepScheduler : INoiseScheduler, IDisposable
 
         Tensor x0 = Threshold((sample - (epsilon * p.Sigma)) / p.Alpha);
         return (sample - (x0 * p.Alpha)) / p.Sigma;
-    }
-
-    /// <summary>Shift the history by one and keep <paramref name="converted"/> (detached from the caller's scope).</summary>
-    private void Push(Tensor converted)
-    {
-        _modelOutputs[0]?.Dispose();
-        for (int k = 0; k < _modelOutputs.Length - 1; k++)
-        {
-            _modelOutputs[k] = _modelOutputs[k + 1];
-        }
-
-        _modelOutputs[^1] = converted.alias().DetachFromDisposeScope();
-    }
-
-    private void ClearHistory()
-    {
-        for (int k = 0; k < _modelOutputs.Length; k++)
-        {
-            _modelOutputs[k]?.Dispose();
-            _modelOutputs[k] = null;
-        }
-
-        _lowerOrderNums = 0;
     }
 
     /// <summary>How many training timesteps at the low-noise end have λ below lambda_min_clipped (torch.searchsorted on the flipped λ).</summary>
@@ -321,9 +221,7 @@ public sealed class DpmSolverMultistepScheduler : INoiseScheduler, IDisposable
             && modelOutput.shape[1] == 2 * sample.shape[1] && modelOutput.shape.Skip(2).SequenceEqual(sample.shape.Skip(2)) && modelOutput.shape[0] == sample.shape[0];
         if (!doubled)
         {
-            SchedulerGuard.SameShape(sample, nameof(sample), modelOutput, nameof(modelOutput));
+            SchedulerGuard.ModelOutputShape(modelOutput, sample);
         }
     }
-
-    private static Tensor CreateTimesteps(float[] values) => tensor(values.Select(t => (long)t).ToArray(), dtype: ScalarType.Int64).DetachFromDisposeScope();
 }

@@ -99,12 +99,7 @@ public sealed record DpmSolverMultistepSchedulerOptions : ITrainingScheduleOptio
         OptionsRules.TrainingSchedule(this, errors);
         OptionsRules.Thresholding(Thresholding, DynamicThresholdingRatio, SampleMaxValue, errors);
         OptionsRules.Defined(AlgorithmType, "AlgorithmType", "algorithm_type", errors);
-        OptionsRules.Defined(SolverType, "SolverType", "solver_type", errors);
-        OptionsRules.Defined(FinalSigmasType, "FinalSigmasType", "final_sigmas_type", errors);
-        if (SolverOrder is < 1 or > 3)
-        {
-            errors.Add($"SolverOrder (solver_order) must be 1, 2 or 3; got {SolverOrder}");
-        }
+        OptionsRules.MultistepSolver(SolverType, FinalSigmasType, SolverOrder, errors);
 
         bool noisePrediction = AlgorithmType is DpmSolverAlgorithmType.DpmSolver or DpmSolverAlgorithmType.SdeDpmSolver;
         if (noisePrediction && FinalSigmasType == FinalSigmasType.Zero)

@@ -24,7 +24,7 @@ namespace Diffusion.Schedulers;
 public sealed class EulerAncestralDiscreteScheduler : INoiseScheduler, IDisposable
 {
     private readonly TrainingSchedule _schedule;
-    private readonly EulerSchedule _steps;
+    private readonly SigmaTimesteps _steps;
 
     /// <summary>Creates the scheduler.</summary>
     /// <param name="options">The options; null means diffusers' defaults.</param>
@@ -32,9 +32,8 @@ public sealed class EulerAncestralDiscreteScheduler : INoiseScheduler, IDisposab
     public EulerAncestralDiscreteScheduler(EulerAncestralDiscreteSchedulerOptions? options = null)
     {
         Options = options ?? new EulerAncestralDiscreteSchedulerOptions();
-        OptionsRules.ThrowIfAny(nameof(EulerAncestralDiscreteSchedulerOptions), Options.Violations(), nameof(options));
-        _schedule = new TrainingSchedule(Options, zeroSnrFloor: true);
-        _steps = new EulerSchedule(_schedule);
+        _schedule = TrainingSchedule.Validated(Options, Options.Violations(), zeroSnrFloor: true);
+        _steps = new SigmaTimesteps(_schedule);
     }
 
     /// <summary>The options this scheduler was built with.</summary>
@@ -68,8 +67,8 @@ public sealed class EulerAncestralDiscreteScheduler : INoiseScheduler, IDisposab
     /// <inheritdoc/>
     public void SetTimesteps(int numInferenceSteps)
     {
-        double[] timesteps = EulerSchedule.SpacedTimesteps(Options, numInferenceSteps);
-        _steps.Set(timesteps, EulerSchedule.Interpolate(timesteps, _schedule.Sigmas()), 0f, numInferenceSteps);
+        double[] timesteps = SigmaTimesteps.SpacedTimesteps(Options, numInferenceSteps);
+        _steps.Set(timesteps, SigmaTimesteps.Interpolate(timesteps, _schedule.Sigmas()), 0f, numInferenceSteps);
     }
 
     /// <inheritdoc/>
@@ -87,14 +86,7 @@ public sealed class EulerAncestralDiscreteScheduler : INoiseScheduler, IDisposab
     /// </remarks>
     public SchedulerOutput Step(Tensor modelOutput, Tensor timestep, Tensor sample, Generator? generator = null, Tensor? varianceNoise = null)
     {
-        if (NumInferenceSteps is null)
-        {
-            throw SchedulerGuard.StepBeforeSetTimesteps(nameof(EulerAncestralDiscreteScheduler));
-        }
-
-        SchedulerGuard.SameShape(sample, nameof(sample), modelOutput, nameof(modelOutput));
-        SchedulerGuard.NotBoth(generator, varianceNoise);
-        int index = _steps.Locate(timestep);
+        int index = _steps.StepIndex(modelOutput, timestep, sample, generator, varianceNoise, nameof(EulerAncestralDiscreteScheduler));
         float[] sigmas = _steps.Sigmas;
 
         using var scope = NewDisposeScope();
@@ -102,12 +94,7 @@ public sealed class EulerAncestralDiscreteScheduler : INoiseScheduler, IDisposab
 
         // 1. Denoised estimate D(x; σ) = x0 from ε or v.
         float sigma = sigmas[index];
-        Tensor predOriginalSample = Options.PredictionType switch
-        {
-            PredictionType.Epsilon => x - (modelOutput * sigma),
-            PredictionType.VPrediction => (modelOutput * (-sigma / MathF.Sqrt((sigma * sigma) + 1))) + (x / ((sigma * sigma) + 1)),
-            _ => throw new InvalidOperationException($"Unknown prediction type {Options.PredictionType}."),
-        };
+        Tensor predOriginalSample = SigmaSpace.PredictOriginal(Options.PredictionType, modelOutput, x, sigma);
 
         // 2. The ancestral split of the step σ → σ_next: σ_up² = σ_next²·(σ² − σ_next²)/σ², σ_down² = σ_next² − σ_up².
         float sigmaTo = sigmas[index + 1];
@@ -133,11 +120,7 @@ public sealed class EulerAncestralDiscreteScheduler : INoiseScheduler, IDisposab
 
     /// <inheritdoc/>
     /// <remarks>The VP velocity √ᾱ_t·ε − √(1 − ᾱ_t)·x0 at whole training timesteps.</remarks>
-    public Tensor GetVelocity(Tensor sample, Tensor noise, Tensor timesteps)
-    {
-        SchedulerGuard.SameShape(sample, nameof(sample), noise, nameof(noise));
-        return _schedule.GetVelocityAtWholeTimesteps(sample, noise, timesteps);
-    }
+    public Tensor GetVelocity(Tensor sample, Tensor noise, Tensor timesteps) => _schedule.GetVelocityAtWholeTimesteps(sample, noise, timesteps);
 
     /// <summary>Frees the scheduler's tensors.</summary>
     public void Dispose()

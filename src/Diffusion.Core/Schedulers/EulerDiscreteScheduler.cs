@@ -21,7 +21,7 @@ namespace Diffusion.Schedulers;
 public sealed class EulerDiscreteScheduler : INoiseScheduler, IDisposable
 {
     private readonly TrainingSchedule _schedule;
-    private readonly EulerSchedule _steps;
+    private readonly SigmaTimesteps _steps;
 
     /// <summary>Creates the scheduler.</summary>
     /// <param name="options">The options; null means diffusers' defaults.</param>
@@ -29,9 +29,8 @@ public sealed class EulerDiscreteScheduler : INoiseScheduler, IDisposable
     public EulerDiscreteScheduler(EulerDiscreteSchedulerOptions? options = null)
     {
         Options = options ?? new EulerDiscreteSchedulerOptions();
-        OptionsRules.ThrowIfAny(nameof(EulerDiscreteSchedulerOptions), Options.Violations(), nameof(options));
-        _schedule = new TrainingSchedule(Options, zeroSnrFloor: true);
-        _steps = new EulerSchedule(_schedule);
+        _schedule = TrainingSchedule.Validated(Options, Options.Violations(), zeroSnrFloor: true);
+        _steps = new SigmaTimesteps(_schedule);
     }
 
     /// <summary>The options this scheduler was built with.</summary>
@@ -65,21 +64,19 @@ public sealed class EulerDiscreteScheduler : INoiseScheduler, IDisposable
     /// <inheritdoc/>
     public void SetTimesteps(int numInferenceSteps)
     {
-        double[] timesteps = EulerSchedule.SpacedTimesteps(Options, numInferenceSteps);
+        double[] timesteps = SigmaTimesteps.SpacedTimesteps(Options, numInferenceSteps);
         float[] trainingSigmas = _schedule.Sigmas();
         double[] sigmas = Options.InterpolationType == InterpolationType.LogLinear
             ? LogLinearSigmas(trainingSigmas, numInferenceSteps)
-            : EulerSchedule.Interpolate(timesteps, trainingSigmas);
+            : SigmaTimesteps.Interpolate(timesteps, trainingSigmas);
 
         if (Options.UseKarrasSigmas)
         {
             sigmas = SigmaSchedules.Karras(Options.SigmaMin ?? sigmas[^1], Options.SigmaMax ?? sigmas[0], numInferenceSteps);
-            float[] logSigmas = SigmaSchedules.Log(trainingSigmas);
-            timesteps = sigmas.Select(s => SigmaSchedules.SigmaToT(s, logSigmas)).ToArray();
+            timesteps = SigmaSchedules.PlaceTimesteps(sigmas, trainingSigmas);
         }
 
-        float last = Options.FinalSigmasType == FinalSigmasType.SigmaMin ? trainingSigmas[0] : 0f;
-        _steps.Set(timesteps, sigmas, last, numInferenceSteps);
+        _steps.Set(timesteps, sigmas, SigmaTimesteps.FinalSigma(Options.FinalSigmasType, trainingSigmas), numInferenceSteps);
     }
 
     /// <inheritdoc/>
@@ -94,14 +91,7 @@ public sealed class EulerDiscreteScheduler : INoiseScheduler, IDisposable
     /// <remarks>Deterministic: <paramref name="generator"/> and <paramref name="varianceNoise"/> are not used.</remarks>
     public SchedulerOutput Step(Tensor modelOutput, Tensor timestep, Tensor sample, Generator? generator = null, Tensor? varianceNoise = null)
     {
-        if (NumInferenceSteps is null)
-        {
-            throw SchedulerGuard.StepBeforeSetTimesteps(nameof(EulerDiscreteScheduler));
-        }
-
-        SchedulerGuard.SameShape(sample, nameof(sample), modelOutput, nameof(modelOutput));
-        SchedulerGuard.NotBoth(generator, varianceNoise);
-        int index = _steps.Locate(timestep);
+        int index = _steps.StepIndex(modelOutput, timestep, sample, generator, varianceNoise, nameof(EulerDiscreteScheduler));
         float[] sigmas = _steps.Sigmas;
 
         using var scope = NewDisposeScope();
@@ -112,13 +102,7 @@ public sealed class EulerDiscreteScheduler : INoiseScheduler, IDisposable
         float sigmaHat = sigma * (0f + 1);
 
         // 2. Denoised estimate D(x; σ̂) = x0.
-        Tensor predOriginalSample = Options.PredictionType switch
-        {
-            PredictionType.Epsilon => x - (modelOutput * sigmaHat),
-            PredictionType.Sample => modelOutput.alias(),
-            PredictionType.VPrediction => (modelOutput * (-sigma / MathF.Sqrt((sigma * sigma) + 1))) + (x / ((sigma * sigma) + 1)),
-            _ => throw new InvalidOperationException($"Unknown prediction type {Options.PredictionType}."),
-        };
+        Tensor predOriginalSample = SigmaSpace.PredictOriginal(Options.PredictionType, modelOutput, x, sigmaHat);
 
         // 3. d = (x − D) / σ̂ (Algorithm 2, line 7) and x_{i+1} = x + (σ_{i+1} − σ̂)·d (line 8).
         Tensor derivative = (x - predOriginalSample) / sigmaHat;
@@ -138,11 +122,7 @@ public sealed class EulerDiscreteScheduler : INoiseScheduler, IDisposable
 
     /// <inheritdoc/>
     /// <remarks>The VP velocity √ᾱ_t·ε − √(1 − ᾱ_t)·x0 at whole training timesteps (not diffusers' schedule-index bug).</remarks>
-    public Tensor GetVelocity(Tensor sample, Tensor noise, Tensor timesteps)
-    {
-        SchedulerGuard.SameShape(sample, nameof(sample), noise, nameof(noise));
-        return _schedule.GetVelocityAtWholeTimesteps(sample, noise, timesteps);
-    }
+    public Tensor GetVelocity(Tensor sample, Tensor noise, Tensor timesteps) => _schedule.GetVelocityAtWholeTimesteps(sample, noise, timesteps);
 
     /// <summary>Frees the scheduler's tensors.</summary>
     public void Dispose()

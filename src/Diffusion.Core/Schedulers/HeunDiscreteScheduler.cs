@@ -22,7 +22,7 @@ namespace Diffusion.Schedulers;
 public sealed class HeunDiscreteScheduler : INoiseScheduler, IDisposable
 {
     private readonly TrainingSchedule _schedule;
-    private readonly EulerSchedule _inference;
+    private readonly SigmaTimesteps _inference;
 
     // The first half of a step (diffusers' prev_derivative, dt, sample); null while the next call is an Euler step.
     private Tensor? _firstDerivative;
@@ -35,10 +35,10 @@ public sealed class HeunDiscreteScheduler : INoiseScheduler, IDisposable
     public HeunDiscreteScheduler(HeunDiscreteSchedulerOptions? options = null)
     {
         Options = options ?? new HeunDiscreteSchedulerOptions();
-        OptionsRules.ThrowIfAny(nameof(HeunDiscreteSchedulerOptions), Options.Violations(), nameof(options));
-        _schedule = new TrainingSchedule(Options, zeroSnrFloor: false);
-        // Before SetTimesteps: every training timestep, T − 1 down to 0, with its σ.
-        _inference = new EulerSchedule(_schedule);
+        _schedule = TrainingSchedule.Validated(Options, Options.Violations(), zeroSnrFloor: false);
+        // Before SetTimesteps: every training timestep, T − 1 down to 0, with its σ. A half-finished step is dropped
+        // when the loop restarts.
+        _inference = new SigmaTimesteps(_schedule, restarted: ClearState);
     }
 
     /// <summary>The options this scheduler was built with.</summary>
@@ -74,51 +74,26 @@ public sealed class HeunDiscreteScheduler : INoiseScheduler, IDisposable
     /// <inheritdoc/>
     public void SetTimesteps(int numInferenceSteps)
     {
-        double[] timesteps = EulerSchedule.SpacedTimesteps(Options, numInferenceSteps);
-        double[] sigmas = SigmaSchedules.Interpolated(_schedule.Sigmas(), ref timesteps, SigmaSchedules.SpreadOf(Options.UseKarrasSigmas, Options.UseExponentialSigmas));
-        Set(timesteps, sigmas, numInferenceSteps);
+        // Every entry after the first doubled (diffusers' repeat_interleave): timesteps t_0, t_1, t_1, …, t_{N−1}, t_{N−1}
+        // and σ_0, σ_1, σ_1, …, σ_{N−1}, σ_{N−1}, then the final 0.
+        static double[] Doubled(double[] values) => [values[0], .. values.Skip(1).SelectMany(v => new[] { v, v })];
+        var (timesteps, sigmas) = SigmaTimesteps.Spread(Options, _schedule, numInferenceSteps, SigmaSchedules.SpreadOf(Options.UseKarrasSigmas, Options.UseExponentialSigmas));
+        _inference.Set(Doubled(timesteps), Doubled(sigmas), 0f, numInferenceSteps);
     }
 
     /// <inheritdoc/>
     /// <remarks>For image-to-image pass t_start × <see cref="Order"/>: an even position, the Euler half of step t_start. A half-finished step is dropped.</remarks>
-    public void SetBeginIndex(int beginIndex)
-    {
-        _inference.SetBeginIndex(beginIndex, nameof(HeunDiscreteScheduler));
-        ClearState();
-    }
+    public void SetBeginIndex(int beginIndex) => _inference.SetBeginIndex(beginIndex, nameof(HeunDiscreteScheduler));
 
     /// <inheritdoc/>
     /// <remarks>x / √(σ² + 1) with σ of this position (σ_{k+1} for a correction call).</remarks>
-    public Tensor ScaleModelInput(Tensor sample, Tensor timestep)
-    {
-        ArgumentNullException.ThrowIfNull(sample);
-        int index = _inference.Locate(timestep, out bool jumped);
-        if (jumped)
-        {
-            ClearState();
-        }
-
-        float sigma = _inference.Sigmas[index];
-        return sample / MathF.Sqrt((sigma * sigma) + 1);
-    }
+    public Tensor ScaleModelInput(Tensor sample, Tensor timestep) => _inference.ScaleModelInput(sample, timestep);
 
     /// <inheritdoc/>
     /// <remarks>Deterministic: <paramref name="generator"/> and <paramref name="varianceNoise"/> are not used.</remarks>
     public SchedulerOutput Step(Tensor modelOutput, Tensor timestep, Tensor sample, Generator? generator = null, Tensor? varianceNoise = null)
     {
-        if (NumInferenceSteps is null)
-        {
-            throw SchedulerGuard.StepBeforeSetTimesteps(nameof(HeunDiscreteScheduler));
-        }
-
-        SchedulerGuard.SameShape(sample, nameof(sample), modelOutput, nameof(modelOutput));
-        SchedulerGuard.NotBoth(generator, varianceNoise);
-        int i = _inference.Locate(timestep, out bool jumped);
-        if (jumped)
-        {
-            ClearState();
-        }
-
+        int i = _inference.StepIndex(modelOutput, timestep, sample, generator, varianceNoise, nameof(HeunDiscreteScheduler));
         using var scope = NewDisposeScope();
         bool firstOrder = _dt is null;
 
@@ -160,18 +135,11 @@ public sealed class HeunDiscreteScheduler : INoiseScheduler, IDisposable
 
     /// <inheritdoc/>
     /// <remarks>x0 + σ·ε with σ of each timestep's place in <see cref="Timesteps"/> (the second of a repeated pair, diffusers; after <see cref="SetBeginIndex"/>, the current position's σ).</remarks>
-    public Tensor AddNoise(Tensor originalSamples, Tensor noise, Tensor timesteps)
-    {
-        return _inference.AddNoise(originalSamples, noise, timesteps);
-    }
+    public Tensor AddNoise(Tensor originalSamples, Tensor noise, Tensor timesteps) => _inference.AddNoise(originalSamples, noise, timesteps);
 
     /// <inheritdoc/>
     /// <remarks>The VP velocity √ᾱ_t·ε − √(1 − ᾱ_t)·x0 at integer training timesteps (train with DDPM/DDIM, sample with Heun).</remarks>
-    public Tensor GetVelocity(Tensor sample, Tensor noise, Tensor timesteps)
-    {
-        SchedulerGuard.SameShape(sample, nameof(sample), noise, nameof(noise));
-        return _schedule.GetVelocity(sample, noise, timesteps);
-    }
+    public Tensor GetVelocity(Tensor sample, Tensor noise, Tensor timesteps) => _schedule.GetVelocity(sample, noise, timesteps);
 
     /// <summary>Frees the scheduler's tensors, including a half-finished step's state.</summary>
     public void Dispose()
@@ -179,17 +147,6 @@ public sealed class HeunDiscreteScheduler : INoiseScheduler, IDisposable
         ClearState();
         _schedule.Dispose();
         _inference.Dispose();
-    }
-
-    /// <summary>
-    /// The new schedule with every entry after the first doubled (diffusers' repeat_interleave): timesteps t_0, t_1, t_1,
-    /// …, t_{N−1}, t_{N−1} and σ_0, σ_1, σ_1, …, σ_{N−1}, σ_{N−1}, then the final 0.
-    /// </summary>
-    private void Set(double[] timesteps, double[] sigmas, int numInferenceSteps)
-    {
-        static double[] Doubled(double[] values) => [values[0], .. values.Skip(1).SelectMany(v => new[] { v, v })];
-        _inference.Set(Doubled(timesteps), Doubled(sigmas), 0f, numInferenceSteps);
-        ClearState();
     }
 
     private void ClearState()

@@ -65,10 +65,7 @@ public sealed record HeunDiscreteSchedulerOptions : ITrainingScheduleOptions
     {
         var errors = new List<string>();
         OptionsRules.TrainingSchedule(this, errors);
-        if (UseKarrasSigmas && UseExponentialSigmas)
-        {
-            errors.Add("UseKarrasSigmas (use_karras_sigmas) and UseExponentialSigmas (use_exponential_sigmas) cannot both be true; got both");
-        }
+        OptionsRules.OneSigmaSpread(UseKarrasSigmas, UseExponentialSigmas, errors);
         OptionsRules.Clipping(ClipSample, ClipSampleRange, thresholding: false, 0, 0, errors);
         return errors;
     }

@@ -24,7 +24,7 @@ namespace Diffusion.Schedulers;
 public sealed class LmsDiscreteScheduler : INoiseScheduler, IDisposable
 {
     private readonly TrainingSchedule _schedule;
-    private readonly EulerSchedule _inference;
+    private readonly SigmaTimesteps _inference;
     private readonly List<Tensor> _derivatives = [];
 
     /// <summary>Creates the scheduler.</summary>
@@ -33,10 +33,10 @@ public sealed class LmsDiscreteScheduler : INoiseScheduler, IDisposable
     public LmsDiscreteScheduler(LmsDiscreteSchedulerOptions? options = null)
     {
         Options = options ?? new LmsDiscreteSchedulerOptions();
-        OptionsRules.ThrowIfAny(nameof(LmsDiscreteSchedulerOptions), Options.Violations(), nameof(options));
-        _schedule = new TrainingSchedule(Options, zeroSnrFloor: false);
-        // Before SetTimesteps: every training timestep, T − 1 down to 0, with its σ.
-        _inference = new EulerSchedule(_schedule);
+        _schedule = TrainingSchedule.Validated(Options, Options.Violations(), zeroSnrFloor: false);
+        // Before SetTimesteps: every training timestep, T − 1 down to 0, with its σ. The derivative history is dropped
+        // when the loop restarts.
+        _inference = new SigmaTimesteps(_schedule, restarted: ClearHistory);
     }
 
     /// <summary>The options this scheduler was built with.</summary>
@@ -71,51 +71,23 @@ public sealed class LmsDiscreteScheduler : INoiseScheduler, IDisposable
     /// <inheritdoc/>
     public void SetTimesteps(int numInferenceSteps)
     {
-        double[] timesteps = EulerSchedule.SpacedTimesteps(Options, numInferenceSteps);
-        double[] sigmas = SigmaSchedules.Interpolated(_schedule.Sigmas(), ref timesteps, SigmaSchedules.SpreadOf(Options.UseKarrasSigmas, Options.UseExponentialSigmas));
-        Set(timesteps, sigmas, numInferenceSteps);
+        var (timesteps, sigmas) = SigmaTimesteps.Spread(Options, _schedule, numInferenceSteps, SigmaSchedules.SpreadOf(Options.UseKarrasSigmas, Options.UseExponentialSigmas));
+        _inference.Set(timesteps, sigmas, 0f, numInferenceSteps);
     }
 
     /// <inheritdoc/>
     /// <remarks>The derivative history starts empty; as in diffusers the order still counts from the start of the schedule (see the class remarks).</remarks>
-    public void SetBeginIndex(int beginIndex)
-    {
-        _inference.SetBeginIndex(beginIndex, nameof(LmsDiscreteScheduler));
-        ClearHistory();
-    }
+    public void SetBeginIndex(int beginIndex) => _inference.SetBeginIndex(beginIndex, nameof(LmsDiscreteScheduler));
 
     /// <inheritdoc/>
     /// <remarks>x / √(σ² + 1): the model sees unit-variance input.</remarks>
-    public Tensor ScaleModelInput(Tensor sample, Tensor timestep)
-    {
-        ArgumentNullException.ThrowIfNull(sample);
-        int index = _inference.Locate(timestep, out bool jumped);
-        if (jumped)
-        {
-            ClearHistory();
-        }
-
-        float sigma = _inference.Sigmas[index];
-        return sample / MathF.Sqrt((sigma * sigma) + 1);
-    }
+    public Tensor ScaleModelInput(Tensor sample, Tensor timestep) => _inference.ScaleModelInput(sample, timestep);
 
     /// <inheritdoc/>
     /// <remarks>Deterministic: <paramref name="generator"/> and <paramref name="varianceNoise"/> are not used.</remarks>
     public SchedulerOutput Step(Tensor modelOutput, Tensor timestep, Tensor sample, Generator? generator = null, Tensor? varianceNoise = null)
     {
-        if (NumInferenceSteps is null)
-        {
-            throw SchedulerGuard.StepBeforeSetTimesteps(nameof(LmsDiscreteScheduler));
-        }
-
-        SchedulerGuard.SameShape(sample, nameof(sample), modelOutput, nameof(modelOutput));
-        SchedulerGuard.NotBoth(generator, varianceNoise);
-        int i = _inference.Locate(timestep, out bool jumped);
-        if (jumped)
-        {
-            ClearHistory();
-        }
-
+        int i = _inference.StepIndex(modelOutput, timestep, sample, generator, varianceNoise, nameof(LmsDiscreteScheduler));
         using var scope = NewDisposeScope();
 
         // 1. x0 from the model output at σ_i, and the ODE derivative d_i = (x − x0)/σ_i (Karras et al. 2022, eq. 3).
@@ -147,18 +119,11 @@ public sealed class LmsDiscreteScheduler : INoiseScheduler, IDisposable
 
     /// <inheritdoc/>
     /// <remarks>x0 + σ·ε with σ of each timestep's place in <see cref="Timesteps"/> (diffusers; after <see cref="SetBeginIndex"/>, the current step's σ).</remarks>
-    public Tensor AddNoise(Tensor originalSamples, Tensor noise, Tensor timesteps)
-    {
-        return _inference.AddNoise(originalSamples, noise, timesteps);
-    }
+    public Tensor AddNoise(Tensor originalSamples, Tensor noise, Tensor timesteps) => _inference.AddNoise(originalSamples, noise, timesteps);
 
     /// <inheritdoc/>
     /// <remarks>The VP velocity √ᾱ_t·ε − √(1 − ᾱ_t)·x0 at integer training timesteps (train with DDPM/DDIM, sample with LMS).</remarks>
-    public Tensor GetVelocity(Tensor sample, Tensor noise, Tensor timesteps)
-    {
-        SchedulerGuard.SameShape(sample, nameof(sample), noise, nameof(noise));
-        return _schedule.GetVelocity(sample, noise, timesteps);
-    }
+    public Tensor GetVelocity(Tensor sample, Tensor noise, Tensor timesteps) => _schedule.GetVelocity(sample, noise, timesteps);
 
     /// <summary>Frees the scheduler's tensors, including the derivative history.</summary>
     public void Dispose()
@@ -166,13 +131,6 @@ public sealed class LmsDiscreteScheduler : INoiseScheduler, IDisposable
         ClearHistory();
         _schedule.Dispose();
         _inference.Dispose();
-    }
-
-    /// <summary>The new schedule (σ with a final 0) and a fresh history.</summary>
-    private void Set(double[] timesteps, double[] sigmas, int numInferenceSteps)
-    {
-        _inference.Set(timesteps, sigmas, 0f, numInferenceSteps);
-        ClearHistory();
     }
 
     private void ClearHistory()

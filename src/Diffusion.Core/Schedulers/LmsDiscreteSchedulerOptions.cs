@@ -64,10 +64,7 @@ public sealed record LmsDiscreteSchedulerOptions : ITrainingScheduleOptions
     {
         var errors = new List<string>();
         OptionsRules.TrainingSchedule(this, errors);
-        if (UseKarrasSigmas && UseExponentialSigmas)
-        {
-            errors.Add("UseKarrasSigmas (use_karras_sigmas) and UseExponentialSigmas (use_exponential_sigmas) cannot both be true; got both");
-        }
+        OptionsRules.OneSigmaSpread(UseKarrasSigmas, UseExponentialSigmas, errors);
         if (LmsOrder is < 1 or > 4)
         {
             errors.Add($"LmsOrder (lms_order) must be 1, 2, 3 or 4; got {LmsOrder}");

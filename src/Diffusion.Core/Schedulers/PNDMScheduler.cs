@@ -42,12 +42,11 @@ public sealed class PNDMScheduler : INoiseScheduler, IDisposable
     public PNDMScheduler(PNDMSchedulerOptions? options = null)
     {
         Options = options ?? new PNDMSchedulerOptions();
-        OptionsRules.ThrowIfAny(nameof(PNDMSchedulerOptions), Options.Violations(), nameof(options));
-        _schedule = new TrainingSchedule(Options, zeroSnrFloor: false);
+        _schedule = TrainingSchedule.Validated(Options, Options.Violations(), zeroSnrFloor: false);
         _timesteps = new DiscreteTimesteps(Options.NumTrainTimesteps);
 
         // After the last step there is no ᾱ_{t−δ}: use 1 (a clean sample) or ᾱ_0.
-        _finalAlphaCumprod = Options.SetAlphaToOne ? 1.0f : _schedule.AlphasCumprod[0];
+        _finalAlphaCumprod = _schedule.FinalAlphaCumprod(Options.SetAlphaToOne);
     }
 
     /// <summary>The options this scheduler was built with.</summary>
@@ -123,7 +122,7 @@ public sealed class PNDMScheduler : INoiseScheduler, IDisposable
     /// <exception cref="InvalidOperationException">Also: <paramref name="beginIndex"/> &gt; 0 with <see cref="PNDMSchedulerOptions.SkipPrkSteps"/> false.</exception>
     public void SetBeginIndex(int beginIndex)
     {
-        SchedulerGuard.BeginIndex(beginIndex, NumInferenceSteps is not null, _timesteps.Values.Length, nameof(PNDMScheduler));
+        _timesteps.SetBeginIndex(beginIndex, nameof(PNDMScheduler));
         if (!Options.SkipPrkSteps && beginIndex > 0)
         {
             throw new InvalidOperationException($"PNDMScheduler cannot start at step {beginIndex} with SkipPrkSteps (skip_prk_steps) false: its Runge-Kutta warm-up has to run over the first {PrkCalls} timesteps. Use SkipPrkSteps = true (Stable Diffusion's setting) for image-to-image.");
@@ -133,25 +132,13 @@ public sealed class PNDMScheduler : INoiseScheduler, IDisposable
     }
 
     /// <inheritdoc/>
-    public Tensor ScaleModelInput(Tensor sample, Tensor timestep)
-    {
-        ArgumentNullException.ThrowIfNull(sample);
-        return sample.alias();
-    }
+    public Tensor ScaleModelInput(Tensor sample, Tensor timestep) => SchedulerGuard.Unscaled(sample);
 
     /// <inheritdoc/>
     /// <remarks>Deterministic: <paramref name="generator"/> and <paramref name="varianceNoise"/> are not used.</remarks>
     public SchedulerOutput Step(Tensor modelOutput, Tensor timestep, Tensor sample, Generator? generator = null, Tensor? varianceNoise = null)
     {
-        if (NumInferenceSteps is null)
-        {
-            throw SchedulerGuard.StepBeforeSetTimesteps(nameof(PNDMScheduler));
-        }
-
-        SchedulerGuard.SameShape(sample, nameof(sample), modelOutput, nameof(modelOutput));
-        SchedulerGuard.NotBoth(generator, varianceNoise);
-        int t = SchedulerGuard.ReadIntegerTimestep(timestep, NumTrainTimesteps);
-        _timesteps.IndexOf(t);
+        int t = _timesteps.StepTimestep(modelOutput, timestep, sample, generator, varianceNoise, nameof(PNDMScheduler), out _);
         if (_counter >= _timesteps.Values.Length)
         {
             ResetState();
@@ -164,18 +151,10 @@ public sealed class PNDMScheduler : INoiseScheduler, IDisposable
     }
 
     /// <inheritdoc/>
-    public Tensor AddNoise(Tensor originalSamples, Tensor noise, Tensor timesteps)
-    {
-        SchedulerGuard.SameShape(originalSamples, nameof(originalSamples), noise, nameof(noise));
-        return _schedule.AddNoise(originalSamples, noise, timesteps);
-    }
+    public Tensor AddNoise(Tensor originalSamples, Tensor noise, Tensor timesteps) => _schedule.AddNoise(originalSamples, noise, timesteps);
 
     /// <inheritdoc/>
-    public Tensor GetVelocity(Tensor sample, Tensor noise, Tensor timesteps)
-    {
-        SchedulerGuard.SameShape(sample, nameof(sample), noise, nameof(noise));
-        return _schedule.GetVelocity(sample, noise, timesteps);
-    }
+    public Tensor GetVelocity(Tensor sample, Tensor noise, Tensor timesteps) => _schedule.GetVelocity(sample, noise, timesteps);
 
     /// <summary>Frees the scheduler's tensors, including its history.</summary>
     public void Dispose()
@@ -290,7 +269,7 @@ public sealed class PNDMScheduler : INoiseScheduler, IDisposable
         }
 
         float alphaProdT = _schedule.AlphasCumprod[t];
-        float alphaProdTPrev = prevT >= 0 ? _schedule.AlphasCumprod[prevT] : _finalAlphaCumprod;
+        float alphaProdTPrev = _schedule.AlphaCumprodAt(prevT, _finalAlphaCumprod);
         float betaProdT = 1 - alphaProdT;
         float betaProdTPrev = 1 - alphaProdTPrev;
 

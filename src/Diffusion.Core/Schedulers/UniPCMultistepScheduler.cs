@@ -26,14 +26,10 @@ namespace Diffusion.Schedulers;
 public sealed class UniPCMultistepScheduler : INoiseScheduler, IDisposable
 {
     private readonly TrainingSchedule _schedule;
-    private readonly StepCursor _cursor = new();
-    private readonly Tensor?[] _modelOutputs;
+    private readonly SigmaTimesteps _steps;
+    private readonly ModelOutputHistory _modelOutputs;
     private Tensor? _lastSample;
-    private int _lowerOrderNums;
     private int _thisOrder;
-    private float[] _timesteps = [];
-    private float[] _sigmas = [];
-    private Tensor _timestepsTensor;
 
     /// <summary>Creates the scheduler.</summary>
     /// <param name="options">The options; null means diffusers' defaults (bh2, order 2, data prediction).</param>
@@ -41,14 +37,11 @@ public sealed class UniPCMultistepScheduler : INoiseScheduler, IDisposable
     public UniPCMultistepScheduler(UniPCMultistepSchedulerOptions? options = null)
     {
         Options = options ?? new UniPCMultistepSchedulerOptions();
-        OptionsRules.ThrowIfAny(nameof(UniPCMultistepSchedulerOptions), Options.Violations(), nameof(options));
-        _schedule = new TrainingSchedule(Options, zeroSnrFloor: true);
-        _modelOutputs = new Tensor?[Options.SolverOrder];
+        _schedule = TrainingSchedule.Validated(Options, Options.Violations(), zeroSnrFloor: true);
+        _modelOutputs = new ModelOutputHistory(Options.SolverOrder);
 
         // Before SetTimesteps: every training timestep, and σ of each (diffusers' σ here run the other way, unused by it).
-        int n = Options.NumTrainTimesteps;
-        _timestepsTensor = empty(0, dtype: ScalarType.Int64);
-        SetSchedule(Enumerable.Range(0, n).Reverse().Select(t => (float)t).ToArray(), [.. _schedule.Sigmas().Reverse(), 0f]);
+        _steps = new SigmaTimesteps(_schedule, ScalarType.Int64, restarted: ClearHistory);
     }
 
     /// <summary>The options this scheduler was built with.</summary>
@@ -58,13 +51,13 @@ public sealed class UniPCMultistepScheduler : INoiseScheduler, IDisposable
     public int NumTrainTimesteps => Options.NumTrainTimesteps;
 
     /// <inheritdoc/>
-    public Tensor Timesteps => _timestepsTensor;
+    public Tensor Timesteps => _steps.Tensor;
 
     /// <inheritdoc/>
     public Tensor AlphasCumprod => _schedule.AlphasCumprodTensor;
 
     /// <summary>σ of each inference timestep plus the final one, float32 (a copy).</summary>
-    public IReadOnlyList<float> Sigmas => _sigmas.ToArray();
+    public IReadOnlyList<float> Sigmas => _steps.Sigmas.ToArray();
 
     /// <inheritdoc/>
     public double InitNoiseSigma => 1.0;
@@ -77,71 +70,45 @@ public sealed class UniPCMultistepScheduler : INoiseScheduler, IDisposable
     public int Order => 1;
 
     /// <summary>The number of inference steps last set (the length of <see cref="Timesteps"/>), or null before <see cref="SetTimesteps"/>.</summary>
-    public int? NumInferenceSteps { get; private set; }
+    public int? NumInferenceSteps => _steps.NumInferenceSteps;
 
     /// <inheritdoc/>
     public void SetTimesteps(int numInferenceSteps)
     {
-        int numTrain = Options.NumTrainTimesteps;
-        SchedulerGuard.NumInferenceSteps(numInferenceSteps, numTrain);
-        double[] timesteps = TimestepSchedules.DpmSolver(Options.TimestepSpacing, numTrain, numTrain, numInferenceSteps, Options.StepsOffset);
-        SchedulerGuard.WithinTraining(timesteps.Max(), numTrain, Options.StepsOffset, numInferenceSteps, Options.TimestepSpacing);
-
+        double[] timesteps = SigmaTimesteps.MultistepTimesteps(Options, Options.NumTrainTimesteps, numInferenceSteps);
         float[] trainingSigmas = _schedule.Sigmas();
         double[] sigmas;
-        double last;
+        float last;
         if (Options.UseKarrasSigmas)
         {
             // Karras σ between the bounds (or the training σ's ends), timesteps rounded to where they fall.
             sigmas = SigmaSchedules.Karras(Options.SigmaMin ?? trainingSigmas[0], Options.SigmaMax ?? trainingSigmas[^1], numInferenceSteps);
-            float[] logSigmas = SigmaSchedules.Log(trainingSigmas);
-            timesteps = sigmas.Select(s => NumpyMath.Round(SigmaSchedules.SigmaToT(s, logSigmas))).ToArray();
-            last = Options.FinalSigmasType == FinalSigmasType.SigmaMin ? sigmas[^1] : 0;
+            timesteps = SigmaSchedules.PlaceTimesteps(sigmas, trainingSigmas).Select(NumpyMath.Round).ToArray();
+            last = Options.FinalSigmasType == FinalSigmasType.SigmaMin ? (float)sigmas[^1] : 0f;
         }
         else
         {
-            sigmas = timesteps.Select(t => NumpyMath.Interp(t, trainingSigmas)).ToArray();
-            last = Options.FinalSigmasType == FinalSigmasType.SigmaMin ? trainingSigmas[0] : 0;
+            sigmas = SigmaTimesteps.Interpolate(timesteps, trainingSigmas);
+            last = SigmaTimesteps.FinalSigma(Options.FinalSigmasType, trainingSigmas);
         }
 
-        SetSchedule(timesteps.Select(t => (float)(long)t).ToArray(), [.. sigmas.Select(s => (float)s), (float)last]);
-        NumInferenceSteps = timesteps.Length;
-        ClearHistory();
+        _steps.SetWhole(timesteps, sigmas, last);
     }
 
     /// <inheritdoc/>
     /// <remarks>The history starts empty, so the first steps use lower orders.</remarks>
-    public void SetBeginIndex(int beginIndex)
-    {
-        SchedulerGuard.BeginIndex(beginIndex, NumInferenceSteps is not null, _timesteps.Length, nameof(UniPCMultistepScheduler));
-        _cursor.Begin(beginIndex);
-        ClearHistory();
-    }
+    public void SetBeginIndex(int beginIndex) => _steps.SetBeginIndex(beginIndex, nameof(UniPCMultistepScheduler));
 
     /// <inheritdoc/>
     /// <remarks>The identity (a new handle on <paramref name="sample"/>).</remarks>
-    public Tensor ScaleModelInput(Tensor sample, Tensor timestep)
-    {
-        ArgumentNullException.ThrowIfNull(sample);
-        return sample.alias();
-    }
+    public Tensor ScaleModelInput(Tensor sample, Tensor timestep) => SchedulerGuard.Unscaled(sample);
 
     /// <inheritdoc/>
     /// <remarks>Deterministic: <paramref name="generator"/> and <paramref name="varianceNoise"/> are not used.</remarks>
     public SchedulerOutput Step(Tensor modelOutput, Tensor timestep, Tensor sample, Generator? generator = null, Tensor? varianceNoise = null)
     {
-        if (NumInferenceSteps is not int count)
-        {
-            throw SchedulerGuard.StepBeforeSetTimesteps(nameof(UniPCMultistepScheduler));
-        }
-
-        SchedulerGuard.SameShape(sample, nameof(sample), modelOutput, nameof(modelOutput));
-        SchedulerGuard.NotBoth(generator, varianceNoise);
-        int i = _cursor.Locate(SchedulerGuard.ReadTimestep(timestep), _timesteps, out bool jumped);
-        if (jumped)
-        {
-            ClearHistory();
-        }
+        int i = _steps.StepIndex(modelOutput, timestep, sample, generator, varianceNoise, nameof(UniPCMultistepScheduler));
+        int count = _steps.Timesteps.Length;
 
         using var scope = NewDisposeScope();
 
@@ -152,58 +119,39 @@ public sealed class UniPCMultistepScheduler : INoiseScheduler, IDisposable
         bool useCorrector = i > 0 && !Options.DisableCorrector.Contains(i - 1) && _lastSample is not null;
         if (useCorrector)
         {
-            sample = Update(_sigmas[i], _sigmas[i - 1], i - 2, _lastSample!, converted);
+            sample = Update(_steps.Sigmas[i], _steps.Sigmas[i - 1], i - 2, _lastSample!, converted);
         }
 
         // 3. Push this output onto the history.
-        _modelOutputs[0]?.Dispose();
-        for (int k = 0; k < _modelOutputs.Length - 1; k++)
-        {
-            _modelOutputs[k] = _modelOutputs[k + 1];
-        }
-
-        _modelOutputs[^1] = converted.alias().DetachFromDisposeScope();
+        _modelOutputs.Push(converted);
 
         // 4. The predictor's order: warm-up from 1, and at most the steps left with lower_order_final.
         int order = Options.LowerOrderFinal ? Math.Min(Options.SolverOrder, count - i) : Options.SolverOrder;
-        _thisOrder = Math.Min(order, _lowerOrderNums + 1);
+        _thisOrder = Math.Min(order, _modelOutputs.LowerOrderNums + 1);
         _lastSample?.Dispose();
         _lastSample = sample.alias().DetachFromDisposeScope();
 
         // 5. UniP from σ_i to σ_{i+1}.
-        Tensor prevSample = Update(_sigmas[i + 1], _sigmas[i], i - 1, sample, modelAtT: null);
-        if (_lowerOrderNums < Options.SolverOrder)
-        {
-            _lowerOrderNums++;
-        }
+        Tensor prevSample = Update(_steps.Sigmas[i + 1], _steps.Sigmas[i], i - 1, sample, modelAtT: null);
+        _modelOutputs.CountStep();
 
-        _cursor.Advance();
+        _steps.Advance();
         return new SchedulerOutput(prevSample.to_type(sample.dtype).MoveToOuterDisposeScope(), null);
     }
 
     /// <inheritdoc/>
     /// <remarks>α_t·x0 + σ_t·ε with σ of each timestep's place in <see cref="Timesteps"/> (diffusers; after <see cref="SetBeginIndex"/>, the current step's σ).</remarks>
-    public Tensor AddNoise(Tensor originalSamples, Tensor noise, Tensor timesteps)
-    {
-        SchedulerGuard.SameShape(originalSamples, nameof(originalSamples), noise, nameof(noise));
-        SchedulerGuard.CheckBatch(timesteps, originalSamples, nameof(timesteps));
-        float[] sigma = _cursor.NoiseIndices(timesteps, _timesteps).Select(i => _sigmas[i]).ToArray();
-        return SigmaNoise.AddVp(originalSamples, noise, sigma);
-    }
+    public Tensor AddNoise(Tensor originalSamples, Tensor noise, Tensor timesteps) => _steps.AddNoiseVp(originalSamples, noise, timesteps);
 
     /// <inheritdoc/>
-    public Tensor GetVelocity(Tensor sample, Tensor noise, Tensor timesteps)
-    {
-        SchedulerGuard.SameShape(sample, nameof(sample), noise, nameof(noise));
-        return _schedule.GetVelocity(sample, noise, timesteps);
-    }
+    public Tensor GetVelocity(Tensor sample, Tensor noise, Tensor timesteps) => _schedule.GetVelocity(sample, noise, timesteps);
 
     /// <summary>Frees the scheduler's tensors, including the history.</summary>
     public void Dispose()
     {
         ClearHistory();
         _schedule.Dispose();
-        _timestepsTensor.Dispose();
+        _steps.Dispose();
     }
 
     /// <summary>
@@ -218,59 +166,31 @@ public sealed class UniPCMultistepScheduler : INoiseScheduler, IDisposable
         var previousOutputs = new Tensor[order - 1];
         for (int k = 0; k < order - 1; k++)
         {
-            previous[k] = Point.At(_sigmas[firstPrevious - k]);
-            previousOutputs[k] = _modelOutputs[newest - 1 - k]!;
+            previous[k] = Point.At(_steps.Sigmas[firstPrevious - k]);
+            previousOutputs[k] = _modelOutputs[newest - 1 - k];
         }
 
-        return UniPCUpdates.Update(Options.SolverType, Options.PredictX0, Point.At(sigmaT), Point.At(sigmaS0), _modelOutputs[newest]!, previous, previousOutputs, x, modelAtT);
-    }
-
-    /// <summary>Replaces the timesteps (and their int64 tensor) and σ, and forgets the position.</summary>
-    private void SetSchedule(float[] timesteps, float[] sigmas)
-    {
-        _timesteps = timesteps;
-        _sigmas = sigmas;
-        _timestepsTensor.Dispose();
-        _timestepsTensor = tensor(timesteps.Select(t => (long)t).ToArray(), dtype: ScalarType.Int64).DetachFromDisposeScope();
-        _cursor.Reset();
+        return UniPCUpdates.Update(Options.SolverType, Options.PredictX0, Point.At(sigmaT), Point.At(sigmaS0), _modelOutputs[newest], previous, previousOutputs, x, modelAtT);
     }
 
     /// <summary>x0 (predict_x0) or ε from the model output at step i, thresholded if asked.</summary>
     private Tensor ConvertModelOutput(Tensor modelOutput, Tensor sample, int i)
     {
-        Point p = Point.At(_sigmas[i]);
+        Point p = Point.At(_steps.Sigmas[i]);
         if (Options.PredictX0)
         {
-            Tensor x0 = Options.PredictionType switch
-            {
-                PredictionType.Epsilon => (sample - (modelOutput * p.Sigma)) / p.Alpha,
-                PredictionType.Sample => modelOutput.alias(),
-                PredictionType.VPrediction => (sample * p.Alpha) - (modelOutput * p.Sigma),
-                _ => throw new InvalidOperationException($"Unknown prediction type {Options.PredictionType}."),
-            };
+            Tensor x0 = VpSpace.PredictOriginal(Options.PredictionType, modelOutput, sample, p);
             return Options.Thresholding ? DynamicThresholding.Apply(x0, Options.DynamicThresholdingRatio, Options.SampleMaxValue) : x0;
         }
 
-        return Options.PredictionType switch
-        {
-            PredictionType.Epsilon => modelOutput.alias(),
-            PredictionType.Sample => (sample - (modelOutput * p.Alpha)) / p.Sigma,
-            PredictionType.VPrediction => (modelOutput * p.Alpha) + (sample * p.Sigma),
-            _ => throw new InvalidOperationException($"Unknown prediction type {Options.PredictionType}."),
-        };
+        return VpSpace.PredictEpsilon(Options.PredictionType, modelOutput, sample, p);
     }
 
     private void ClearHistory()
     {
-        for (int k = 0; k < _modelOutputs.Length; k++)
-        {
-            _modelOutputs[k]?.Dispose();
-            _modelOutputs[k] = null;
-        }
-
+        _modelOutputs.Clear();
         _lastSample?.Dispose();
         _lastSample = null;
-        _lowerOrderNums = 0;
         _thisOrder = 0;
     }
 }

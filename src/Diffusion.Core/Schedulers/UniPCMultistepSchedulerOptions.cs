@@ -102,12 +102,7 @@ public sealed record UniPCMultistepSchedulerOptions : ITrainingScheduleOptions
         var errors = new List<string>();
         OptionsRules.TrainingSchedule(this, errors);
         OptionsRules.Thresholding(Thresholding, DynamicThresholdingRatio, SampleMaxValue, errors);
-        OptionsRules.Defined(SolverType, "SolverType", "solver_type", errors);
-        OptionsRules.Defined(FinalSigmasType, "FinalSigmasType", "final_sigmas_type", errors);
-        if (SolverOrder is < 1 or > 3)
-        {
-            errors.Add($"SolverOrder (solver_order) must be 1, 2 or 3; got {SolverOrder}");
-        }
+        OptionsRules.MultistepSolver(SolverType, FinalSigmasType, SolverOrder, errors);
 
         if (!LowerOrderFinal && SolverOrder > 1 && FinalSigmasType == FinalSigmasType.Zero)
         {

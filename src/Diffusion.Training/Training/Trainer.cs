@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using Diffusion.Data;
-using Diffusion.Optimization;
 using Diffusion.Runtime;
 using Diffusion.Schedulers;
 using Microsoft.Extensions.Logging;
@@ -76,16 +74,10 @@ public sealed partial class Trainer
     /// <returns>What the run did.</returns>
     /// <exception cref="NonFiniteLossException">A loss or gradient norm was NaN or infinite under <see cref="NonFiniteLossPolicy.Stop"/>, or the weights were not finite when a checkpoint was due; no checkpoint was written for it.</exception>
     /// <exception cref="InvalidOperationException">The checkpoint to resume from was made with another batch size, accumulation, seed or dataset size.</exception>
+    /// <exception cref="ArgumentException"><paramref name="dataset"/> holds fewer items than one optimizer step needs.</exception>
     public TrainingResult Fit(IImageDataset dataset, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(dataset);
-        if (dataset.Count < Options.BatchSize * Options.GradientAccumulationSteps)
-        {
-            throw new ArgumentException(
-                $"dataset has {dataset.Count} items, fewer than one optimizer step needs (BatchSize {Options.BatchSize} × GradientAccumulationSteps {Options.GradientAccumulationSteps}).",
-                nameof(dataset));
-        }
-
         using var run = new TrainingRun(this, dataset, progress, cancellationToken);
         return run.Execute();
     }

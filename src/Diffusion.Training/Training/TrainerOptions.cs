@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace Diffusion.Training;
 
 /// <summary>Options for <see cref="Trainer"/>. Defaults are the book's (chapter 15) where it sets one.</summary>
-public sealed record TrainerOptions
+public sealed record TrainerOptions : ITrainingOptions
 {
     /// <summary>Passes over the dataset. <value>The default value is 1.</value></summary>
     public int Epochs { get; init; } = 1;
@@ -131,7 +131,8 @@ public sealed record TrainerOptions
     /// <exception cref="ArgumentException">One or more options are out of range.</exception>
     public void Validate()
     {
-        var errors = new List<string>();
+        // The options the training engine shares with ClipTrainerOptions are checked there, by the same rules.
+        List<string> errors = TrainingOptionsRules.GetViolations(this);
         void Check(bool ok, string message)
         {
             if (!ok)
@@ -140,30 +141,9 @@ public sealed record TrainerOptions
             }
         }
 
-        Check(Epochs >= 1, $"Epochs must be at least 1; got {Epochs}.");
-        Check(MaxSteps is null or >= 1, $"MaxSteps must be at least 1 or null; got {MaxSteps}.");
-        Check(InitialStep >= 0, $"InitialStep must be 0 or more; got {InitialStep}.");
-        Check(MomentWarmupSteps >= 0, $"MomentWarmupSteps must be 0 or more; got {MomentWarmupSteps}.");
-        Check(MaxDuration is null || MaxDuration > TimeSpan.Zero, $"MaxDuration must be positive or null; got {MaxDuration}.");
-        Check(BatchSize >= 1, $"BatchSize must be at least 1; got {BatchSize}.");
-        Check(GradientAccumulationSteps >= 1, $"GradientAccumulationSteps must be at least 1; got {GradientAccumulationSteps}.");
-        Check(LearningRate > 0 && double.IsFinite(LearningRate), $"LearningRate must be positive and finite; got {LearningRate}.");
-        Check(Beta1 is >= 0 and < 1, $"Beta1 must be in [0, 1); got {Beta1}.");
-        Check(Beta2 is >= 0 and < 1, $"Beta2 must be in [0, 1); got {Beta2}.");
-        Check(WeightDecay >= 0, $"WeightDecay must be 0 or more; got {WeightDecay}.");
-        Check(AdamEpsilon > 0, $"AdamEpsilon must be positive; got {AdamEpsilon}.");
-        Check(WarmupSteps >= 0, $"WarmupSteps must be 0 or more; got {WarmupSteps}.");
         Check(MinSnrGamma is null or > 0, $"MinSnrGamma must be positive or null; got {MinSnrGamma}.");
-        Check(MaxGradNorm is null or > 0, $"MaxGradNorm must be positive or null; got {MaxGradNorm}.");
-        Check(EmaDecay is > 0 and < 1, $"EmaDecay must be in (0, 1); got {EmaDecay}.");
         Check(LoaderWorkers is null or >= 1, $"LoaderWorkers must be at least 1 or null; got {LoaderWorkers}.");
-        Check(CheckpointEverySteps >= 1, $"CheckpointEverySteps must be at least 1; got {CheckpointEverySteps}.");
-        Check(KeepCheckpoints >= 1, $"KeepCheckpoints must be at least 1; got {KeepCheckpoints}.");
         Check(Enum.IsDefined(OnDataError), $"OnDataError must be Throw or SkipAndLog; got {(int)OnDataError}.");
-        Check(LogEverySteps >= 1, $"LogEverySteps must be at least 1; got {LogEverySteps}.");
-        if (errors.Count > 0)
-        {
-            throw new ArgumentException("Invalid trainer options: " + string.Join(" ", errors));
-        }
+        TrainingOptionsRules.ThrowIfAny("trainer", errors);
     }
 }

@@ -1,3 +1,4 @@
+using Diffusion.IO;
 using Diffusion.Clip;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -152,7 +153,7 @@ public sealed class ClipModelTests
             File.WriteAllBytes(png, data.ToArray());
         }
 
-        using Tensor pixels = ClipImageProcessor.ToTensor(bitmap);
+        using Tensor pixels = TensorImage.FromBitmap(bitmap);
         float fromTensor = model.Similarity(pixels, "a red tulip");
         Assert.Equal(fromTensor, model.Similarity(bitmap, "a red tulip"), 5);
         Assert.Equal(fromTensor, model.Similarity(png, "a red tulip"), 5);

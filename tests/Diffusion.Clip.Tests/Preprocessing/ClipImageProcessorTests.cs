@@ -1,3 +1,4 @@
+using Diffusion.IO;
 using System.Text.Json;
 using Diffusion.Clip;
 using SkiaSharp;
@@ -40,7 +41,7 @@ public sealed class ClipImageProcessorTests(ITestOutputHelper output)
         bitmap.Erase(new SKColor(255, 128, 0));
         bitmap.SetPixel(0, 0, new SKColor(10, 20, 30));
         using var scope = NewDisposeScope();
-        Tensor pixels = ClipImageProcessor.ToTensor(bitmap);
+        Tensor pixels = TensorImage.FromBitmap(bitmap);
         Assert.Equal([3L, 4L, 6L], pixels.shape);
         Assert.Equal([10 / 255f, 20 / 255f, 30 / 255f], pixels[.., 0, 0].data<float>().ToArray());
         Assert.Equal([1f, 128 / 255f, 0f], pixels[.., 3, 5].data<float>().ToArray());

@@ -1,4 +1,6 @@
 using Diffusion.Clip;
+using Diffusion.IO;
+using Diffusion.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -19,7 +21,7 @@ public sealed class ClipTrainerTests
     public void LearnsColourCaptionsWellEnoughToClassifyZeroShot()
     {
         using ClipModel model = TinyModel();
-        var options = new ClipTrainerOptions { Steps = 60, BatchSize = 4, LearningRate = 3e-3, WarmupSteps = 5, WeightDecay = 0.0 };
+        var options = new ClipTrainerOptions { MaxSteps = 60, BatchSize = 4, LearningRate = 3e-3, WarmupSteps = 5, WeightDecay = 0.0 };
         using var trainer = new ClipTrainer(model, options);
         ClipTrainingResult result = trainer.Fit(new ColourDataset(32));
         Assert.Equal(60, result.Steps);
@@ -43,26 +45,33 @@ public sealed class ClipTrainerTests
     }
 
     [Theory]
-    [InlineData(ClipLossKind.Clip)]
-    [InlineData(ClipLossKind.SigLip)]
-    public void ResumedTrainingEqualsUninterruptedTrainingBitForBit(ClipLossKind loss)
+    [InlineData(ClipLossKind.Clip, 1, false)]
+    [InlineData(ClipLossKind.SigLip, 1, false)]
+    [InlineData(ClipLossKind.Clip, 2, true)] // accumulation and EMA: their state is checkpointed too
+    public void ResumedTrainingEqualsUninterruptedTrainingBitForBit(ClipLossKind loss, int accumulation, bool useEma)
     {
-        // The checkpoint holds AdamW's moments and step counts (optimizer.safetensors), so three steps, a
-        // checkpoint and three resumed steps give exactly the weights of six steps in one run.
+        // A run cancelled after step 3 (its checkpoint holds the weights, AdamW's moments and step count, the EMA,
+        // the generator and the loader position) and resumed from its folder by a fresh trainer on a model with other
+        // weights ends with exactly the checkpoint, and the losses, of 6 steps in one run.
         using var straight = TestEnvironment.CreateTempDirectory();
         using var split = TestEnvironment.CreateTempDirectory();
-        var options = new ClipTrainerOptions { Steps = 6, BatchSize = 4, WarmupSteps = 1, LearningRate = 3e-3, Loss = loss, CheckpointEvery = 3 };
+        var options = new ClipTrainerOptions
+        {
+            MaxSteps = 6, BatchSize = 4, WarmupSteps = 1, LearningRate = 3e-3, Loss = loss, CheckpointEverySteps = 100,
+            GradientAccumulationSteps = accumulation, UseEma = useEma, EmaDecay = 0.9, RandomHorizontalFlip = true, Seed = 5,
+        };
+        var data = new ColourDataset(20); // 5 batches an epoch: the interruption falls mid-epoch
+        ClipTrainingResult whole;
         using (ClipModel model = TinyModel())
         using (var trainer = new ClipTrainer(model, options with { CheckpointDirectory = straight.Path }))
         {
-            trainer.Fit(new ColourDataset(12));
+            whole = trainer.Fit(data);
         }
 
         using (ClipModel model = TinyModel())
-        using (var trainer = new ClipTrainer(model, options with { CheckpointEvery = 0, CheckpointDirectory = split.Path }))
+        using (var trainer = new ClipTrainer(model, options with { CheckpointDirectory = split.Path }))
         using (var stop = new CancellationTokenSource())
         {
-            // Interrupted after step 3 of the same 6-step schedule; cancelling writes the checkpoint.
             var progress = new SynchronousProgress<ClipTrainingProgress>(p =>
             {
                 if (p.Step == 3)
@@ -70,54 +79,57 @@ public sealed class ClipTrainerTests
                     stop.Cancel();
                 }
             });
-            Assert.True(trainer.Fit(new ColourDataset(12), progress, stop.Token).Cancelled);
+            ClipTrainingResult first = trainer.Fit(data, progress, stop.Token);
+            Assert.True(first.Cancelled);
+            Assert.Equal(3, first.Steps);
+            Assert.Equal(TrainingCheckpoint.FindLatest(split.Path), first.LastCheckpoint);
         }
 
-        string third = Path.Combine(split.Path, "checkpoint-000003");
-        Assert.True(File.Exists(Path.Combine(third, ClipTrainer.OptimizerStateFileName)));
+        ClipTrainingResult second;
         using (ClipModel model = TinyModel(seed: 2))
-        using (var trainer = new ClipTrainer(model, options with { ResumeFrom = third, CheckpointDirectory = split.Path }))
+        using (var trainer = new ClipTrainer(model, options with { CheckpointDirectory = split.Path }))
         {
-            Assert.Equal(6, trainer.Fit(new ColourDataset(12)).Steps);
+            second = trainer.Fit(data);
         }
 
-        Dictionary<string, Tensor> expected = Diffusion.IO.SafeTensors.Load(Path.Combine(straight.Path, "checkpoint-000006", ClipModel.WeightsFileName));
-        Dictionary<string, Tensor> actual = Diffusion.IO.SafeTensors.Load(Path.Combine(split.Path, "checkpoint-000006", ClipModel.WeightsFileName));
+        Assert.Equal(3, second.ResumedFromStep);
+        Assert.Equal(6, second.Steps);
+        Assert.Equal(whole.Losses.Skip(3), second.Losses);
+        string expectedPath = TrainingCheckpoint.FindLatest(straight.Path)!;
+        string actualPath = TrainingCheckpoint.FindLatest(split.Path)!;
+        Assert.Equal(Path.GetFileName(expectedPath), Path.GetFileName(actualPath));
+        Dictionary<string, Tensor> expected = SafeTensors.Load(expectedPath);
+        Dictionary<string, Tensor> actual = SafeTensors.Load(actualPath);
         Assert.Equal(expected.Keys.Order(StringComparer.Ordinal), actual.Keys.Order(StringComparer.Ordinal));
+        Assert.Contains(expected.Keys, k => k.StartsWith("adamw.exp_avg_sq.", StringComparison.Ordinal));
+        Assert.Equal(useEma, expected.Keys.Any(k => k.StartsWith("ema.", StringComparison.Ordinal)));
+        Assert.Equal(loss == ClipLossKind.SigLip, expected.ContainsKey("model.siglip.logit_bias"));
         string[] differing = [.. expected.Where(p => !p.Value.eq(actual[p.Key]).all().item<bool>()).Select(p => p.Key)];
         Assert.True(differing.Length == 0, $"{differing.Length} of {expected.Count} tensors differ after resuming, e.g. '{differing.FirstOrDefault()}'");
+        Assert.Equal(SafeTensors.ReadHeader(expectedPath).Metadata["diffusion.training.state"], SafeTensors.ReadHeader(actualPath).Metadata["diffusion.training.state"]);
     }
 
     [Fact]
-    public void AnOptimizerStateOfAnotherModelIsRefusedWithTheFileNamed()
+    public void AnOptimizerStateOfAnotherShapeIsRefusedWithTheFileNamedAndNothingLoaded()
     {
         using var dir = TestEnvironment.CreateTempDirectory();
         ClipTrainerOptions options = TrainTwoStepsInto(dir.Path);
 
-        // Replace the saved moments with ones of the wrong shape.
-        string folder = Path.Combine(dir.Path, "checkpoint-000002");
-        string path = Path.Combine(folder, ClipTrainer.OptimizerStateFileName);
-        Dictionary<string, Tensor> state = Diffusion.IO.SafeTensors.Load(path);
-        string key = state.Keys.First(k => k.StartsWith("exp_avg.", StringComparison.Ordinal));
-        Tensor original = state[key];
+        // Replace one of the saved moments with one of the wrong shape, keeping the file a valid checkpoint otherwise.
+        string path = TrainingCheckpoint.FindLatest(dir.Path)!;
+        Dictionary<string, Tensor> state = SafeTensors.Load(path);
+        var metadata = SafeTensors.ReadHeader(path).Metadata.ToDictionary();
+        string key = state.Keys.First(k => k.StartsWith("adamw.exp_avg.", StringComparison.Ordinal));
         state[key] = zeros(3);
-        Diffusion.IO.SafeTensors.Save(state, path);
+        SafeTensors.Save(state, path, metadata);
 
         using ClipModel fresh = TinyModel(seed: 3);
-        Tensor before = fresh.LogitScaleParameter.detach().clone();
-        using var resumed = new ClipTrainer(fresh, options with { Steps = 4, ResumeFrom = folder, CheckpointDirectory = null });
+        Dictionary<string, Tensor> before = fresh.state_dict().ToDictionary(p => p.Key, p => p.Value.detach().clone());
+        using var resumed = new ClipTrainer(fresh, options with { MaxSteps = 4 });
         var error = Assert.Throws<InvalidDataException>(() => resumed.Fit(new ColourDataset(12)));
-        Assert.Contains(ClipTrainer.OptimizerStateFileName, error.Message, StringComparison.Ordinal);
+        Assert.Contains(path, error.Message, StringComparison.Ordinal);
         Assert.Contains(key, error.Message, StringComparison.Ordinal);
-        Assert.True(fresh.LogitScaleParameter.eq(before).all().item<bool>(), "the refused checkpoint's weights were loaded anyway");
-
-        // A step count beyond the checkpoint's own (which would make AdamW's bias correction meaningless) is refused too.
-        state = Diffusion.IO.SafeTensors.Load(path);
-        string stepKey = state.Keys.First(k => k.StartsWith("step.", StringComparison.Ordinal));
-        state[key] = original;
-        state[stepKey] = tensor(new[] { 99L });
-        Diffusion.IO.SafeTensors.Save(state, path);
-        Assert.Contains("step count 99", Assert.Throws<InvalidDataException>(() => resumed.Fit(new ColourDataset(12))).Message, StringComparison.Ordinal);
+        Assert.All(fresh.state_dict(), p => Assert.True(p.Value.eq(before[p.Key]).all().item<bool>(), $"'{p.Key}' was loaded from the refused checkpoint"));
     }
 
     [Fact]
@@ -127,19 +139,31 @@ public sealed class ClipTrainerTests
         ClipTrainerOptions options = TrainTwoStepsInto(dir.Path);
 
         using ClipModel fresh = TinyModel();
-        using var resumed = new ClipTrainer(fresh, options with
-        {
-            Steps = 4, Loss = ClipLossKind.SigLip, ResumeFrom = Path.Combine(dir.Path, "checkpoint-000002"), CheckpointDirectory = null,
-        });
+        using var resumed = new ClipTrainer(fresh, options with { MaxSteps = 4, Loss = ClipLossKind.SigLip });
         string message = Assert.Throws<InvalidOperationException>(() => resumed.Fit(new ColourDataset(12))).Message;
         Assert.Contains("Clip loss", message, StringComparison.Ordinal);
         Assert.Contains("SigLip", message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void CheckpointFoldersOfTheEarlierFormatAreRefusedWithHowToGoOn()
+    {
+        using var dir = TestEnvironment.CreateTempDirectory();
+        string old = Path.Combine(dir.Path, "checkpoint-000040");
+        Directory.CreateDirectory(old);
+        File.WriteAllText(Path.Combine(old, "trainer_state.json"), "{\"step\": 40}");
+        using ClipModel model = TinyModel();
+        using var trainer = new ClipTrainer(model, new ClipTrainerOptions { MaxSteps = 2, BatchSize = 4, CheckpointDirectory = dir.Path });
+        string message = Assert.Throws<InvalidOperationException>(() => trainer.Fit(new ColourDataset(12))).Message;
+        Assert.Contains("checkpoint-000040/", message, StringComparison.Ordinal);
+        Assert.Contains($"ClipModel.Load(\"{old}\")", message, StringComparison.Ordinal);
+        Assert.Contains("InitialStep = 40", message, StringComparison.Ordinal);
+    }
+
     /// <summary>Trains the tiny model 2 steps with checkpoints in <paramref name="directory"/>; returns the options used.</summary>
     private static ClipTrainerOptions TrainTwoStepsInto(string directory)
     {
-        var options = new ClipTrainerOptions { Steps = 2, BatchSize = 4, WarmupSteps = 1, CheckpointDirectory = directory };
+        var options = new ClipTrainerOptions { MaxSteps = 2, BatchSize = 4, WarmupSteps = 1, CheckpointDirectory = directory };
         using ClipModel model = TinyModel();
         using var trainer = new ClipTrainer(model, options);
         trainer.Fit(new ColourDataset(12));
@@ -147,33 +171,48 @@ public sealed class ClipTrainerTests
     }
 
     [Fact]
-    public void CheckpointsAreCompleteFoldersAndResumeContinuesTheStepCount()
+    public void CheckpointsAreSingleFilesAndTheNextFitContinuesTheStepCount()
     {
         using var dir = TestEnvironment.CreateTempDirectory();
-        var options = new ClipTrainerOptions { Steps = 6, BatchSize = 4, WarmupSteps = 1, CheckpointDirectory = dir.Path, CheckpointEvery = 3 };
+        var options = new ClipTrainerOptions { MaxSteps = 6, BatchSize = 4, WarmupSteps = 1, CheckpointDirectory = dir.Path, CheckpointEverySteps = 3 };
         using (ClipModel model = TinyModel())
         using (var trainer = new ClipTrainer(model, options))
         {
             ClipTrainingResult result = trainer.Fit(new ColourDataset(12));
-            Assert.Equal(Path.Combine(dir.Path, "checkpoint-000006"), result.LastCheckpoint);
+            Assert.Equal(Path.Combine(dir.Path, "checkpoint-00000006.safetensors"), result.LastCheckpoint);
+            Assert.Null(result.ResumedFromStep);
+
+            // The checkpoint's weights are the model's: they load into a model of the same config by key.
+            using ClipModel reloaded = TinyModel(seed: 4);
+            TrainingCheckpoint.LoadWeights(result.LastCheckpoint!, reloaded);
+            Assert.All(model.state_dict(), p => Assert.True(p.Value.eq(reloaded.state_dict()[p.Key]).all().item<bool>(), p.Key));
         }
 
-        Assert.Equal(["checkpoint-000003", "checkpoint-000006"], Directory.GetDirectories(dir.Path).Select(Path.GetFileName).Order());
-        string third = Path.Combine(dir.Path, "checkpoint-000003");
-        Assert.True(File.Exists(Path.Combine(third, "trainer_state.json")));
-        Assert.Contains("\"step\": 3", File.ReadAllText(Path.Combine(third, "trainer_state.json")), StringComparison.Ordinal);
-
-        // A checkpoint is a Hugging Face folder: it opens as a model with its tokenizer.
-        using (ClipModel reloaded = ClipModel.Load(third))
-        {
-            Assert.NotNull(reloaded.Tokenizer);
-        }
-
+        Assert.Equal(["checkpoint-00000003.safetensors", "checkpoint-00000006.safetensors"], Directory.GetFiles(dir.Path).Select(Path.GetFileName).Order());
         using ClipModel fresh = TinyModel(seed: 2);
-        using var resumed = new ClipTrainer(fresh, options with { ResumeFrom = third, CheckpointDirectory = null });
+        using var resumed = new ClipTrainer(fresh, options with { MaxSteps = 9 });
         ClipTrainingResult after = resumed.Fit(new ColourDataset(12));
-        Assert.Equal(6, after.Steps);
+        Assert.Equal(6, after.ResumedFromStep);
+        Assert.Equal(9, after.Steps);
         Assert.Equal(3, after.Losses.Count);
+    }
+
+    [Fact]
+    public void TheDataOrderIsAFunctionOfSeedEpochAndIndex()
+    {
+        using ClipModel model = TinyModel();
+        var data = new ColourDataset(12);
+        var sampler = new ClipBatchSampler(data, model.ImageProcessor, 4, seed: 7, flip: true);
+        Assert.Equal(3, sampler.BatchesPerEpoch);
+        Tensor[] Pixels(ClipBatchSampler s, int epoch, int first) => [.. s.Epoch(epoch, first, CancellationToken.None).Select(b => b.Pixels)];
+
+        Tensor[] epoch0 = Pixels(sampler, 0, 0);
+        Tensor[] fromTheMiddle = Pixels(new ClipBatchSampler(data, model.ImageProcessor, 4, seed: 7, flip: true), 0, 1);
+        Assert.True(epoch0[1].eq(fromTheMiddle[0]).all().item<bool>() && epoch0[2].eq(fromTheMiddle[1]).all().item<bool>(), "a batch depends on what was drawn before it");
+        Tensor[] epoch1 = Pixels(sampler, 1, 0);
+        Assert.False(epoch0[0].eq(epoch1[0]).all().item<bool>(), "two epochs gave the same first batch");
+        Tensor[] otherSeed = Pixels(new ClipBatchSampler(data, model.ImageProcessor, 4, seed: 8, flip: true), 0, 0);
+        Assert.False(epoch0[0].eq(otherSeed[0]).all().item<bool>(), "two seeds gave the same first batch");
     }
 
     [Fact]
@@ -182,7 +221,7 @@ public sealed class ClipTrainerTests
         using var dir = TestEnvironment.CreateTempDirectory();
         using var cts = new CancellationTokenSource();
         using ClipModel model = TinyModel();
-        using var trainer = new ClipTrainer(model, new ClipTrainerOptions { Steps = 100, BatchSize = 4, CheckpointDirectory = dir.Path });
+        using var trainer = new ClipTrainer(model, new ClipTrainerOptions { MaxSteps = 100, BatchSize = 4, CheckpointDirectory = dir.Path });
         var progress = new SynchronousProgress<ClipTrainingProgress>(p =>
         {
             if (p.Step == 2)
@@ -193,14 +232,14 @@ public sealed class ClipTrainerTests
         ClipTrainingResult result = trainer.Fit(new ColourDataset(8), progress, cts.Token);
         Assert.True(result.Cancelled);
         Assert.Equal(2, result.Steps);
-        Assert.Equal(Path.Combine(dir.Path, "checkpoint-000002"), result.LastCheckpoint);
+        Assert.Equal(Path.Combine(dir.Path, "checkpoint-00000002.safetensors"), result.LastCheckpoint);
     }
 
     [Fact]
     public void LiveTensorCountStaysFlatAcrossSteps()
     {
         using ClipModel model = TinyModel();
-        using var trainer = new ClipTrainer(model, new ClipTrainerOptions { Steps = 12, BatchSize = 4, Loss = ClipLossKind.SigLip });
+        using var trainer = new ClipTrainer(model, new ClipTrainerOptions { MaxSteps = 12, BatchSize = 4, Loss = ClipLossKind.SigLip });
         var counts = new List<long>();
         trainer.Fit(new ColourDataset(8), new SynchronousProgress<ClipTrainingProgress>(_ => counts.Add(DisposeScopeManager.Statistics.ThreadTotalLiveCount)));
         // After the optimizer's state exists (step 1), nothing accumulates.
@@ -216,7 +255,7 @@ public sealed class ClipTrainerTests
             model.state_dict()["logit_scale"].fill_(6f);
         }
 
-        using var trainer = new ClipTrainer(model, new ClipTrainerOptions { Steps = 3, BatchSize = 4, WarmupSteps = 0, Loss = ClipLossKind.SigLip });
+        using var trainer = new ClipTrainer(model, new ClipTrainerOptions { MaxSteps = 3, BatchSize = 4, WarmupSteps = 0, Loss = ClipLossKind.SigLip });
         trainer.Fit(new ColourDataset(8));
         Assert.True(model.state_dict()["logit_scale"].item<float>() <= (float)Math.Log(100) + 1e-6);
         Assert.NotEqual(-10f, trainer.SigLip!.LogitBias);
@@ -225,15 +264,16 @@ public sealed class ClipTrainerTests
     [Fact]
     public void OptionsAndInputsAreValidated()
     {
-        var e = Assert.Throws<ArgumentException>(() => new ClipTrainerOptions { Steps = 0, BatchSize = 1, Beta2 = 1 }.Validate());
-        Assert.Contains("Steps must be positive; got 0", e.Message, StringComparison.Ordinal);
+        var e = Assert.Throws<ArgumentException>(() => new ClipTrainerOptions { MaxSteps = 0, BatchSize = 1, Beta2 = 1, CheckpointEverySteps = 0 }.Validate());
+        Assert.Contains("MaxSteps must be at least 1 or null; got 0.", e.Message, StringComparison.Ordinal);
+        Assert.Contains("CheckpointEverySteps must be at least 1; got 0.", e.Message, StringComparison.Ordinal);
         Assert.Contains("BatchSize must be at least 2", e.Message, StringComparison.Ordinal);
         Assert.Contains("Beta2 must be in [0, 1); got 1", e.Message, StringComparison.Ordinal);
 
         using var noTokenizer = new ClipModel(ClipConfig.Tiny(imageSize: 16, contextLength: 8));
         Assert.Throws<ArgumentException>(() => new ClipTrainer(noTokenizer, new ClipTrainerOptions()));
         using ClipModel model = TinyModel();
-        using var trainer = new ClipTrainer(model, new ClipTrainerOptions { Steps = 1 });
+        using var trainer = new ClipTrainer(model, new ClipTrainerOptions { MaxSteps = 1 });
         Assert.Throws<ArgumentException>(() => trainer.Fit(new ColourDataset(1)));
     }
 }

@@ -19,6 +19,24 @@ public sealed class ImageGridTests
     }
 
     [Fact]
+    public void APngLoadsBackAsTheSameTensorAndBadInputIsNamed()
+    {
+        using var dir = TestEnvironment.CreateTempDirectory();
+        using var scope = NewDisposeScope();
+        Tensor image = randint(0, 256, [3, 4, 6], generator: new Generator(2)).to(float32) / 255f;
+        string path = Path.Combine(dir.Path, "image.png");
+        TensorImage.SavePng(image, path);
+        Assert.True(TensorImage.Load(path).allclose(image, rtol: 0, atol: 1e-6), "a PNG did not load back as its pixels");
+
+        Assert.Throws<FileNotFoundException>(() => TensorImage.Load(Path.Combine(dir.Path, "missing.png")));
+        string text = Path.Combine(dir.Path, "not-an-image.png");
+        File.WriteAllText(text, "hello");
+        Assert.Contains(text, Assert.Throws<InvalidDataException>(() => TensorImage.Load(text)).Message, StringComparison.Ordinal);
+        using var empty = new SKBitmap();
+        Assert.Equal("bitmap", Assert.Throws<ArgumentException>(() => TensorImage.FromBitmap(empty)).ParamName);
+    }
+
+    [Fact]
     public void GridPlacesEachImageAndDecodesFromPng()
     {
         using var dir = TestEnvironment.CreateTempDirectory();

@@ -37,6 +37,7 @@ public sealed class CheckpointFuzzTests(ITestOutputHelper output)
             // Fit: a checkpoint from "another run" (documented), or weights damaged into NaN that then train.
             Allowed = [typeof(InvalidOperationException), typeof(NonFiniteLossException)],
             MustNamePath = e => e is not NonFiniteLossException,
+            MustRefuseWith = kind => FuzzRunner.AlwaysBroken(kind, lengthChecked: true),
         };
         runner.Run(
             1000,

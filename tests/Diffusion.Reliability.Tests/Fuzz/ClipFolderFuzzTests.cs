@@ -24,7 +24,12 @@ public sealed class ClipFolderFuzzTests(ITestOutputHelper output)
         string config = File.ReadAllText(Path.Combine(temp.Path, ClipModel.ConfigFileName));
         string preprocessor = File.ReadAllText(Path.Combine(temp.Path, ClipModel.PreprocessorConfigFileName));
         // Loading reads the whole folder (weights, tokenizer): allow for that, not just the damaged file.
-        var runner = new FuzzRunner("clip folder", seed: 15, output) { MustNamePath = _ => false, AllocationAllowance = 16 << 20 };
+        var runner = new FuzzRunner("clip folder", seed: 15, output) 
+        {
+            MustNamePath = _ => false,
+            AllocationAllowance = 16 << 20,
+            MustRefuseWith = kind => FuzzRunner.AlwaysBroken(kind, lengthChecked: false),
+        };
         runner.Run(
             250,
             temp.Path,

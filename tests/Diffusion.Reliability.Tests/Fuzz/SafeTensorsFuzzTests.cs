@@ -17,7 +17,12 @@ public sealed class SafeTensorsFuzzTests(ITestOutputHelper output)
         using TempDirectory temp = TestEnvironment.CreateTempDirectory();
         byte[][] originals = [.. Originals(temp.Path)];
         using var module = new Probe();
-        var runner = new FuzzRunner("safetensors", seed: 11, output);
+        var runner = new FuzzRunner("safetensors", seed: 11, output)
+        {
+            // The header length must match the header, the offsets must cover the data exactly, and the data's SHA-256
+            // (recorded on save) must match: a wrong declared length, any cut or flipped data byte is refused.
+            MustRefuseWith = kind => kind is "header-length" or "data-bit-flips" ? string.Empty : FuzzRunner.AlwaysBroken(kind, lengthChecked: true),
+        };
         runner.Run(
             2000,
             temp.Path,
@@ -35,8 +40,18 @@ public sealed class SafeTensorsFuzzTests(ITestOutputHelper output)
                 if (choice == 4)
                 {
                     // A header length that disagrees with the file, near the truth or anywhere.
-                    ulong declared = random.Next(2) == 0 ? (ulong)(header.Length + random.Next(-16, 17)) : (ulong)random.NextInt64();
+                    long offset = random.Next(1, 17) * (random.Next(2) == 0 ? -1 : 1);
+                    ulong declared = random.Next(2) == 0 ? (ulong)(header.Length + offset) : (ulong)random.NextInt64();
+                    declared = declared == (ulong)header.Length ? declared + 1 : declared;
                     return ([("f.safetensors", SafeTensorsBytes.Build(System.Text.Encoding.UTF8.GetBytes(header), data, declared))], "header-length");
+                }
+
+                if (choice == 5 && data.Length > 0)
+                {
+                    // Damage inside the data only: the header stays valid, so only the checksum can tell.
+                    byte[] flipped = (byte[])data.Clone();
+                    flipped[random.Next(flipped.Length)] ^= (byte)(1 << random.Next(8));
+                    return ([("f.safetensors", SafeTensorsBytes.Build(header, flipped))], "data-bit-flips");
                 }
 
                 (byte[] bytes, string byteKind) = ByteMutator.Mutate(original, random, head: 8 + header.Length);

@@ -23,6 +23,7 @@ public sealed class SchedulerConfigFuzzTests(ITestOutputHelper output)
         {
             Allowed = [typeof(ArgumentOutOfRangeException)],
             MustNamePath = e => e is not ArgumentOutOfRangeException,
+            MustRefuseWith = kind => FuzzRunner.AlwaysBroken(kind, lengthChecked: false),
         };
         INoiseScheduler? loaded = null;
         runner.Run(

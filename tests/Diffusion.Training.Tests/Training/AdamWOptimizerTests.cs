@@ -27,6 +27,30 @@ public sealed class AdamWOptimizerTests
     }
 
     [Fact]
+    public void WeightDecayOnMatricesOnlyMatchesLibTorchsAdamWWithTwoParameterGroups()
+    {
+        // ClipTrainer's rule (open_clip): no decay below 2 dimensions. Ours decays the chosen views of the flat
+        // buffer; libtorch's AdamW does the same with a second parameter group at weight decay 0.
+        using var scope = NewDisposeScope();
+        manual_seed(12);
+        var ours = nn.Linear(5, 3);
+        var theirs = nn.Linear(5, 3);
+        theirs.load_state_dict(ours.state_dict());
+        using var optimizer = new AdamWOptimizer(ours.named_parameters().Select(p => (p.name, p.parameter)), 0.9, 0.98, 1e-6, 0.2, masterFloat32: false,
+            decays: (_, p) => p.dim() >= 2);
+        var reference = optim.AdamW(
+            [new AdamW.ParamGroup([theirs.weight!], 1e-2, 0.9, 0.98, 1e-6, 0.2, false, false), new AdamW.ParamGroup([theirs.bias!], 1e-2, 0.9, 0.98, 1e-6, 0.0, false, false)],
+            lr: 1e-2, beta1: 0.9, beta2: 0.98, eps: 1e-6, weight_decay: 0.2);
+
+        TrainSideBySide(ours, optimizer, theirs, reference, steps: 6, batch: 4);
+
+        // As above: the same float32 operations, 1e-6 absolute on O(1) weights. Decaying the bias too would move it
+        // by lr·λ·|b| = 2e-3·|b| per step (|b| ≈ 0.1–0.4 here), far outside that.
+        Assert.True(ours.weight!.allclose(theirs.weight!, rtol: 0, atol: 1e-6), "weights differ from libtorch's AdamW");
+        Assert.True(ours.bias!.allclose(theirs.bias!, rtol: 0, atol: 1e-6), "biases differ from libtorch's AdamW (were they decayed?)");
+    }
+
+    [Fact]
     public void GradientsSetToNoneMidRunAreTakenBackIntoTheFlatBuffer()
     {
         // After the first step the gradients are views of one flat buffer. If something sets them to None (as

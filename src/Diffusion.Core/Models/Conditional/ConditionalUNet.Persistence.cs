@@ -11,19 +11,12 @@ namespace Diffusion.Models;
 public sealed partial class ConditionalUNet
 {
     /// <summary>
-    /// Opens a folder that <see cref="SavePretrained"/> wrote: <c>config.json</c> (<c>"_class_name":
-    /// "ConditionalUNet"</c> and the <see cref="ConditionalUNetOptions"/> in snake_case) and
-    /// <c>diffusion_pytorch_model.safetensors</c> (or the <c>.fp16.safetensors</c> variant, or a <c>.bin</c> state dict).
+    /// Opens a folder that <see cref="SavePretrained"/> wrote (<c>"_class_name": "ConditionalUNet"</c>, the
+    /// <see cref="ConditionalUNetOptions"/> in snake_case), with the files and checks of <see cref="UNet.FromPretrained"/>.
     /// </summary>
-    /// <param name="directory">The folder.</param>
-    /// <param name="device">Where to put the weights; null keeps them on the CPU.</param>
-    /// <param name="dtype">Float32, Float16 or BFloat16; null keeps float32, whatever the file holds.</param>
-    /// <param name="loggerFactory">Receives a warning per ignored config key; null means none.</param>
-    /// <returns>The model in eval mode; the caller owns and disposes it.</returns>
-    /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
-    /// <exception cref="FileNotFoundException"><c>config.json</c> or the weights are missing.</exception>
-    /// <exception cref="InvalidDataException">The config is malformed, names another class, breaks a rule, or does not fit the
-    /// weights (every missing, unexpected and mis-shaped key is listed); the message names the file.</exception>
+    /// <inheritdoc cref="UNet.FromPretrained" path="/param"/>
+    /// <inheritdoc cref="UNet.FromPretrained" path="/returns"/>
+    /// <inheritdoc cref="UNet.FromPretrained" path="/exception"/>
     public static ConditionalUNet FromPretrained(string directory, Device? device = null, ScalarType? dtype = null, ILoggerFactory? loggerFactory = null) =>
         PretrainedFolder.Open(
             directory,
@@ -39,13 +32,10 @@ public sealed partial class ConditionalUNet
     /// <inheritdoc />
     public string ToConfigJson() => Options.ToJson();
 
-    /// <summary>
-    /// Writes the model as a folder: <c>config.json</c> (its <see cref="Options"/>, <c>"_class_name":
-    /// "ConditionalUNet"</c>) and <c>diffusion_pytorch_model.safetensors</c> in the weights' current dtype, each to a
-    /// temporary name and then renamed. <see cref="FromPretrained"/> and <see cref="PretrainedModel.FromPretrained"/> open it.
-    /// </summary>
-    /// <param name="directory">The folder; created if needed. Files of those names are replaced.</param>
-    /// <exception cref="IOException">A file could not be written (the previous one, if any, is unchanged).</exception>
+    /// <summary>Writes <c>config.json</c> (its <see cref="Options"/>, <c>"_class_name": "ConditionalUNet"</c>) and the
+    /// weights, as <see cref="UNet.SavePretrained"/> does.</summary>
+    /// <inheritdoc cref="UNet.SavePretrained" path="/param"/>
+    /// <inheritdoc cref="UNet.SavePretrained" path="/exception"/>
     public void SavePretrained(string directory) => PretrainedFolder.Save(this, directory, ToConfigJson());
 
     private static List<(string Key, long[] Shape)> ExpectedShapes(ConditionalUNetOptions o)

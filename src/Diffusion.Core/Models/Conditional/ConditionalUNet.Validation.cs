@@ -1,3 +1,4 @@
+using Diffusion.Models.Internal;
 using static TorchSharp.torch;
 
 namespace Diffusion.Models;
@@ -10,45 +11,10 @@ public sealed partial class ConditionalUNet
         ArgumentNullException.ThrowIfNull(sample);
         ArgumentNullException.ThrowIfNull(timesteps);
         UNetOptions u = Options.UNet;
-        int c = u.InChannels;
-        int m = u.SizeMultiple;
-        if (sample.dim() != 4 || sample.shape[1] != c || sample.shape[0] < 1)
-        {
-            throw new ArgumentException($"sample must be [N,{c},H,W] with N >= 1; got {Shape(sample)}.", nameof(sample));
-        }
-
-        if (sample.shape[2] < 1 || sample.shape[3] < 1 || sample.shape[2] % m != 0 || sample.shape[3] % m != 0)
-        {
-            throw new ArgumentException(
-                $"sample height and width must be positive multiples of {m} (the U-Net halves them {u.HiddenDims.Count - 2} times); got {Shape(sample)}.",
-                nameof(sample));
-        }
-
-        if (sample.dtype != DType)
-        {
-            throw new ArgumentException(
-                $"sample must have the weights' dtype {DType} (cast the model with to(ScalarType.BFloat16) for bfloat16); got {sample.dtype}.",
-                nameof(sample));
-        }
-
-        Device device = Device;
-        if (sample.device_type != device.type || sample.device_index != device.index)
-        {
-            throw new ArgumentException($"sample must be on the weights' device {device}; got {sample.device}.", nameof(sample));
-        }
-
+        ModelInputs.CheckSampleShape(sample, u.InChannels, u.SizeMultiple, $"the U-Net halves them {u.HiddenDims.Count - 2} times");
+        ModelInputs.CheckPlacement(sample, DType, Device, "cast the model with to(ScalarType.BFloat16) for bfloat16");
         long n = sample.shape[0];
-        if (timesteps.dtype == ScalarType.Bool || !(is_integral(timesteps.dtype) || is_floating_point(timesteps.dtype)))
-        {
-            throw new ArgumentException($"timesteps must be an integer (or floating) tensor; got {timesteps.dtype}.", nameof(timesteps));
-        }
-
-        if (timesteps.numel() != 1 && !(timesteps.dim() == 1 && timesteps.shape[0] == n))
-        {
-            throw new ArgumentException(
-                $"timesteps must be a single value or a vector [{n}] (one per sample); got {Shape(timesteps)}.", nameof(timesteps));
-        }
-
+        ModelInputs.CheckTimesteps(timesteps, n);
         if (context is not null)
         {
             ValidateContext(context, n);
@@ -114,5 +80,5 @@ public sealed partial class ConditionalUNet
         }
     }
 
-    private static string Shape(Tensor t) => "[" + string.Join(",", t.shape) + "]";
+    private static string Shape(Tensor t) => ModelInputs.Shape(t);
 }

@@ -1,4 +1,5 @@
 using Diffusion.Models.Blocks;
+using Diffusion.Models.Internal;
 using Diffusion.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -35,15 +36,7 @@ public sealed partial class ConditionalUNet : nn.Module<Tensor, Tensor, Tensor?,
 {
     private readonly Sequential time_embedding;
     private readonly Embedding? class_embedding;
-    private readonly Conv2d init_conv;
-    private readonly ModuleList<ConditionalUNetLevel> down_blocks;
-    private readonly ResidualBlock mid_block1;
-    private readonly Residual mid_attn;
-    private readonly CrossAttention2d? mid_cross_attn;
-    private readonly ResidualBlock mid_block2;
-    private readonly ModuleList<ConditionalUNetLevel> up_blocks;
-    private readonly ResidualBlock out_block;
-    private readonly Conv2d conv_out;
+    private readonly BookUNetBody body;
 
     /// <summary>Creates the network with freshly initialised weights (PyTorch's defaults; the conditioning paths at zero).</summary>
     /// <param name="options">The shape; null means the book's U-Net with cross-attention to 512-wide embeddings everywhere.</param>
@@ -67,12 +60,10 @@ public sealed partial class ConditionalUNet : nn.Module<Tensor, Tensor, Tensor?,
             },
         };
         UNetOptions u = Options.UNet;
-        IReadOnlyList<int> d = u.HiddenDims;
-        int levels = d.Count;
         int tembDim = u.TimeEmbeddingDim;
         sites = Options.CrossAttentionLevels;
 
-        time_embedding = nn.Sequential(nn.Linear(d[0], tembDim), nn.SiLU(), nn.Linear(tembDim, tembDim));
+        time_embedding = nn.Sequential(nn.Linear(u.HiddenDims[0], tembDim), nn.SiLU(), nn.Linear(tembDim, tembDim));
         if (Options.NumClasses is { } classes)
         {
             class_embedding = nn.Embedding(classes + 1, tembDim);
@@ -83,67 +74,23 @@ public sealed partial class ConditionalUNet : nn.Module<Tensor, Tensor, Tensor?,
             }
         }
 
-        init_conv = nn.Conv2d(u.InChannels, d[0], 3, padding: 1);
-
-        var down = new ConditionalUNetLevel[levels - 1];
-        for (int i = 0; i < levels - 1; i++)
-        {
-            bool isLast = i == levels - 2;
-            int width = d[i];
-            nn.Module<Tensor, Tensor> transition = isLast
-                ? nn.Conv2d(width, d[i + 1], 3, padding: 1)
-                : nn.Sequential(nn.PixelUnshuffle(2), nn.Conv2d(width * 4, d[i + 1], 1));
-            down[i] = new ConditionalUNetLevel(Block(width, width), Block(width, width), isLast ? SelfAttention(width) : null,
-                sites.HasDown(i) ? CrossAttention(width) : null, transition);
-        }
-
-        down_blocks = nn.ModuleList(down);
-
-        int mid = d[levels - 1];
-        mid_block1 = Block(mid, mid);
-        mid_attn = SelfAttention(mid);
-        mid_cross_attn = sites.Middle ? CrossAttention(mid) : null;
-        mid_block2 = Block(mid, mid);
-
-        var up = new ConditionalUNetLevel[levels - 1];
-        int inDim = mid;
-        for (int j = 0; j < levels - 1; j++)
-        {
-            bool isLast = j == levels - 2;
-            int skipDim = d[levels - 2 - j];
-            nn.Module<Tensor, Tensor> transition = isLast
-                ? nn.Conv2d(inDim, skipDim, 3, padding: 1)
-                : nn.Sequential(nn.Upsample(scale_factor: [2.0, 2.0], mode: UpsampleMode.Nearest), nn.Conv2d(inDim, skipDim, 3, padding: 1));
-            up[j] = new ConditionalUNetLevel(Block(inDim + skipDim, inDim), Block(inDim + skipDim, inDim), isLast ? SelfAttention(inDim) : null,
-                sites.HasUp(j) ? CrossAttention(inDim) : null, transition);
-            inDim = skipDim;
-        }
-
-        up_blocks = nn.ModuleList(up);
-
-        out_block = Block(d[0] * 2, d[0]);
-        conv_out = nn.Conv2d(d[0], u.OutChannels, 1);
-        RegisterComponents();
-
-        if (dtype is { } elementType && elementType != ScalarType.Float32)
-        {
-            this.to(elementType);
-        }
-
-        if (device is not null)
-        {
-            this.to(device);
-        }
+        RegisterComponents(); // the embeddings first: the key order of the book's layout
+        body = new BookUNetBody(
+            this,
+            u,
+            (down, level, width) => (down ? sites.HasDown(level) : sites.HasUp(level)) ? CrossAttention(width) : null,
+            width => sites.Middle ? CrossAttention(width) : null);
+        ModelInputs.Place(this, device, dtype);
     }
 
     /// <summary>The options this network was built with (a copy: later changes to the caller's lists do not show here).</summary>
     public ConditionalUNetOptions Options { get; }
 
     /// <summary>The weights' element type (float32 unless the module was cast).</summary>
-    public ScalarType DType => conv_out.weight!.dtype;
+    public ScalarType DType => body.ConvOut.weight!.dtype;
 
     /// <summary>The weights' device.</summary>
-    public Device Device => conv_out.weight!.device;
+    public Device Device => body.ConvOut.weight!.device;
 
     /// <summary>Predicts the noise in <paramref name="sample"/> at <paramref name="timesteps"/>, given text embeddings and class labels.</summary>
     /// <param name="sample">Noisy images <c>[N, InChannels, H, W]</c> with H and W positive multiples of
@@ -177,56 +124,11 @@ public sealed partial class ConditionalUNet : nn.Module<Tensor, Tensor, Tensor?,
             ? null
             : context.to(sample.dtype).to(sample.device).expand(n, -1, -1);                            // [N, L, D]
 
-        Tensor x = init_conv.call(sample);                                                              // [N, d0, H, W]
-        Tensor r = x;
-        var skips = new Stack<Tensor>();
-        foreach (ConditionalUNetLevel level in down_blocks)
-        {
-            x = level.Block1.call(x, temb);                                                             // [N, d_i, h, w]
-            skips.Push(x);
-            x = level.Attend(level.Block2.call(x, temb), ctx);
-            skips.Push(x);
-            x = level.Sample(x);                                                                        // [N, d_{i+1}, h/2, w/2] (last: h, w)
-        }
-
-        x = mid_block1.call(x, temb);
-        x = mid_attn.call(x);
-        if (mid_cross_attn is not null && ctx is not null)
-        {
-            x = mid_cross_attn.call(x, ctx);
-        }
-
-        x = mid_block2.call(x, temb);
-
-        foreach (ConditionalUNetLevel level in up_blocks)
-        {
-            x = level.Block1.call(cat([x, skips.Pop()], 1), temb);                                      // (x, skip) along channels
-            x = level.Block2.call(cat([x, skips.Pop()], 1), temb);
-            x = level.Sample(level.Attend(x, ctx));                                                     // ×2 resolution (last: same)
-        }
-
-        x = out_block.call(cat([x, r], 1), temb);                                                       // [N, d0, H, W]
-        return conv_out.call(x).MoveToOuterDisposeScope();                                              // [N, OutChannels, H, W]
+        return body.Forward(sample, temb, ctx).MoveToOuterDisposeScope();                              // [N, OutChannels, H, W]
     }
 
-    private static string Prepare(ConditionalUNetOptions? options, ScalarType? dtype)
-    {
-        // Runs before the base constructor creates native state, so bad arguments leak nothing.
-        (options ?? new ConditionalUNetOptions()).Validate();
-        if (dtype is not null and not ScalarType.Float32 and not ScalarType.BFloat16)
-        {
-            throw new ArgumentException($"dtype must be Float32 or BFloat16; got {dtype}.", nameof(dtype));
-        }
-
-        TorchRuntime.EnsureAvailable();
-        return nameof(ConditionalUNet);
-    }
-
-    private ResidualBlock Block(int inChannels, int outChannels) =>
-        new(inChannels, outChannels, Options.UNet.TimeEmbeddingDim, Options.UNet.NormGroups);
-
-    private Residual SelfAttention(int dim) =>
-        new(new PreNorm(dim, new SelfAttention2d(dim, Options.UNet.AttentionHeads, Options.UNet.AttentionHeadDim)));
+    private static string Prepare(ConditionalUNetOptions? options, ScalarType? dtype) =>
+        ModelInputs.BeforeConstruction(() => (options ?? new ConditionalUNetOptions()).Validate(), dtype, [ScalarType.Float32, ScalarType.BFloat16], nameof(ConditionalUNet));
 
     private CrossAttention2d? CrossAttention(int dim) => Options.ContextDim is { } contextDim
         ? new CrossAttention2d(dim, contextDim, Options.CrossAttentionHeads, Options.CrossAttentionHeadDim)

@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Diffusion.Schedulers.Internal;
@@ -65,6 +66,35 @@ internal sealed class DiscreteTimesteps : IDisposable
 
         return values;
     }
+
+    /// <summary>
+    /// The checks every DDPM, DDIM and PNDM Step makes, in order (SetTimesteps has run, the model output fits the sample,
+    /// at most one noise source, a whole training timestep that is in the schedule); returns the timestep.
+    /// </summary>
+    /// <param name="modelOutput">The model output.</param>
+    /// <param name="timestep">The step's timestep.</param>
+    /// <param name="sample">The sample.</param>
+    /// <param name="generator">The generator argument.</param>
+    /// <param name="varianceNoise">The noise argument.</param>
+    /// <param name="schedulerName">Names the scheduler in the message for a Step before SetTimesteps.</param>
+    /// <param name="index">The timestep's position in the schedule (first match).</param>
+    /// <param name="checkModelOutput">The model output check; null: the sample's shape.</param>
+    public int StepTimestep(Tensor modelOutput, Tensor timestep, Tensor sample, Generator? generator, Tensor? varianceNoise, string schedulerName, out int index, Action<Tensor, Tensor>? checkModelOutput = null)
+    {
+        if (NumInferenceSteps is null)
+        {
+            throw SchedulerGuard.StepBeforeSetTimesteps(schedulerName);
+        }
+
+        (checkModelOutput ?? SchedulerGuard.ModelOutputShape)(modelOutput, sample);
+        SchedulerGuard.NotBoth(generator, varianceNoise);
+        int t = SchedulerGuard.ReadIntegerTimestep(timestep, NumTrainTimesteps);
+        index = IndexOf(t);
+        return t;
+    }
+
+    /// <summary>The timestep after position <paramref name="index"/>, or −1 past the last one.</summary>
+    public long Next(int index) => index + 1 < Values.Length ? Values[index + 1] : -1;
 
     /// <summary>The position of <paramref name="timestep"/> in the schedule (first match); throws if it is not there.</summary>
     public int IndexOf(long timestep)

@@ -115,6 +115,27 @@ internal static class OptionsRules
         }
     }
 
+    /// <summary>LMS and Heun: Karras and exponential σ exclude each other (use_karras_sigmas / use_exponential_sigmas).</summary>
+    public static void OneSigmaSpread(bool useKarrasSigmas, bool useExponentialSigmas, List<string> errors)
+    {
+        if (useKarrasSigmas && useExponentialSigmas)
+        {
+            errors.Add("UseKarrasSigmas (use_karras_sigmas) and UseExponentialSigmas (use_exponential_sigmas) cannot both be true; got both");
+        }
+    }
+
+    /// <summary>The multistep solvers (DPM-Solver, UniPC): a known solver type and final σ, and an order of 1 to 3.</summary>
+    public static void MultistepSolver<TSolverType>(TSolverType solverType, FinalSigmasType finalSigmasType, int solverOrder, List<string> errors)
+        where TSolverType : struct, Enum
+    {
+        Defined(solverType, "SolverType", "solver_type", errors);
+        Defined(finalSigmasType, "FinalSigmasType", "final_sigmas_type", errors);
+        if (solverOrder is < 1 or > 3)
+        {
+            errors.Add($"SolverOrder (solver_order) must be 1, 2 or 3; got {solverOrder}");
+        }
+    }
+
     /// <summary>Schedulers whose diffusers step has no x0 prediction (Euler ancestral, PNDM).</summary>
     public static void EpsilonOrV(PredictionType predictionType, string schedulerName, List<string> errors)
     {

@@ -81,6 +81,17 @@ internal static class SchedulerGuard
         }
     }
 
+    /// <summary>A Step's model output must have the sample's shape.</summary>
+    public static void ModelOutputShape(Tensor modelOutput, Tensor sample) =>
+        SameShape(sample, nameof(sample), modelOutput, nameof(modelOutput));
+
+    /// <summary>ScaleModelInput of the schedulers whose model sees the sample as it is: a new handle on <paramref name="sample"/>.</summary>
+    public static Tensor Unscaled(Tensor sample)
+    {
+        ArgumentNullException.ThrowIfNull(sample);
+        return sample.alias();
+    }
+
     /// <summary>Noise for a stochastic step: <paramref name="varianceNoise"/> (checked, moved to the device and dtype) or a draw from <paramref name="generator"/>.</summary>
     public static Tensor Noise(long[] shape, ScalarType dtype, Device device, Generator? generator, Tensor? varianceNoise)
     {

@@ -153,21 +153,8 @@ internal static class SchedulerJson
     /// <summary>Writes an unimplemented feature's key with its default, the only value this library accepts for it.</summary>
     public static void WriteFeatureDefault(Utf8JsonWriter writer, string key)
     {
-        switch (FeatureDefaults[key])
-        {
-            case bool b:
-                writer.WriteBoolean(key, b);
-                break;
-            case double d:
-                writer.WriteNumber(key, d);
-                break;
-            case string text:
-                writer.WriteString(key, text);
-                break;
-            default:
-                writer.WriteNull(key);
-                break;
-        }
+        object value = FeatureDefaults[key];
+        SchedulerJsonValues.Write(writer, key, value == JsonNull ? null : value);
     }
 
     private static HashSet<string> Unimplemented(params string[] keys) => [.. keys];

@@ -100,6 +100,9 @@ internal static class SchedulerJsonValues
             case double d:
                 writer.WriteNumber(key, d);
                 break;
+            case string text:
+                writer.WriteString(key, text);
+                break;
             case Enum e:
                 writer.WriteString(key, EnumNames.ToName(e.GetType(), e));
                 break;

@@ -66,9 +66,15 @@ internal static class SigmaSchedules
         }
 
         sigmas = Spread(spread, sigmaMin ?? sigmas[^1], sigmaMax ?? sigmas[0], timesteps.Length);
-        float[] logSigmas = Log(trainingSigmas);
-        timesteps = sigmas.Select(s => SigmaToT(s, logSigmas)).ToArray();
+        timesteps = PlaceTimesteps(sigmas, trainingSigmas);
         return sigmas;
+    }
+
+    /// <summary>The fractional training timestep of each σ (<see cref="SigmaToT"/> over the training σ, t = 0 first).</summary>
+    public static double[] PlaceTimesteps(double[] sigmas, float[] trainingSigmas)
+    {
+        float[] logSigmas = Log(trainingSigmas);
+        return sigmas.Select(s => SigmaToT(s, logSigmas)).ToArray();
     }
 
     /// <summary>Karras or exponential σ from <paramref name="sigmaMax"/> down to <paramref name="sigmaMin"/>.</summary>

@@ -3,8 +3,8 @@ using static TorchSharp.torch;
 namespace Diffusion.Schedulers.Internal;
 
 /// <summary>
-/// The denoiser of the σ-space (variance-exploding) schedulers LMS and Heun, x_σ = x0 + σ·ε (the schedule itself is
-/// <see cref="EulerSchedule"/>). Scalars are float32 in diffusers' order of operations (its σ are float32 tensors).
+/// The denoiser of the σ-space (variance-exploding) schedulers Euler, Euler ancestral, LMS and Heun, x_σ = x0 + σ·ε (the
+/// schedule itself is <see cref="SigmaTimesteps"/>). Scalars are float32 in diffusers' order of operations (its σ are float32 tensors).
 /// </summary>
 internal static class SigmaSpace
 {

@@ -11,6 +11,7 @@ internal sealed class TrainingSchedule : IDisposable
 {
     private readonly Dictionary<string, Tensor> _alphasCumprodByDevice = [];
 
+    /// <summary>Builds the schedule from options already checked (see <see cref="Validated"/>).</summary>
     /// <param name="options">The shared schedule options.</param>
     /// <param name="zeroSnrFloor">Euler and DPM-Solver set ᾱ_{T−1} = 2^-24 after zero-SNR rescaling so σ stays finite.</param>
     public TrainingSchedule(ITrainingScheduleOptions options, bool zeroSnrFloor)
@@ -26,12 +27,31 @@ internal sealed class TrainingSchedule : IDisposable
         AlphasCumprodTensor = tensor(AlphasCumprod, dtype: ScalarType.Float32).DetachFromDisposeScope();
     }
 
+    /// <summary>
+    /// A scheduler constructor's first step: throws one <see cref="ArgumentException"/> (parameter "options") listing
+    /// every rule <paramref name="options"/> break, else builds the schedule.
+    /// </summary>
+    /// <param name="options">The scheduler's options record (its type names the options in the message).</param>
+    /// <param name="violations">The record's rule violations.</param>
+    /// <param name="zeroSnrFloor">As for the constructor.</param>
+    public static TrainingSchedule Validated(ITrainingScheduleOptions options, List<string> violations, bool zeroSnrFloor)
+    {
+        OptionsRules.ThrowIfAny(options.GetType().Name, violations, nameof(options));
+        return new TrainingSchedule(options, zeroSnrFloor);
+    }
+
     public int NumTrainTimesteps { get; }
 
     public float[] Betas { get; }
 
     /// <summary>ᾱ_t, float32.</summary>
     public float[] AlphasCumprod { get; }
+
+    /// <summary>ᾱ_t, or <paramref name="final"/> for t &lt; 0 (the step past the last training timestep).</summary>
+    public float AlphaCumprodAt(long t, float final) => t >= 0 ? AlphasCumprod[t] : final;
+
+    /// <summary>ᾱ after the last step of DDIM and PNDM: 1 (a clean sample) or ᾱ_0 (diffusers' set_alpha_to_one).</summary>
+    public float FinalAlphaCumprod(bool setAlphaToOne) => setAlphaToOne ? 1.0f : AlphasCumprod[0];
 
     /// <summary>ᾱ_t as a CPU float32 tensor owned by this object.</summary>
     public Tensor AlphasCumprodTensor { get; }
@@ -49,17 +69,19 @@ internal sealed class TrainingSchedule : IDisposable
         return sigmas;
     }
 
-    /// <summary>q(x_t | x_0) = √ᾱ_t·x0 + √(1 − ᾱ_t)·ε, in the dtype of <paramref name="originalSamples"/> (diffusers' add_noise).</summary>
+    /// <summary>q(x_t | x_0) = √ᾱ_t·x0 + √(1 − ᾱ_t)·ε, in the dtype of <paramref name="originalSamples"/> (diffusers' add_noise); the noise must have the samples' shape.</summary>
     public Tensor AddNoise(Tensor originalSamples, Tensor noise, Tensor timesteps)
     {
+        SchedulerGuard.SameShape(originalSamples, nameof(originalSamples), noise, nameof(noise));
         using var scope = NewDisposeScope();
         var (sqrtAlpha, sqrtOneMinusAlpha) = Coefficients(originalSamples, timesteps, nameof(timesteps));
         return ((sqrtAlpha * originalSamples) + (sqrtOneMinusAlpha * noise)).MoveToOuterDisposeScope();
     }
 
-    /// <summary>v = √ᾱ_t·ε − √(1 − ᾱ_t)·x0, in the dtype of <paramref name="sample"/> (diffusers' get_velocity).</summary>
+    /// <summary>v = √ᾱ_t·ε − √(1 − ᾱ_t)·x0, in the dtype of <paramref name="sample"/> (diffusers' get_velocity); the noise must have the sample's shape.</summary>
     public Tensor GetVelocity(Tensor sample, Tensor noise, Tensor timesteps)
     {
+        SchedulerGuard.SameShape(sample, nameof(sample), noise, nameof(noise));
         using var scope = NewDisposeScope();
         var (sqrtAlpha, sqrtOneMinusAlpha) = Coefficients(sample, timesteps, nameof(timesteps));
         return ((sqrtAlpha * noise) - (sqrtOneMinusAlpha * sample)).MoveToOuterDisposeScope();
@@ -71,6 +93,7 @@ internal sealed class TrainingSchedule : IDisposable
     /// </summary>
     public Tensor GetVelocityAtWholeTimesteps(Tensor sample, Tensor noise, Tensor timesteps)
     {
+        SchedulerGuard.SameShape(sample, nameof(sample), noise, nameof(noise));
         ArgumentNullException.ThrowIfNull(timesteps);
         if (!is_floating_point(timesteps))
         {

@@ -5,11 +5,12 @@ using static TorchSharp.torch;
 namespace Diffusion.Models.Blocks;
 
 /// <summary>
-/// One level of a <see cref="ConditionalUNet"/>: the book's level (children <c>0</c> block1, <c>1</c> block2,
-/// <c>2</c> self-attention or nothing, <c>3</c> down/up-sampling, as in <c>UNetLevel</c>) plus an optional
-/// <c>cross_attn</c> that runs after the self-attention slot, so the book's keys keep their names.
+/// One level of the book's U-Net: its <c>nn.ModuleList([block1, block2, attn, sample])</c>, whose children are
+/// named <c>0</c>, <c>1</c>, <c>2</c> and <c>3</c> in the state dict. The attention slot is empty (the book's
+/// <c>nn.Identity</c>, no parameters) except at the innermost and outermost levels. A <see cref="ConditionalUNet"/>
+/// level adds an optional <c>cross_attn</c> after the attention slot, so the book's keys keep their names.
 /// </summary>
-internal sealed class ConditionalUNetLevel : nn.Module
+internal sealed class BookUNetLevel : nn.Module
 {
     [ComponentName(Name = "0")]
     private readonly ResidualBlock block1;
@@ -25,9 +26,9 @@ internal sealed class ConditionalUNetLevel : nn.Module
     [ComponentName(Name = "3")]
     private readonly nn.Module<Tensor, Tensor> sample;
 
-    public ConditionalUNetLevel(
+    public BookUNetLevel(
         ResidualBlock block1, ResidualBlock block2, nn.Module<Tensor, Tensor>? attn, CrossAttention2d? crossAttention, nn.Module<Tensor, Tensor> sample)
-        : base(nameof(ConditionalUNetLevel))
+        : base(nameof(BookUNetLevel))
     {
         this.block1 = block1;
         this.block2 = block2;
@@ -41,7 +42,8 @@ internal sealed class ConditionalUNetLevel : nn.Module
 
     public ResidualBlock Block2 => block2;
 
-    /// <summary>Self-attention (where the book has it), then cross-attention to <paramref name="context"/> (where configured and given).</summary>
+    /// <summary>Self-attention where the book has it (else the identity: a new handle to the same data), then
+    /// cross-attention to <paramref name="context"/> where configured and given.</summary>
     public Tensor Attend(Tensor x, Tensor? context)
     {
         Tensor y = attn is null ? x.alias() : attn.call(x);

@@ -1,3 +1,4 @@
+using Diffusion.Models;
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Text.Json;
@@ -12,11 +13,13 @@ namespace Diffusion.Training;
 /// holding the model (<c>model.*</c>), the EMA weights (<c>ema.*</c>), the optimizer state (<c>adamw.*</c>) and
 /// the generator state, with the step, epoch and loader position as JSON metadata. Each file is written
 /// to a temporary name and renamed, so a crash mid-write leaves the previous checkpoint intact; the next
-/// <see cref="Trainer.Fit"/> on the folder deletes such hidden temporary files.
+/// training run on the folder deletes such hidden temporary files. <c>Trainer</c> (U-Nets) and <c>ClipTrainer</c>
+/// (CLIP) both write this format, through the one training engine.
 /// </summary>
 public static class TrainingCheckpoint
 {
     internal const string StateKey = "diffusion.training.state";
+    internal const string ModelConfigKey = "diffusion.model.config";
     internal const string ModelPrefix = "model.";
     internal const string EmaPrefix = "ema.";
     internal const string OptimizerPrefix = "adamw.";
@@ -34,7 +37,7 @@ public static class TrainingCheckpoint
     }
 
     /// <summary>Copies a checkpoint's weights into a model, by state-dict key.</summary>
-    /// <param name="checkpointPath">A file written by <see cref="Trainer"/>.</param>
+    /// <param name="checkpointPath">A file written by <c>Trainer</c> or <c>ClipTrainer</c>.</param>
     /// <param name="model">The model, built with the same options as the trained one.</param>
     /// <param name="useEma">Take the EMA weights where the checkpoint has them (better samples); otherwise the raw weights.</param>
     /// <exception cref="InvalidDataException">The file is not a valid checkpoint or its keys or shapes do not match the model.</exception>
@@ -57,6 +60,55 @@ public static class TrainingCheckpoint
             }
 
             target.copy_(source);
+        }
+    }
+
+    /// <summary>
+    /// Rebuilds the trained model from a checkpoint alone: the model's <c>config.json</c> text that the trainer
+    /// recorded in the checkpoint (for any <see cref="IPretrainedModel"/>: <see cref="UNet"/>, <see cref="ConditionalUNet"/>,
+    /// <see cref="UNet2DModel"/>, ...) picks the class and its options, then <see cref="LoadWeights"/> copies the weights.
+    /// </summary>
+    /// <param name="checkpointPath">A file written by <c>Trainer</c>.</param>
+    /// <param name="useEma">Take the EMA weights where the checkpoint has them (better samples); otherwise the raw weights.</param>
+    /// <param name="device">Where to put the model; null keeps it on the CPU.</param>
+    /// <returns>The model in eval mode; the caller owns and disposes it.</returns>
+    /// <exception cref="InvalidDataException">The file is not a valid checkpoint, records no model config (written before
+    /// checkpoints carried one: build the model with its options and call <see cref="LoadWeights"/>), or does not fit the config.</exception>
+    public static nn.Module LoadModel(string checkpointPath, bool useEma = true, Device? device = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(checkpointPath);
+        SafeTensorsHeader header = SafeTensors.ReadHeader(checkpointPath);
+        if (!header.Metadata.TryGetValue(ModelConfigKey, out string? config))
+        {
+            throw new InvalidDataException(
+                $"{checkpointPath}: the checkpoint records no model config (it predates them, or the model has none); build the model with the options it was trained with and call TrainingCheckpoint.LoadWeights.");
+        }
+
+        nn.Module model;
+        try
+        {
+            model = PretrainedModel.FromConfigJson(config);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataException($"{checkpointPath}: {e.Message}", e);
+        }
+
+        try
+        {
+            LoadWeights(checkpointPath, model, useEma);
+            if (device is not null)
+            {
+                model.to(device);
+            }
+
+            model.eval();
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
         }
     }
 
@@ -142,10 +194,17 @@ public static class TrainingCheckpoint
         throw new InvalidDataException($"{path}: the generator state '{GeneratorKey}' {problem}.");
     }
 
-    internal static void Write(string path, IReadOnlyDictionary<string, Tensor> tensors, CheckpointState state) =>
-        SafeTensors.Save(tensors, path, new Dictionary<string, string> { [StateKey] = JsonSerializer.Serialize(state) });
+    /// <summary>
+    /// Writes a checkpoint atomically. <paramref name="metadata"/> holds the training state under
+    /// <see cref="StateKey"/> and whatever the trainer adds (<see cref="TrainingLoop{TBatch}"/> builds it in one place).
+    /// </summary>
+    internal static void Write(string path, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string> metadata) =>
+        SafeTensors.Save(tensors, path, metadata);
 
-    internal static (Dictionary<string, Tensor> Tensors, CheckpointState State) Read(string path)
+    /// <summary>The JSON entry of the training state, for the metadata of <see cref="Write"/>.</summary>
+    internal static string StateJson(CheckpointState state) => JsonSerializer.Serialize(state);
+
+    internal static (Dictionary<string, Tensor> Tensors, CheckpointState State, IReadOnlyDictionary<string, string> Metadata) Read(string path)
     {
         SafeTensorsHeader header = SafeTensors.ReadHeader(path);
         if (!header.Metadata.TryGetValue(StateKey, out string? json))
@@ -169,7 +228,7 @@ public static class TrainingCheckpoint
             throw new InvalidDataException($"{path}: the checkpoint's training state is missing, out of range or from an unknown format version: {json}");
         }
 
-        return (SafeTensors.Load(path), state);
+        return (SafeTensors.Load(path), state, header.Metadata);
     }
 }
 

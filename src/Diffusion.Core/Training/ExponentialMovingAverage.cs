@@ -60,15 +60,19 @@ internal sealed class ExponentialMovingAverage : IDisposable
 
     public void LoadStateFrom(IReadOnlyDictionary<string, Tensor> tensors, string prefix, long updates, string path)
     {
-        using var noGrad = no_grad();
+        // Every tensor is checked before any is copied: a refused checkpoint leaves the average as it was.
         foreach ((string name, Tensor shadow) in shadows)
         {
             if (!tensors.TryGetValue(prefix + name, out Tensor? source) || !source.shape.SequenceEqual(shadow.shape))
             {
                 throw new InvalidDataException($"{path}: the checkpoint lacks EMA weights '{prefix}{name}' with shape [{string.Join(',', shadow.shape)}].");
             }
+        }
 
-            shadow.copy_(source);
+        using var noGrad = no_grad();
+        foreach ((string name, Tensor shadow) in shadows)
+        {
+            shadow.copy_(tensors[prefix + name]);
         }
 
         Updates = updates;

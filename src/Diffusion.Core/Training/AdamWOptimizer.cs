@@ -31,8 +31,20 @@ internal sealed class AdamWOptimizer : IDisposable
     private readonly double epsilon;
     private readonly double weightDecay;
     private readonly Flat? flat;
+    private readonly bool[] decayed;   // per slot: does the weight decay apply
+    private readonly bool decayAll;
 
-    public AdamWOptimizer(IEnumerable<(string Name, Parameter Parameter)> parameters, double beta1, double beta2, double epsilon, double weightDecay, bool masterFloat32)
+    /// <summary>Creates the optimizer over <paramref name="parameters"/> (they become views of one flat buffer where they can).</summary>
+    /// <param name="parameters">The trained parameters by name.</param>
+    /// <param name="beta1">β1.</param>
+    /// <param name="beta2">β2.</param>
+    /// <param name="epsilon">ε.</param>
+    /// <param name="weightDecay">Decoupled weight decay.</param>
+    /// <param name="masterFloat32">Keep float32 master copies of low-precision parameters (bf16 training).</param>
+    /// <param name="decays">Which parameters the weight decay applies to, by name and parameter; null: all of them. CLIP spares
+    /// biases, norms, embedding vectors and <c>logit_scale</c> (open_clip's rule: fewer than 2 dimensions).</param>
+    public AdamWOptimizer(IEnumerable<(string Name, Parameter Parameter)> parameters, double beta1, double beta2, double epsilon, double weightDecay, bool masterFloat32,
+        Func<string, Parameter, bool>? decays = null)
     {
         this.beta1 = beta1;
         this.beta2 = beta2;
@@ -40,6 +52,8 @@ internal sealed class AdamWOptimizer : IDisposable
         this.weightDecay = weightDecay;
         using var noGrad = no_grad();
         (string Name, Parameter Parameter)[] list = [.. parameters];
+        decayed = [.. list.Select(p => decays?.Invoke(p.Name, p.Parameter) ?? true)];
+        decayAll = decayed.All(d => d);
         Parameter? first = list.Length > 0 ? list[0].Parameter : null;
         bool uniform = first is not null && list.All(p =>
             p.Parameter.dtype == first.dtype && p.Parameter.device_type == first.device_type && p.Parameter.device_index == first.device_index);
@@ -114,8 +128,24 @@ internal sealed class AdamWOptimizer : IDisposable
         if (flat is not null && (GradientsInBuffer(flat) || FlattenGradients(flat)))
         {
             using var scope = NewDisposeScope();
-            Update(flat.Masters ?? flat.Values, flat.Masters is null ? flat.Gradients! : flat.Gradients!.to(float32), flat.ExpAvg, flat.ExpAvgSq,
-                learningRate, stepSize, biasCorrection2Sqrt);
+            Tensor target = flat.Masters ?? flat.Values;
+            if (decayAll)
+            {
+                Decay(target, learningRate);
+            }
+            else
+            {
+                for (int i = 0; i < slots.Length; i++)
+                {
+                    if (decayed[i])
+                    {
+                        Decay(slots[i].Master ?? slots[i].Parameter, learningRate); // a view of the flat buffer
+                    }
+                }
+            }
+
+            Update(target, flat.Masters is null ? flat.Gradients! : flat.Gradients!.to(float32), flat.ExpAvg, flat.ExpAvgSq,
+                stepSize, biasCorrection2Sqrt);
             if (flat.Masters is not null)
             {
                 flat.Values.copy_(flat.Masters);
@@ -124,8 +154,9 @@ internal sealed class AdamWOptimizer : IDisposable
             return;
         }
 
-        foreach (Slot slot in slots)
+        for (int i = 0; i < slots.Length; i++)
         {
+            Slot slot = slots[i];
             using var scope = NewDisposeScope();
             Tensor? grad = slot.Parameter.grad;
             if (grad is null)
@@ -133,8 +164,13 @@ internal sealed class AdamWOptimizer : IDisposable
                 continue;
             }
 
+            if (decayed[i])
+            {
+                Decay(slot.Master ?? slot.Parameter, learningRate);
+            }
+
             Update(slot.Master ?? slot.Parameter, slot.Master is null ? grad : grad.to(float32), slot.ExpAvg, slot.ExpAvgSq,
-                learningRate, stepSize, biasCorrection2Sqrt);
+                stepSize, biasCorrection2Sqrt);
             if (slot.Master is not null)
             {
                 slot.Parameter.copy_(slot.Master);
@@ -142,10 +178,12 @@ internal sealed class AdamWOptimizer : IDisposable
         }
     }
 
-    /// <summary>One AdamW update of <paramref name="target"/> (a parameter, its float32 master, or a flat buffer of them).</summary>
-    private void Update(Tensor target, Tensor g, Tensor expAvg, Tensor expAvgSq, double learningRate, double stepSize, double biasCorrection2Sqrt)
+    /// <summary>Decoupled weight decay, θ ← θ·(1 − lr·λ), before the moment update as torch.optim.AdamW does it.</summary>
+    private void Decay(Tensor target, double learningRate) => target.mul_(1 - (learningRate * weightDecay));
+
+    /// <summary>One AdamW update of <paramref name="target"/> (a parameter, its float32 master, or a flat buffer of them), after its decay.</summary>
+    private void Update(Tensor target, Tensor g, Tensor expAvg, Tensor expAvgSq, double stepSize, double biasCorrection2Sqrt)
     {
-        target.mul_(1 - (learningRate * weightDecay));                              // decoupled weight decay
         expAvg.mul_(beta1).add_(g, alpha: 1 - beta1);                                // m ← β1·m + (1−β1)·g
         expAvgSq.mul_(beta2).addcmul_(g, g, value: 1 - beta2);                       // v ← β2·v + (1−β2)·g²
         Tensor denominator = expAvgSq.sqrt().div_(biasCorrection2Sqrt).add_(epsilon); // one temporary, not two
@@ -221,36 +259,49 @@ internal sealed class AdamWOptimizer : IDisposable
         }
     }
 
-    public void LoadStateFrom(IReadOnlyDictionary<string, Tensor> tensors, string prefix, long stepCount, string path)
+    /// <summary>
+    /// Loads the state <see cref="AddStateTo"/> wrote. Every tensor is checked (present, same shape) before any is
+    /// copied, so a refused state leaves the optimizer as it was.
+    /// </summary>
+    /// <exception cref="InvalidDataException">A tensor is missing or has another shape; the message names it and <paramref name="path"/>.</exception>
+    /// <param name="tensors">The checkpoint's tensors.</param>
+    /// <param name="prefix">The optimizer's prefix in them.</param>
+    /// <param name="stepCount">The step count to continue from.</param>
+    /// <param name="path">The checkpoint, for messages.</param>
+    /// <param name="weightsPrefix">Where the checkpoint keeps the weights: a float32 master that the checkpoint lacks (it was
+    /// written by a float32 run) starts from those weights at the parameter's precision.</param>
+    public void LoadStateFrom(IReadOnlyDictionary<string, Tensor> tensors, string prefix, long stepCount, string path, string weightsPrefix)
     {
-        using var noGrad = no_grad();
+        using var scope = NewDisposeScope(); // the precision casts below
+        var copies = new List<(Tensor Destination, Tensor Source)>();
         foreach (Slot slot in slots)
         {
-            CopyInto(slot.ExpAvg, $"{prefix}exp_avg.{slot.Name}");
-            CopyInto(slot.ExpAvgSq, $"{prefix}exp_avg_sq.{slot.Name}");
+            copies.Add((slot.ExpAvg, Source(slot.ExpAvg, $"{prefix}exp_avg.{slot.Name}")));
+            copies.Add((slot.ExpAvgSq, Source(slot.ExpAvgSq, $"{prefix}exp_avg_sq.{slot.Name}")));
             if (slot.Master is not null)
             {
-                if (tensors.ContainsKey($"{prefix}master.{slot.Name}"))
-                {
-                    CopyInto(slot.Master, $"{prefix}master.{slot.Name}");
-                }
-                else
-                {
-                    slot.Master.copy_(slot.Parameter);
-                }
+                copies.Add(tensors.ContainsKey($"{prefix}master.{slot.Name}")
+                    ? (slot.Master, Source(slot.Master, $"{prefix}master.{slot.Name}"))
+                    : (slot.Master, Source(slot.Master, weightsPrefix + slot.Name).to(slot.Parameter.dtype)));
             }
+        }
+
+        using var noGrad = no_grad();
+        foreach ((Tensor destination, Tensor source) in copies)
+        {
+            destination.copy_(source);
         }
 
         StepCount = stepCount;
 
-        void CopyInto(Tensor destination, string key)
+        Tensor Source(Tensor destination, string key)
         {
             if (!tensors.TryGetValue(key, out Tensor? source) || !source.shape.SequenceEqual(destination.shape))
             {
                 throw new InvalidDataException($"{path}: the checkpoint's optimizer state lacks '{key}' with shape [{string.Join(',', destination.shape)}].");
             }
 
-            destination.copy_(source);
+            return source;
         }
     }
 

@@ -1,6 +1,6 @@
 namespace Diffusion.Training;
 
-/// <summary>What a call to <see cref="Trainer.Fit"/> did.</summary>
+/// <summary>What a call to <c>Trainer.Fit</c> did (the training engine's result, which <c>ClipTrainer.Fit</c> reports as <c>ClipTrainingResult</c>).</summary>
 /// <param name="Steps">Optimizer steps completed in total (resumed steps included).</param>
 /// <param name="StepsThisRun">Optimizer steps this call made.</param>
 /// <param name="ResumedFromStep">The checkpoint step this call resumed from, or null when it started fresh.</param>
