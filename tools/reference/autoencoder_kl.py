@@ -31,8 +31,6 @@ Usage: /usr/bin/python3 tools/reference/autoencoder_kl.py [--check-ours <folder>
 """
 import json
 import os
-import struct
-import subprocess
 import sys
 
 os.environ["OMP_NUM_THREADS"] = os.environ["OPENBLAS_NUM_THREADS"] = "1"  # before torch: bit-stable results
@@ -41,8 +39,7 @@ sys.path[:0] = [DT113, DT113 + "/stubs", os.path.dirname(os.path.abspath(__file_
 
 import torch  # noqa: E402
 from diffusers.models.autoencoders.autoencoder_kl import AutoencoderKL  # noqa: E402
-from diffusers.models.autoencoders.vae import DiagonalGaussianDistribution  # noqa: E402
-from unet_reference import save_safetensors, write_json  # noqa: E402
+from unet_reference import git_head, read_safetensors, save_safetensors, write_json, write_old_attention_folder  # noqa: E402
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OUT_DIR = os.path.join(REPO_ROOT, "tests", "reference", "vae")
@@ -65,10 +62,6 @@ CASES = [
 
 SD15 = dict(blocks(4), in_channels=3, out_channels=3, block_out_channels=(128, 256, 512, 512), layers_per_block=2,
             act_fn="silu", latent_channels=4, norm_num_groups=32, sample_size=512)
-
-
-def git_head(git_dir):
-    return subprocess.check_output(["git", "-C", git_dir, "rev-parse", "HEAD"], text=True).strip()
 
 
 def perturb(model, generator):
@@ -132,43 +125,6 @@ def run_case(name, kwargs, side, tiled, provenance):
     return {"case": name, "parameters": params, "max_abs": peaks}
 
 
-OLD_NAMES = {".to_q.": ".query.", ".to_k.": ".key.", ".to_v.": ".value.", ".to_out.0.": ".proj_attn."}
-
-
-def write_old_folder(name):
-    """The case's weights as diffusers checkpoints before 0.14 stored them: a pickle, old attention names."""
-    source = os.path.join(OUT_DIR, name)
-    folder = os.path.join(OUT_DIR, name + "_bin")
-    os.makedirs(folder, exist_ok=True)
-    with open(os.path.join(source, "config.json")) as f:
-        config = f.read()
-    with open(os.path.join(folder, "config.json"), "w") as f:
-        f.write(config)
-    old = {}
-    for key, value in read_safetensors(os.path.join(source, "diffusion_pytorch_model.safetensors"))[0].items():
-        for new, before in OLD_NAMES.items():
-            key = key.replace(new, before)
-        old[key] = value
-    torch.save(old, os.path.join(folder, "diffusion_pytorch_model.bin"))
-
-
-SAFETENSORS_DTYPES = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16, "I64": torch.int64}
-
-
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        raw = f.read()
-    (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8:8 + n])
-    tensors = {}
-    for key, entry in header.items():
-        if key == "__metadata__":
-            continue
-        begin, end = entry["data_offsets"]
-        tensors[key] = torch.frombuffer(bytearray(raw[8 + n + begin:8 + n + end]), dtype=SAFETENSORS_DTYPES[entry["dtype"]]).reshape(entry["shape"])
-    return tensors, header.get("__metadata__", {})
-
-
 def check_ours(folder):
     """Our SavePretrained folder in diffusers' AutoencoderKL: config through from_config, strict state dict, same outputs."""
     torch.set_num_threads(1)
@@ -202,7 +158,7 @@ def main():
         "torch": torch.__version__,
     }
     summary = [run_case(*case, provenance) for case in CASES]
-    write_old_folder("kl_one_layer")
+    write_old_attention_folder(os.path.join(OUT_DIR, "kl_one_layer"), os.path.join(OUT_DIR, "kl_one_layer_bin"))
 
     vae = AutoencoderKL(**SD15)
     sd15 = {"parameters": sum(p.numel() for p in vae.parameters()), "state_dict_entries": len(vae.state_dict()),

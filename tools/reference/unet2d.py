@@ -18,8 +18,6 @@ Usage: /usr/bin/python3 tools/reference/unet2d.py
 """
 import json
 import os
-import struct
-import subprocess
 import sys
 
 os.environ["OMP_NUM_THREADS"] = os.environ["OPENBLAS_NUM_THREADS"] = "1"  # before torch: bit-stable results
@@ -28,7 +26,7 @@ sys.path[:0] = [DT113, DT113 + "/stubs", os.path.dirname(os.path.abspath(__file_
 
 import torch  # noqa: E402
 from diffusers.models.unets.unet_2d import UNet2DModel  # noqa: E402
-from unet_reference import save_safetensors, write_json  # noqa: E402
+from unet_reference import git_head, save_safetensors, write_json, write_old_attention_folder  # noqa: E402
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OUT_DIR = os.path.join(REPO_ROOT, "tests", "reference", "unet2d")
@@ -73,10 +71,6 @@ CIFAR10 = dict(sample_size=32, in_channels=3, out_channels=3, layers_per_block=2
 FLOWERS64 = dict(sample_size=64, in_channels=3, out_channels=3, layers_per_block=2, block_out_channels=(128, 128, 256, 256, 512, 512),
                  down_block_types=("DownBlock2D", "DownBlock2D", "DownBlock2D", "DownBlock2D", "AttnDownBlock2D", "DownBlock2D"),
                  up_block_types=("UpBlock2D", "AttnUpBlock2D", "UpBlock2D", "UpBlock2D", "UpBlock2D", "UpBlock2D"))
-
-
-def git_head(git_dir):
-    return subprocess.check_output(["git", "-C", git_dir, "rev-parse", "HEAD"], text=True).strip()
 
 
 def perturb(model, generator):
@@ -141,37 +135,6 @@ def run_case(name, kwargs, labels_kind, side, provenance):
     return {"case": name, "parameters": params, "max_abs_output": peak}
 
 
-OLD_NAMES = {".to_q.": ".query.", ".to_k.": ".key.", ".to_v.": ".value.", ".to_out.0.": ".proj_attn."}
-
-
-def write_old_folder(name):
-    """The case's weights as diffusers checkpoints before 0.14 stored them: a pickle, old attention names."""
-    source = os.path.join(OUT_DIR, name)
-    folder = os.path.join(OUT_DIR, name + "_bin")
-    os.makedirs(folder, exist_ok=True)
-    with open(os.path.join(source, "config.json")) as f:
-        config = f.read()
-    with open(os.path.join(folder, "config.json"), "w") as f:
-        f.write(config)
-    model = UNet2DModel(**{k: v for k, v in json.loads(config).items() if not k.startswith("_")})
-    model.load_state_dict(read_weights(os.path.join(source, "diffusion_pytorch_model.safetensors")))
-    old = {}
-    for key, value in model.state_dict().items():
-        for new, before in OLD_NAMES.items():
-            key = key.replace(new, before)
-        old[key] = value
-    torch.save(old, os.path.join(folder, "diffusion_pytorch_model.bin"))
-
-
-def read_weights(path):
-    with open(path, "rb") as f:
-        raw = f.read()
-    (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8:8 + n])
-    return {k: torch.frombuffer(bytearray(raw[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]]), dtype=torch.float32).reshape(v["shape"])
-            for k, v in header.items() if k != "__metadata__"}
-
-
 def main():
     torch.set_num_threads(1)
     os.makedirs(OUT_DIR, exist_ok=True)
@@ -182,7 +145,7 @@ def main():
         "torch": torch.__version__,
     }
     summary = [run_case(*case, provenance) for case in CASES]
-    write_old_folder("attention")
+    write_old_attention_folder(os.path.join(OUT_DIR, "attention"), os.path.join(OUT_DIR, "attention_bin"))
 
     counts = {}
     for name, kwargs in (("google/ddpm-cifar10-32", CIFAR10), ("anton-l/ddpm-ema-flowers-64", FLOWERS64)):

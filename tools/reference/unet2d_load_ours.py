@@ -13,33 +13,14 @@ then: /usr/bin/python3 tools/reference/unet2d_load_ours.py /tmp/ours
 """
 import json
 import os
-import struct
 import sys
 
 os.environ["OMP_NUM_THREADS"] = os.environ["OPENBLAS_NUM_THREADS"] = "1"
-sys.path[:0] = ["/work/dt113", "/work/dt113/stubs"]
+sys.path[:0] = ["/work/dt113", "/work/dt113/stubs", os.path.dirname(os.path.abspath(__file__))]
 
 import torch  # noqa: E402
 from diffusers.models.unets.unet_2d import UNet2DModel  # noqa: E402
-
-DTYPES = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16, "I64": torch.int64}
-
-
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        raw = f.read()
-    (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8:8 + n])
-    tensors = {}
-    for name, entry in header.items():
-        if name == "__metadata__":
-            continue
-        begin, end = entry["data_offsets"]
-        data = bytearray(raw[8 + n + begin:8 + n + end])
-        tensors[name] = torch.frombuffer(data, dtype=DTYPES[entry["dtype"]]).reshape(entry["shape"]) if data else \
-            torch.empty(entry["shape"], dtype=DTYPES[entry["dtype"]])
-    return tensors, header.get("__metadata__", {})
-
+from unet_reference import read_safetensors  # noqa: E402
 
 def main(folder):
     torch.set_num_threads(1)

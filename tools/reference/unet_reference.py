@@ -133,6 +133,45 @@ def save_safetensors(tensors, path, metadata=None):
     os.replace(tmp, path)
 
 
+SAFETENSORS_DTYPES = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16, "I64": torch.int64}
+
+
+def read_safetensors(path):
+    """(tensors, metadata) of a safetensors file, read by hand (no safetensors package on Debian's Python)."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + n])
+    tensors = {}
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        begin, end = entry["data_offsets"]
+        data = bytearray(raw[8 + n + begin:8 + n + end])
+        tensors[name] = torch.frombuffer(data, dtype=SAFETENSORS_DTYPES[entry["dtype"]]).reshape(entry["shape"]) if data else \
+            torch.empty(entry["shape"], dtype=SAFETENSORS_DTYPES[entry["dtype"]])
+    return tensors, header.get("__metadata__", {})
+
+
+OLD_ATTENTION_NAMES = {".to_q.": ".query.", ".to_k.": ".key.", ".to_v.": ".value.", ".to_out.0.": ".proj_attn."}
+
+
+def write_old_attention_folder(source, folder):
+    """A diffusers model folder as checkpoints before diffusers 0.14 stored it: config.json copied, the weights as a
+    PyTorch pickle (torch.save) with the attention projections under their old names (query, key, value, proj_attn)."""
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(source, "config.json")) as f:
+        config = f.read()
+    with open(os.path.join(folder, "config.json"), "w") as f:
+        f.write(config)
+    old = {}
+    for key, value in read_safetensors(os.path.join(source, "diffusion_pytorch_model.safetensors"))[0].items():
+        for new, before in OLD_ATTENTION_NAMES.items():
+            key = key.replace(new, before)
+        old[key] = value
+    torch.save(old, os.path.join(folder, "diffusion_pytorch_model.bin"))
+
+
 def write_json(obj, path):
     tmp = path + ".tmp"
     with open(tmp, "w") as f:

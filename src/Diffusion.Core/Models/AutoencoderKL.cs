@@ -1,4 +1,5 @@
 using Diffusion.Models.Blocks;
+using Diffusion.Models.Internal;
 using Diffusion.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -60,15 +61,7 @@ public sealed partial class AutoencoderKL : nn.Module, IPretrainedModel
         TileSampleMinSize = c.SampleSize;
         TileLatentMinSize = (int)(c.SampleSize / Math.Pow(2, c.BlockOutChannels.Count - 1)); // int(sample_size / 2**(levels − 1))
 
-        if (dtype is { } elementType && elementType != ScalarType.Float32)
-        {
-            this.to(elementType);
-        }
-
-        if (device is not null)
-        {
-            this.to(device);
-        }
+        ModelInputs.Place(this, device, dtype);
     }
 
     /// <summary>The configuration this network was built with (a copy: later changes to the caller's lists do not show here).</summary>
@@ -118,7 +111,8 @@ public sealed partial class AutoencoderKL : nn.Module, IPretrainedModel
     /// <summary>Turns <see cref="UseTiling"/> off (diffusers' <c>disable_tiling</c>).</summary>
     public void DisableTiling() => UseTiling = false;
 
-    /// <summary>Encodes images into the latent distribution (diffusers' <c>encode(x).latent_dist</c>).</summary>
+    /// <summary>Encodes images into the latent distribution (diffusers' <c>encode(x).latent_dist</c>). Inference only:
+    /// runs under <c>no_grad</c>, so a 512×512 image does not keep every activation for a backward pass.</summary>
     /// <param name="x">Images <c>[N, in_channels, H, W]</c> in [−1, 1], of the weights' dtype and device.</param>
     /// <returns>The distribution over latents <c>[N, latent_channels, H/f, W/f]</c>; the caller owns and disposes it
     /// (see <see cref="DiagonalGaussianDistribution"/> for the tensors it holds).</returns>
@@ -128,9 +122,7 @@ public sealed partial class AutoencoderKL : nn.Module, IPretrainedModel
         CheckInput(x, nameof(x), Config.InChannels, "in_channels");
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        Tensor moments = UseSlicing && x.shape[0] > 1
-            ? cat([.. x.split(1).Select(EncodeOne)], 0)
-            : EncodeOne(x);                                                             // [N, 2·latent, h, w]
+        Tensor moments = PerImage(x, EncodeOne);                                        // [N, 2·latent, h, w]
         var distribution = new DiagonalGaussianDistribution(moments);
         foreach (Tensor t in new[] { distribution.Parameters, distribution.Mean, distribution.LogVar, distribution.Std, distribution.Var })
         {
@@ -141,7 +133,7 @@ public sealed partial class AutoencoderKL : nn.Module, IPretrainedModel
     }
 
     /// <summary>Decodes latents into images (diffusers' <c>decode(z).sample</c>). Latents a diffusion model produced
-    /// must be divided by <see cref="ScalingFactor"/> first.</summary>
+    /// must be divided by <see cref="ScalingFactor"/> first. Inference only: runs under <c>no_grad</c>.</summary>
     /// <param name="z">Latents <c>[N, latent_channels, h, w]</c>, of the weights' dtype and device.</param>
     /// <returns>A new tensor <c>[N, out_channels, h·f, w·f]</c>, roughly in [−1, 1]; the caller owns it.</returns>
     /// <exception cref="ArgumentException"><paramref name="z"/>'s rank, channels, dtype or device is not as described.</exception>
@@ -150,13 +142,11 @@ public sealed partial class AutoencoderKL : nn.Module, IPretrainedModel
         CheckInput(z, nameof(z), Config.LatentChannels, "latent_channels");
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        Tensor images = UseSlicing && z.shape[0] > 1
-            ? cat([.. z.split(1).Select(DecodeOne)], 0)
-            : DecodeOne(z);
-        return images.MoveToOuterDisposeScope();
+        return PerImage(z, DecodeOne).MoveToOuterDisposeScope();                        // [N, out, H, W]
     }
 
-    /// <summary>Encodes and decodes (diffusers' <c>forward</c>): the reconstruction of <paramref name="sample"/>.</summary>
+    /// <summary>Encodes and decodes (diffusers' <c>forward</c>): the reconstruction of <paramref name="sample"/>.
+    /// Inference only, like <see cref="Encode"/> and <see cref="Decode"/>.</summary>
     /// <param name="sample">Images <c>[N, in_channels, H, W]</c>, as for <see cref="Encode"/>.</param>
     /// <param name="samplePosterior">True decodes a latent drawn from the posterior; false (the default) its mean.</param>
     /// <param name="generator">The CPU generator for the draw (see <see cref="DiagonalGaussianDistribution.Sample"/>).</param>
@@ -164,11 +154,16 @@ public sealed partial class AutoencoderKL : nn.Module, IPretrainedModel
     /// <exception cref="ArgumentException"><paramref name="sample"/> is not as described.</exception>
     public Tensor Forward(Tensor sample, bool samplePosterior = false, Generator? generator = null)
     {
+        CheckInput(sample, nameof(sample), Config.InChannels, "in_channels");
         using var scope = NewDisposeScope();
         using DiagonalGaussianDistribution posterior = Encode(sample);
         Tensor z = samplePosterior ? posterior.Sample(generator) : posterior.Mode();
         return Decode(z).MoveToOuterDisposeScope();
     }
+
+    // diffusers' use_slicing: a batch one image at a time, concatenated.
+    private Tensor PerImage(Tensor x, Func<Tensor, Tensor> run) =>
+        UseSlicing && x.shape[0] > 1 ? cat([.. x.split(1).Select(run)], 0) : run(x);
 
     // diffusers' _encode: the encoder (tiled when the image exceeds a tile), then quant_conv.
     private Tensor EncodeOne(Tensor x)
@@ -199,32 +194,14 @@ public sealed partial class AutoencoderKL : nn.Module, IPretrainedModel
         ArgumentNullException.ThrowIfNull(x, name);
         if (x.dim() != 4 || x.shape[1] != channels || x.shape[0] < 1 || x.shape[2] < 1 || x.shape[3] < 1)
         {
-            throw new ArgumentException($"{name} must be [N,{channels},H,W] ({key} = {channels}) with N, H, W >= 1; got [{string.Join(",", x.shape)}].", name);
+            throw new ArgumentException($"{name} must be [N,{channels},H,W] ({key} = {channels}) with N, H, W >= 1; got {ModelInputs.Shape(x)}.", name);
         }
 
-        ScalarType weights = DType;
-        if (x.dtype != weights)
-        {
-            throw new ArgumentException($"{name} must have the weights' dtype {weights} (cast the model with to(dtype) to change it); got {x.dtype}.", name);
-        }
-
-        Device device = Device;
-        if (x.device_type != device.type || x.device_index != device.index)
-        {
-            throw new ArgumentException($"{name} must be on the weights' device {device}; got {x.device}.", name);
-        }
+        ModelInputs.CheckPlacement(x, DType, Device, "cast the model with to(dtype) to change it", name);
     }
 
-    private static string Prepare(AutoencoderKLConfig? config, ScalarType? dtype)
-    {
-        // Runs before the base constructor creates native state, so bad arguments leak nothing.
-        (config ?? new AutoencoderKLConfig()).Validate();
-        if (dtype is not null and not ScalarType.Float32 and not ScalarType.Float16 and not ScalarType.BFloat16)
-        {
-            throw new ArgumentException($"dtype must be Float32, Float16 or BFloat16; got {dtype}.", nameof(dtype));
-        }
-
-        TorchRuntime.EnsureAvailable();
-        return nameof(AutoencoderKL);
-    }
+    // Runs before the base constructor creates native state, so bad arguments leak nothing.
+    private static string Prepare(AutoencoderKLConfig? config, ScalarType? dtype) =>
+        ModelInputs.BeforeConstruction(() => (config ?? new AutoencoderKLConfig()).Validate(), dtype,
+            [ScalarType.Float32, ScalarType.Float16, ScalarType.BFloat16], nameof(AutoencoderKL));
 }

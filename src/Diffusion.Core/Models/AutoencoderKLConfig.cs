@@ -1,5 +1,5 @@
-using System.Globalization;
 using System.Text;
+using Diffusion.Models.Internal;
 using Diffusion.Schedulers.Internal;
 
 namespace Diffusion.Models;
@@ -109,12 +109,12 @@ public sealed record AutoencoderKLConfig
     public IReadOnlyList<string> GetViolations()
     {
         var errors = new List<string>();
-        Range(errors, nameof(InChannels), "in_channels", InChannels, 1, MaxChannels);
-        Range(errors, nameof(OutChannels), "out_channels", OutChannels, 1, MaxChannels);
-        Range(errors, nameof(LatentChannels), "latent_channels", LatentChannels, 1, MaxChannels);
-        Range(errors, nameof(LayersPerBlock), "layers_per_block", LayersPerBlock, 1, 64);
-        Range(errors, nameof(NormNumGroups), "norm_num_groups", NormNumGroups, 1, MaxChannels);
-        Range(errors, nameof(SampleSize), "sample_size", SampleSize, 1, 1 << 20);
+        ModelConfigRules.Range(errors, nameof(InChannels), "in_channels", InChannels, 1, MaxChannels);
+        ModelConfigRules.Range(errors, nameof(OutChannels), "out_channels", OutChannels, 1, MaxChannels);
+        ModelConfigRules.Range(errors, nameof(LatentChannels), "latent_channels", LatentChannels, 1, MaxChannels);
+        ModelConfigRules.Range(errors, nameof(LayersPerBlock), "layers_per_block", LayersPerBlock, 1, 64);
+        ModelConfigRules.Range(errors, nameof(NormNumGroups), "norm_num_groups", NormNumGroups, 1, MaxChannels);
+        ModelConfigRules.Range(errors, nameof(SampleSize), "sample_size", SampleSize, 1, 1 << 20);
         OptionsRules.Defined(ActFn, nameof(ActFn), "act_fn", errors);
         if (!(ScalingFactor > 0) || double.IsInfinity(ScalingFactor))
         {
@@ -128,7 +128,7 @@ public sealed record AutoencoderKLConfig
 
         CheckLatentStatistics(errors, nameof(LatentsMean), "latents_mean", LatentsMean, positive: false);
         CheckLatentStatistics(errors, nameof(LatentsStd), "latents_std", LatentsStd, positive: true);
-        CheckChannels(errors);
+        ModelConfigRules.BlockOutChannels(errors, BlockOutChannels, NormNumGroups);
         int levels = BlockOutChannels?.Count ?? 0;
         CheckTypes(errors, nameof(DownBlockTypes), "down_block_types", DownBlockTypes, "DownEncoderBlock2D", levels);
         CheckTypes(errors, nameof(UpBlockTypes), "up_block_types", UpBlockTypes, "UpDecoderBlock2D", levels);
@@ -148,34 +148,12 @@ public sealed record AutoencoderKLConfig
     /// <returns>The hash code.</returns>
     public override int GetHashCode() => StringComparer.Ordinal.GetHashCode(ToJson());
 
-    private const int MaxChannels = 1 << 16; // far above any published model; keeps a damaged config from asking for terabytes
+    private const int MaxChannels = ModelConfigRules.MaxChannels;
 
     private bool PrintMembers(StringBuilder builder)
     {
         builder.Append(Internal.ModelConfigJson.Describe(this));
         return true;
-    }
-
-    private void CheckChannels(List<string> errors)
-    {
-        if (BlockOutChannels is null || BlockOutChannels.Count == 0 || BlockOutChannels.Count > 16)
-        {
-            errors.Add($"BlockOutChannels (block_out_channels) must have 1 to 16 entries; got {Describe(BlockOutChannels)}");
-            return;
-        }
-
-        for (int i = 0; i < BlockOutChannels.Count; i++)
-        {
-            int c = BlockOutChannels[i];
-            if (c < 1 || c > MaxChannels)
-            {
-                errors.Add($"BlockOutChannels[{i}] (block_out_channels) must lie in [1, {MaxChannels}]; got {c}");
-            }
-            else if (NormNumGroups >= 1 && c % NormNumGroups != 0)
-            {
-                errors.Add($"BlockOutChannels[{i}] (block_out_channels) must be a multiple of NormNumGroups (norm_num_groups, {NormNumGroups}); got {c}");
-            }
-        }
     }
 
     private void CheckLatentStatistics(List<string> errors, string name, string key, IReadOnlyList<double>? values, bool positive)
@@ -198,9 +176,8 @@ public sealed record AutoencoderKLConfig
 
     private static void CheckTypes(List<string> errors, string name, string key, IReadOnlyList<string>? types, string supported, int levels)
     {
-        if (types is null || types.Count != levels)
+        if (!ModelConfigRules.OnePerLevel(errors, name, key, types, levels))
         {
-            errors.Add($"{name} ({key}) must have one entry per BlockOutChannels entry ({levels}); got {types?.Count.ToString(CultureInfo.InvariantCulture) ?? "null"}");
             return;
         }
 
@@ -212,15 +189,4 @@ public sealed record AutoencoderKLConfig
             }
         }
     }
-
-    private static void Range(List<string> errors, string name, string key, int value, int min, int max)
-    {
-        if (value < min || value > max)
-        {
-            errors.Add($"{name} ({key}) must lie in [{min}, {max}]; got {value}");
-        }
-    }
-
-    private static string Describe(IReadOnlyList<int>? values) =>
-        values is null ? "null" : "[" + string.Join(", ", values.Select(v => v.ToString(CultureInfo.InvariantCulture))) + "]";
 }

@@ -1,3 +1,4 @@
+using Diffusion.Models.Internal;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -30,7 +31,7 @@ public sealed class DiagonalGaussianDistribution : IDisposable
         if (parameters.dim() != 4 || parameters.shape[1] < 2 || parameters.shape[1] % 2 != 0 || !is_floating_point(parameters.dtype))
         {
             throw new ArgumentException(
-                $"parameters must be a floating tensor [N,2C,H,W] (mean and log-variance along dimension 1); got {parameters.dtype} [{string.Join(",", parameters.shape)}].",
+                $"parameters must be a floating tensor [N,2C,H,W] (mean and log-variance along dimension 1); got {parameters.dtype} {ModelInputs.Shape(parameters)}.",
                 nameof(parameters));
         }
 
@@ -119,7 +120,7 @@ public sealed class DiagonalGaussianDistribution : IDisposable
             if (!other.Mean.shape.SequenceEqual(Mean.shape))
             {
                 throw new ArgumentException(
-                    $"other must have this distribution's shape [{string.Join(",", Mean.shape)}]; got [{string.Join(",", other.Mean.shape)}].", nameof(other));
+                    $"other must have this distribution's shape {ModelInputs.Shape(Mean)}; got {ModelInputs.Shape(other.Mean)}.", nameof(other));
             }
 
             sum = ((Mean - other.Mean).pow(2) / other.Var + Var / other.Var - 1.0 - LogVar + other.LogVar).sum([1, 2, 3]);

@@ -1,5 +1,5 @@
-using System.Globalization;
 using System.Text;
+using Diffusion.Models.Internal;
 using Diffusion.Schedulers.Internal;
 
 namespace Diffusion.Models;
@@ -168,11 +168,11 @@ public sealed record UNet2DModelConfig
     public IReadOnlyList<string> GetViolations()
     {
         var errors = new List<string>();
-        Range(errors, nameof(InChannels), "in_channels", InChannels, 1, MaxChannels);
-        Range(errors, nameof(OutChannels), "out_channels", OutChannels, 1, MaxChannels);
-        Range(errors, nameof(LayersPerBlock), "layers_per_block", LayersPerBlock, 1, 64);
-        Range(errors, nameof(NormNumGroups), "norm_num_groups", NormNumGroups, 1, MaxChannels);
-        Range(errors, nameof(DownsamplePadding), "downsample_padding", DownsamplePadding, 0, 16);
+        ModelConfigRules.Range(errors, nameof(InChannels), "in_channels", InChannels, 1, MaxChannels);
+        ModelConfigRules.Range(errors, nameof(OutChannels), "out_channels", OutChannels, 1, MaxChannels);
+        ModelConfigRules.Range(errors, nameof(LayersPerBlock), "layers_per_block", LayersPerBlock, 1, 64);
+        ModelConfigRules.Range(errors, nameof(NormNumGroups), "norm_num_groups", NormNumGroups, 1, MaxChannels);
+        ModelConfigRules.Range(errors, nameof(DownsamplePadding), "downsample_padding", DownsamplePadding, 0, 16);
         OptionsRules.Defined(TimeEmbeddingType, nameof(TimeEmbeddingType), "time_embedding_type", errors);
         OptionsRules.Defined(DownsampleType, nameof(DownsampleType), "downsample_type", errors);
         OptionsRules.Defined(UpsampleType, nameof(UpsampleType), "upsample_type", errors);
@@ -217,7 +217,7 @@ public sealed record UNet2DModelConfig
     /// <returns>The hash code.</returns>
     public override int GetHashCode() => StringComparer.Ordinal.GetHashCode(ToJson());
 
-    private const int MaxChannels = 1 << 16; // far above any published model; keeps a damaged config from asking for terabytes
+    private const int MaxChannels = ModelConfigRules.MaxChannels;
 
     private bool PrintMembers(StringBuilder builder)
     {
@@ -227,23 +227,9 @@ public sealed record UNet2DModelConfig
 
     private void CheckChannels(List<string> errors)
     {
-        if (BlockOutChannels is null || BlockOutChannels.Count == 0 || BlockOutChannels.Count > 16)
+        if (!ModelConfigRules.BlockOutChannels(errors, BlockOutChannels, NormNumGroups))
         {
-            errors.Add($"BlockOutChannels (block_out_channels) must have 1 to 16 entries; got {Describe(BlockOutChannels)}");
             return;
-        }
-
-        for (int i = 0; i < BlockOutChannels.Count; i++)
-        {
-            int c = BlockOutChannels[i];
-            if (c < 1 || c > MaxChannels)
-            {
-                errors.Add($"BlockOutChannels[{i}] (block_out_channels) must lie in [1, {MaxChannels}]; got {c}");
-            }
-            else if (NormNumGroups >= 1 && c % NormNumGroups != 0)
-            {
-                errors.Add($"BlockOutChannels[{i}] (block_out_channels) must be a multiple of NormNumGroups (norm_num_groups, {NormNumGroups}); got {c}");
-            }
         }
 
         if (AttentionHeadDim is { } headDim)
@@ -291,9 +277,8 @@ public sealed record UNet2DModelConfig
 
     private static void CheckTypes(List<string> errors, string name, string key, IReadOnlyList<string>? types, IReadOnlySet<string> supported, int levels)
     {
-        if (types is null || types.Count != levels)
+        if (!ModelConfigRules.OnePerLevel(errors, name, key, types, levels))
         {
-            errors.Add($"{name} ({key}) must have one entry per BlockOutChannels entry ({levels}); got {types?.Count.ToString(CultureInfo.InvariantCulture) ?? "null"}");
             return;
         }
 
@@ -339,15 +324,4 @@ public sealed record UNet2DModelConfig
             errors.Add($"NumClassEmbeds (num_class_embeds) must lie in [1, {1 << 24}] or be null; got {classes}");
         }
     }
-
-    private static void Range(List<string> errors, string name, string key, int value, int min, int max)
-    {
-        if (value < min || value > max)
-        {
-            errors.Add($"{name} ({key}) must lie in [{min}, {max}]; got {value}");
-        }
-    }
-
-    private static string Describe(IReadOnlyList<int>? values) =>
-        values is null ? "null" : "[" + string.Join(", ", values.Select(v => v.ToString(CultureInfo.InvariantCulture))) + "]";
 }

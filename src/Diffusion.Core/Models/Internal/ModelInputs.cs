@@ -34,16 +34,17 @@ internal static class ModelInputs
     /// <param name="dtype">The weights' dtype.</param>
     /// <param name="device">The weights' device.</param>
     /// <param name="castHint">How to change the model's dtype, for the message.</param>
-    public static void CheckPlacement(Tensor sample, ScalarType dtype, Device device, string castHint)
+    /// <param name="name">The input's parameter name, for the message (the VAE's are <c>x</c> and <c>z</c>).</param>
+    public static void CheckPlacement(Tensor sample, ScalarType dtype, Device device, string castHint, string name = "sample")
     {
         if (sample.dtype != dtype)
         {
-            throw new ArgumentException($"sample must have the weights' dtype {dtype} ({castHint}); got {sample.dtype}.", nameof(sample));
+            throw new ArgumentException($"{name} must have the weights' dtype {dtype} ({castHint}); got {sample.dtype}.", name);
         }
 
         if (sample.device_type != device.type || sample.device_index != device.index)
         {
-            throw new ArgumentException($"sample must be on the weights' device {device}; got {sample.device}.", nameof(sample));
+            throw new ArgumentException($"{name} must be on the weights' device {device}; got {sample.device}.", name);
         }
     }
 

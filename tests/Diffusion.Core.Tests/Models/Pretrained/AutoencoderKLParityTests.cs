@@ -147,11 +147,6 @@ public sealed class AutoencoderKLParityTests
         Assert.Equal(before, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
     }
 
-    internal static void AssertClose(Tensor expected, Tensor actual, string what, double relativeTolerance = RelativeTolerance)
-    {
-        Assert.Equal(expected.shape, actual.shape);
-        double scale = expected.abs().max().item<float>();
-        double error = (actual.to(ScalarType.Float32) - expected).abs().max().item<float>();
-        Assert.True(error <= relativeTolerance * scale, $"{what}: max |ours - diffusers| = {error:E2} > {relativeTolerance:E0} × {scale:F3}");
-    }
+    internal static void AssertClose(Tensor expected, Tensor actual, string what, double relativeTolerance = RelativeTolerance) =>
+        ModelFolders.AssertClose(expected, actual, what, relativeTolerance);
 }

@@ -11,17 +11,7 @@ public sealed class UNet2DModelLoadingTests
 {
     private static readonly string Attention = Path.Combine(UNet2DModelParityTests.Dir, "attention");
 
-    private static TempDirectory CopyOf(string folder, bool weights = true)
-    {
-        var temp = TestEnvironment.CreateTempDirectory();
-        File.Copy(Path.Combine(folder, "config.json"), Path.Combine(temp.Path, "config.json"));
-        if (weights)
-        {
-            File.Copy(Path.Combine(folder, UNet2DModel.WeightsFileName), Path.Combine(temp.Path, UNet2DModel.WeightsFileName));
-        }
-
-        return temp;
-    }
+    private static TempDirectory CopyOf(string folder, bool weights = true) => ModelFolders.CopyOf(folder, UNet2DModel.WeightsFileName, weights);
 
     private static Tensor Run(UNet2DModel model)
     {
@@ -30,13 +20,7 @@ public sealed class UNet2DModelLoadingTests
         return model.call(io["sample"].to(model.DType), io["timesteps"]);
     }
 
-    private static void RewriteConfig(string folder, Action<JsonObject> edit)
-    {
-        string path = Path.Combine(folder, "config.json");
-        JsonObject config = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
-        edit(config);
-        File.WriteAllText(path, config.ToJsonString());
-    }
+    private static void RewriteConfig(string folder, Action<JsonObject> edit) => ModelFolders.RewriteConfig(folder, edit);
 
     [Fact]
     public void SavedFolderLoadsBackWithTheSameOutputAndDiffusersConfigKeys()

@@ -58,11 +58,5 @@ public sealed class UNet2DModelParityTests
         Assert.True(difference > 1e-4, $"reference outputs for t = 250.7 and 250 differ by only {difference:E2}");
     }
 
-    internal static void AssertClose(Tensor expected, Tensor actual, string what)
-    {
-        Assert.Equal(expected.shape, actual.shape);
-        double scale = expected.abs().max().item<float>();
-        double error = (actual.to(ScalarType.Float32) - expected).abs().max().item<float>();
-        Assert.True(error <= RelativeTolerance * scale, $"{what}: max |ours - diffusers| = {error:E2} > {RelativeTolerance:E0} × {scale:F3}");
-    }
+    internal static void AssertClose(Tensor expected, Tensor actual, string what) => ModelFolders.AssertClose(expected, actual, what, RelativeTolerance);
 }
