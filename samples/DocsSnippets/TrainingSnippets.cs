@@ -76,12 +76,8 @@ internal static class TrainingSnippets
     public static void LoadCheckpoint()
     {
         // <snippet:training-load-checkpoint>
-        using var unet = new UNet(new UNetOptions { HiddenDims = [32, 64, 128, 256], ImageSize = 32 });
-        string? latest = TrainingCheckpoint.FindLatest("checkpoints");
-        if (latest is not null)
-        {
-            TrainingCheckpoint.LoadWeights(latest, unet, useEma: true);  // EMA weights: better samples
-        }
+        string latest = TrainingCheckpoint.FindLatest("checkpoints") ?? throw new FileNotFoundException("no checkpoint yet");
+        using var unet = (UNet)TrainingCheckpoint.LoadModel(latest);  // the options come from the checkpoint; EMA weights
 
         using var scheduler = new DdimScheduler(DdimSchedulerOptions.Book);
         using Tensor images = new DiffusionPipeline(unet, scheduler).Generate(count: 16, inferenceSteps: 50, seed: 7);

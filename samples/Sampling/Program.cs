@@ -40,14 +40,7 @@ static UNet LoadUNet(string path)
 {
     if (Directory.Exists(path))
     {
-        nn.Module loaded = PretrainedModel.FromPretrained(path); // config.json says the class and its options
-        if (loaded is UNet unet)
-        {
-            return unet;
-        }
-
-        loaded.Dispose();
-        throw new InvalidDataException($"{path}: holds a {loaded.GetType().Name}; this sample draws with the book's UNet (samples/Pretrained runs diffusers folders).");
+        return BookUNet(PretrainedModel.FromPretrained(path), path); // config.json says the class and its options
     }
 
     SafeTensorsHeader header = SafeTensors.ReadHeader(path);
@@ -63,7 +56,12 @@ static UNet LoadUNet(string path)
         return unet;
     }
 
-    // A trainer checkpoint: infer the widths from the init conv and the down blocks' shapes.
+    if (header.Metadata.ContainsKey("diffusion.model.config"))
+    {
+        return BookUNet(TrainingCheckpoint.LoadModel(path), path); // a trainer checkpoint that records its model's config
+    }
+
+    // An older trainer checkpoint: infer the widths from the down blocks' shapes.
     int[] widths = [.. header.Entries.Where(e => e.Name.StartsWith("model.down_blocks.", StringComparison.Ordinal) && e.Name.EndsWith(".0.conv1.weight", StringComparison.Ordinal))
         .OrderBy(e => e.Name, StringComparer.Ordinal).Select(e => (int)e.Shape[0])];
     int last = (int)(header.Entries.FirstOrDefault(e => e.Name == "model.mid_block1.conv1.weight")?.Shape[0]
@@ -71,6 +69,17 @@ static UNet LoadUNet(string path)
     var model = new UNet(new UNetOptions { HiddenDims = [.. widths, last], ImageSize = 32 });
     TrainingCheckpoint.LoadWeights(path, model);
     return model;
+}
+
+static UNet BookUNet(nn.Module model, string path)
+{
+    if (model is UNet unet)
+    {
+        return unet;
+    }
+
+    model.Dispose();
+    throw new InvalidDataException($"{path}: holds a {model.GetType().Name}; this sample draws with the book's UNet (samples/Pretrained runs diffusers folders).");
 }
 
 static INoiseScheduler Create(string name) => name switch

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 
-namespace Diffusion;
+namespace Diffusion.Data;
 
 /// <summary>Source-generated log messages of Diffusion.Training: the datasets and the loader (1100–1199). The trainer logs through the training engine (Diffusion.Core, Training/Log.cs, 100–199).</summary>
 internal static partial class Log

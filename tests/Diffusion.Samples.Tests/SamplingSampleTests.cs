@@ -36,5 +36,11 @@ public sealed class SamplingSampleTests
         using SKBitmap bitmap = SKBitmap.Decode(grid);
         int scale = 96 / 16;
         Assert.Equal(scale * (2 + (10 * (16 + 2))), bitmap.Height); // ten rows, one per scheduler
+
+        // The run's trainer checkpoint records the model's config: it samples as it is, options unknown to the sample.
+        string checkpoint = Directory.GetFiles(Path.Combine(output, "checkpoints"), "checkpoint-*.safetensors").Single();
+        (code, log) = FlowersSampleTests.Run("Sampling.dll",
+            ["--weights", checkpoint, "--scheduler", "ddim", "--sampling-steps", "2", "--count", "1", "--output", grid]);
+        Assert.True(code == 0, log);
     }
 }

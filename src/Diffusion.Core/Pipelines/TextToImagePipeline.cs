@@ -39,23 +39,7 @@ public sealed partial class TextToImagePipeline
         ArgumentNullException.ThrowIfNull(unet);
         ArgumentNullException.ThrowIfNull(scheduler);
         TorchRuntime.EnsureAvailable();
-        ConditionalUNetOptions options = unet.Options;
-        if (options.HasCrossAttention && textEncoder is null)
-        {
-            throw new ArgumentException("textEncoder is required: the U-Net has cross-attention to text embeddings.", nameof(textEncoder));
-        }
-
-        if (!options.HasCrossAttention && textEncoder is not null)
-        {
-            throw new ArgumentException("textEncoder must be null: the U-Net has no cross-attention (ContextDim is null or CrossAttentionLevels is None).", nameof(textEncoder));
-        }
-
-        if (textEncoder is not null && textEncoder.EmbeddingDim != options.ContextDim)
-        {
-            throw new ArgumentException(
-                $"textEncoder.EmbeddingDim must equal the U-Net's ContextDim ({options.ContextDim}); got {textEncoder.EmbeddingDim}.", nameof(textEncoder));
-        }
-
+        unet.Options.CheckTextEncoder(textEncoder, nameof(textEncoder));
         UNet = unet;
         TextEncoder = textEncoder;
         Scheduler = scheduler;

@@ -39,23 +39,7 @@ public sealed class TextConditionedDenoiser : IDisposable
         ArgumentNullException.ThrowIfNull(unet);
         Options = options ?? new ConditioningOptions();
         Options.Validate();
-        ConditionalUNetOptions shape = unet.Options;
-        if (shape.HasCrossAttention && textEncoder is null)
-        {
-            throw new ArgumentException("textEncoder is required: the U-Net has cross-attention to text embeddings.", nameof(textEncoder));
-        }
-
-        if (!shape.HasCrossAttention && textEncoder is not null)
-        {
-            throw new ArgumentException("textEncoder must be null: the U-Net has no cross-attention.", nameof(textEncoder));
-        }
-
-        if (textEncoder is not null && textEncoder.EmbeddingDim != shape.ContextDim)
-        {
-            throw new ArgumentException(
-                $"textEncoder.EmbeddingDim must equal the U-Net's ContextDim ({shape.ContextDim}); got {textEncoder.EmbeddingDim}.", nameof(textEncoder));
-        }
-
+        unet.Options.CheckTextEncoder(textEncoder, nameof(textEncoder));
         UNet = unet;
         TextEncoder = textEncoder;
     }
@@ -115,12 +99,12 @@ public sealed class TextConditionedDenoiser : IDisposable
         }
 
         Tensor? labels = null;
-        if (UNet.Options.NumClasses is { } classes)
+        if (UNet.Options.NullClassLabel is { } noClass)
         {
             Tensor given = batch.Labels ?? throw new ArgumentException(
                 "batch.Labels is null, but the U-Net is class-conditional (NumClasses is set): the dataset must label every item.", nameof(batch));
             Tensor mask = tensor(dropped);                                                    // [B] bool
-            labels = where(mask, full_like(given, classes), given).to(int64);                 // dropped → "no class"
+            labels = where(mask, full_like(given, noClass), given).to(int64);                 // dropped → "no class"
         }
 
         return UNet.call(noisy, timesteps, context, labels).MoveToOuterDisposeScope();

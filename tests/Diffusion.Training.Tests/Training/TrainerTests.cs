@@ -67,6 +67,32 @@ public sealed class TrainerTests
     }
 
     [Fact]
+    public void ACheckpointRebuildsItsModelWithoutBeingToldTheOptions()
+    {
+        // The checkpoint records the model's config.json text, so a sampler needs only the file.
+        using var checkpoints = TestEnvironment.CreateTempDirectory();
+        using var scope = NewDisposeScope();
+        var unet = TinySetup.Model();
+        TrainingResult result = new Trainer(unet, TinySetup.Scheduler(), TinySetup.Options(checkpoints.Path) with { MaxSteps = 3 }).Fit(TinySetup.Flowers(16));
+
+        Assert.Equal(unet.ToConfigJson(), Diffusion.IO.SafeTensors.ReadHeader(result.LastCheckpoint!).Metadata["diffusion.model.config"]);
+        using var rebuilt = Assert.IsType<Diffusion.Models.UNet>(TrainingCheckpoint.LoadModel(result.LastCheckpoint!));
+        Assert.Equal(unet.Options, rebuilt.Options);
+        Dictionary<string, Tensor> saved = TinySetup.ReadAll(result.LastCheckpoint!);
+        foreach ((string name, Tensor value) in rebuilt.state_dict())
+        {
+            Assert.True(value.eq(saved[TrainingCheckpoint.EmaPrefix + name]).all().item<bool>(), $"'{name}' is not the checkpoint's EMA weight");
+        }
+
+        // A checkpoint without a config (older, or a model of no known class) is refused with the way out.
+        string old = Path.Combine(checkpoints.Path, "old.safetensors");
+        Diffusion.IO.SafeTensors.Save(saved, old);
+        var e = Assert.Throws<InvalidDataException>(() => TrainingCheckpoint.LoadModel(old));
+        Assert.Contains("TrainingCheckpoint.LoadWeights", e.Message, StringComparison.Ordinal);
+        Assert.Contains(old, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void CancellationSavesAResumableCheckpointAndReturns()
     {
         using var dir = TestEnvironment.CreateTempDirectory();

@@ -115,7 +115,7 @@ public sealed partial class ConditionalUNet : nn.Module<Tensor, Tensor, Tensor?,
         if (class_embedding is not null)
         {
             Tensor labels = classLabels is null
-                ? full(n, Options.NumClasses!.Value, dtype: int64, device: sample.device)
+                ? full(n, Options.NullClassLabel!.Value, dtype: int64, device: sample.device)
                 : classLabels.to(int64).to(sample.device).flatten().broadcast_to(n);                   // [N]
             temb = temb + class_embedding.call(labels);                                                 // [N, 4·d0]
         }

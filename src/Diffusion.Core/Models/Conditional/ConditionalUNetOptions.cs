@@ -92,6 +92,27 @@ public sealed record ConditionalUNetOptions
         return errors;
     }
 
+    /// <summary>Throws unless <paramref name="textEncoder"/> fits a network of these options: required (with
+    /// <see cref="ContextDim"/> wide embeddings) when it has cross-attention, null when it has none. The one check the
+    /// pipeline and the trainer make.</summary>
+    internal void CheckTextEncoder(ITextEncoder? textEncoder, string paramName)
+    {
+        if (HasCrossAttention && textEncoder is null)
+        {
+            throw new ArgumentException($"{paramName} is required: the U-Net has cross-attention to text embeddings.", paramName);
+        }
+
+        if (!HasCrossAttention && textEncoder is not null)
+        {
+            throw new ArgumentException($"{paramName} must be null: the U-Net has no cross-attention (ContextDim is null or CrossAttentionLevels is None).", paramName);
+        }
+
+        if (textEncoder is not null && textEncoder.EmbeddingDim != ContextDim)
+        {
+            throw new ArgumentException($"{paramName}.EmbeddingDim must equal the U-Net's ContextDim ({ContextDim}); got {textEncoder.EmbeddingDim}.", paramName);
+        }
+    }
+
     /// <summary>These options as a <c>config.json</c> text: <c>"_class_name": "ConditionalUNet"</c>, the
     /// <see cref="UNetOptions"/> keys and <c>context_dim</c>, <c>num_classes</c>, <c>cross_attention_*</c>, as
     /// <see cref="ConditionalUNet.SavePretrained"/> writes it.</summary>
