@@ -10,6 +10,7 @@ public sealed class SampleCommandLineTests
         { "Pretrained.dll", ["<folder>", "--scheduler", "--sampling-steps", "--count", "--seed", "--output", "--threads"] },
         { "TextToImage.dll", ["--minutes", "--steps", "--clip", "--clip-minutes", "--image-size", "--model-dims", "--batch-size", "--lr", "--dataset-size", "--sampling-steps", "--seed", "--output", "--threads"] },
         { "ClipZeroShot.dll", ["--minutes", "--steps", "--batch-size", "--dataset-size", "--test-size", "--clip", "--output", "--seed", "--threads"] },
+        { "StableDiffusion.dll", ["<folder>", "--prompt", "--negative", "--steps", "--guidance", "--seed", "--size", "--count", "--init-image", "--strength", "--device", "--dtype", "--output", "--threads"] },
     };
 
     public static TheoryData<string, string, string> MissingInputs => new()
@@ -86,7 +87,7 @@ public sealed class SampleCommandLineTests
         string[] samples = [.. Directory.GetFiles(Path.Combine(TestEnvironment.RepoRoot, "samples"), "*.csproj", SearchOption.AllDirectories)
             .Select(Path.GetFileNameWithoutExtension).OfType<string>().Where(name => name != "DocsSnippets")];
 
-        Assert.Equal(5, samples.Length);
+        Assert.Equal(6, samples.Length);
         foreach (string sample in samples)
         {
             Assert.Contains($"- **{sample}** — ", readme, StringComparison.Ordinal);

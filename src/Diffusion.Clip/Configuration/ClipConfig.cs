@@ -11,7 +11,7 @@ namespace Diffusion.Clip;
 /// </summary>
 public sealed record ClipConfig
 {
-    private static readonly JsonSerializerOptions JsonOptions = new()
+    internal static readonly JsonSerializerOptions JsonOptions = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         WriteIndented = true,

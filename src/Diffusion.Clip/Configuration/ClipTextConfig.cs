@@ -62,4 +62,23 @@ public sealed record ClipTextConfig
             yield return $"text_config: LayerNormEps must be positive; got {LayerNormEps}";
         }
     }
+
+    /// <summary>Throws unless <paramref name="tokenizer"/>'s sequences and ids fit this text side.</summary>
+    /// <param name="tokenizer">The tokenizer.</param>
+    /// <param name="parameterName">The caller's parameter, for the exception.</param>
+    /// <param name="owner">What precedes the config keys in messages, e.g. "text_config.".</param>
+    /// <exception cref="ArgumentException">The context length exceeds <see cref="MaxPositionEmbeddings"/> or the vocabulary <see cref="VocabSize"/>.</exception>
+    internal void CheckTokenizer(ClipTokenizer tokenizer, string parameterName, string owner)
+    {
+        if (tokenizer.ContextLength > MaxPositionEmbeddings)
+        {
+            throw new ArgumentException(
+                $"tokenizer.ContextLength must be at most {owner}max_position_embeddings ({MaxPositionEmbeddings}); got {tokenizer.ContextLength}.", parameterName);
+        }
+
+        if (tokenizer.VocabularySize > VocabSize)
+        {
+            throw new ArgumentException($"tokenizer.VocabularySize must be at most {owner}vocab_size ({VocabSize}); got {tokenizer.VocabularySize}.", parameterName);
+        }
+    }
 }

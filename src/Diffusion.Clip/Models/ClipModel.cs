@@ -47,19 +47,7 @@ public sealed partial class ClipModel : nn.Module<Tensor, Tensor, Tensor>
         config.Validate();
         if (tokenizer is not null)
         {
-            if (tokenizer.ContextLength > config.TextConfig.MaxPositionEmbeddings)
-            {
-                throw new ArgumentException(
-                    $"tokenizer.ContextLength must be at most text_config.max_position_embeddings ({config.TextConfig.MaxPositionEmbeddings}); got {tokenizer.ContextLength}.",
-                    nameof(tokenizer));
-            }
-
-            if (tokenizer.VocabularySize > config.TextConfig.VocabSize)
-            {
-                throw new ArgumentException(
-                    $"tokenizer.VocabularySize must be at most text_config.vocab_size ({config.TextConfig.VocabSize}); got {tokenizer.VocabularySize}.",
-                    nameof(tokenizer));
-            }
+            config.TextConfig.CheckTokenizer(tokenizer, nameof(tokenizer), "text_config.");
         }
 
         Config = config;
@@ -140,7 +128,7 @@ public sealed partial class ClipModel : nn.Module<Tensor, Tensor, Tensor>
     /// <exception cref="ArgumentException">The shape, dtype or an id does not fit the model.</exception>
     public Tensor GetTextHiddenStates(Tensor inputIds)
     {
-        ValidateIds(inputIds, nameof(inputIds));
+        ClipTextTransformer.ValidateIds(inputIds, Config.TextConfig, nameof(inputIds));
         return text_model.call(inputIds);
     }
 
@@ -171,25 +159,6 @@ public sealed partial class ClipModel : nn.Module<Tensor, Tensor, Tensor>
         {
             throw new ArgumentException(
                 $"{name} must be a float tensor [N,{v.NumChannels},{v.ImageSize},{v.ImageSize}]; got [{string.Join(',', shape)}] {pixelValues.dtype}.", name);
-        }
-    }
-
-    private void ValidateIds(Tensor inputIds, string name)
-    {
-        ArgumentNullException.ThrowIfNull(inputIds, name);
-        ClipTextConfig t = Config.TextConfig;
-        long[] shape = inputIds.shape;
-        if (shape.Length != 2 || shape[0] < 1 || shape[1] < 1 || shape[1] > t.MaxPositionEmbeddings || inputIds.dtype != ScalarType.Int64)
-        {
-            throw new ArgumentException(
-                $"{name} must be an int64 tensor [N,T] with 1 ≤ T ≤ {t.MaxPositionEmbeddings}; got [{string.Join(',', shape)}] {inputIds.dtype}.", name);
-        }
-
-        using var noGrad = no_grad();
-        long min = inputIds.min().item<long>(), max = inputIds.max().item<long>();
-        if (min < 0 || max >= t.VocabSize)
-        {
-            throw new ArgumentException($"{name} must hold ids in 0..{t.VocabSize - 1}; got ids from {min} to {max}.", name);
         }
     }
 }

@@ -44,4 +44,24 @@ internal sealed class ClipTextTransformer : nn.Module<Tensor, Tensor>
         Tensor eot = inputIds.argmax(-1).to(lastHiddenState.device); // [B], first position of the largest id
         return lastHiddenState.index(rows, eot).MoveToOuterDisposeScope(); // [B, C]
     }
+
+    /// <summary>Checks token ids against the text side's shape: int64 <c>[N, T]</c>, 1 ≤ T ≤ max_position_embeddings, ids in the vocabulary.</summary>
+    /// <exception cref="ArgumentException">They do not fit; the message names <paramref name="name"/>.</exception>
+    public static void ValidateIds(Tensor inputIds, ClipTextConfig config, string name)
+    {
+        ArgumentNullException.ThrowIfNull(inputIds, name);
+        long[] shape = inputIds.shape;
+        if (shape.Length != 2 || shape[0] < 1 || shape[1] < 1 || shape[1] > config.MaxPositionEmbeddings || inputIds.dtype != ScalarType.Int64)
+        {
+            throw new ArgumentException(
+                $"{name} must be an int64 tensor [N,T] with 1 ≤ T ≤ {config.MaxPositionEmbeddings}; got [{string.Join(',', shape)}] {inputIds.dtype}.", name);
+        }
+
+        using var noGrad = no_grad();
+        long min = inputIds.min().item<long>(), max = inputIds.max().item<long>();
+        if (min < 0 || max >= config.VocabSize)
+        {
+            throw new ArgumentException($"{name} must hold ids in 0..{config.VocabSize - 1}; got ids from {min} to {max}.", name);
+        }
+    }
 }

@@ -22,13 +22,14 @@ public sealed class ClipTokenizer
     private readonly BpeTokenizer bpe;
     private readonly string?[] tokenById;
 
-    private ClipTokenizer(ClipVocabulary vocabulary, int contextLength, string source)
+    private ClipTokenizer(ClipVocabulary vocabulary, int contextLength, string source, string? padToken = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(contextLength, 2);
         this.vocabulary = vocabulary;
         ContextLength = contextLength;
         StartOfTextId = RequireToken(ClipVocabulary.StartOfText, source);
         EndOfTextId = RequireToken(ClipVocabulary.EndOfText, source);
+        PadId = padToken is null ? EndOfTextId : RequireToken(padToken, source);
         foreach (char c in ByteLevelAlphabet.VocabularyOrder)
         {
             // Without these, BPE would silently drop characters it cannot start from.
@@ -81,8 +82,14 @@ public sealed class ClipTokenizer
     /// <summary>Id of <c>&lt;|startoftext|&gt;</c> (49406 for CLIP).</summary>
     public int StartOfTextId { get; }
 
-    /// <summary>Id of <c>&lt;|endoftext|&gt;</c> (49407 for CLIP); also the padding id, as in Hugging Face's CLIP tokenizer.</summary>
+    /// <summary>Id of <c>&lt;|endoftext|&gt;</c> (49407 for CLIP); also the padding id unless the tokenizer's files name another.</summary>
     public int EndOfTextId { get; }
+
+    /// <summary>
+    /// Id that fills a sequence after its end-of-text token: <see cref="EndOfTextId"/> for OpenAI's CLIP and Stable Diffusion 1,
+    /// the id of "!" (0) for Stable Diffusion 2's tokenizer, whose <c>pad_token</c> is "!" (<see cref="FromPretrained"/> reads it).
+    /// </summary>
+    public int PadId { get; }
 
     /// <summary>Opens a Hugging Face tokenizer pair (<c>vocab.json</c>, <c>merges.txt</c>), e.g. from openai/clip-vit-base-patch32.</summary>
     /// <param name="vocabJsonPath">JSON object of token → id.</param>
@@ -97,6 +104,38 @@ public sealed class ClipTokenizer
         ArgumentException.ThrowIfNullOrEmpty(mergesTxtPath);
         ArgumentOutOfRangeException.ThrowIfLessThan(contextLength, 2);
         return new ClipTokenizer(ClipVocabulary.FromFiles(vocabJsonPath, mergesTxtPath), contextLength, vocabJsonPath);
+    }
+
+    /// <summary>
+    /// Opens a Hugging Face <c>CLIPTokenizer</c> folder, such as the <c>tokenizer/</c> folder of a Stable Diffusion download:
+    /// <c>vocab.json</c> and <c>merges.txt</c>, with the context length from <c>tokenizer_config.json</c>'s <c>model_max_length</c>
+    /// (77 when absent) and the padding token from <c>pad_token</c> in <c>special_tokens_map.json</c> or <c>tokenizer_config.json</c>
+    /// (a string or an <c>AddedToken</c> object; <c>&lt;|endoftext|&gt;</c> when absent).
+    /// </summary>
+    /// <param name="directory">The folder.</param>
+    /// <returns>The tokenizer.</returns>
+    /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
+    /// <exception cref="FileNotFoundException"><c>vocab.json</c> or <c>merges.txt</c> is missing.</exception>
+    /// <exception cref="InvalidDataException">A file is malformed, <c>model_max_length</c> is below 2 or above 4096, or the padding token is not in the vocabulary; the message names the file.</exception>
+    public static ClipTokenizer FromPretrained(string directory)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        if (!Directory.Exists(directory))
+        {
+            throw new DirectoryNotFoundException($"Tokenizer folder not found: {directory}");
+        }
+
+        string vocab = Path.Combine(directory, "vocab.json"), merges = Path.Combine(directory, "merges.txt");
+        foreach (string path in new[] { vocab, merges })
+        {
+            if (!File.Exists(path))
+            {
+                throw new FileNotFoundException($"{directory} has no {Path.GetFileName(path)}; a CLIPTokenizer folder holds vocab.json and merges.txt.", path);
+            }
+        }
+
+        (int contextLength, string? padToken) = TokenizerFiles.Read(directory);
+        return new ClipTokenizer(ClipVocabulary.FromFiles(vocab, merges), contextLength, vocab, padToken);
     }
 
     /// <summary>Opens OpenAI's <c>bpe_simple_vocab_16e6.txt.gz</c> and builds CLIP's 49,408-token vocabulary from it.</summary>
@@ -159,7 +198,8 @@ public sealed class ClipTokenizer
 
     /// <summary>
     /// Encodes <paramref name="text"/> to exactly <see cref="ContextLength"/> ids: truncated with the end
-    /// token kept last (as <c>clip.tokenize(truncate=True)</c>), or padded with the end-of-text id.
+    /// token kept last (as <c>clip.tokenize(truncate=True)</c> and Hugging Face's <c>truncation=True</c>), or padded with
+    /// <see cref="PadId"/> after the end token.
     /// </summary>
     /// <param name="text">Any text.</param>
     /// <returns>The ids.</returns>
@@ -167,13 +207,17 @@ public sealed class ClipTokenizer
     {
         IReadOnlyList<int> ids = Encode(text);
         var result = new int[ContextLength];
-        Array.Fill(result, EndOfTextId);
+        Array.Fill(result, PadId);
         for (int i = 0; i < Math.Min(ids.Count, ContextLength); i++)
         {
             result[i] = ids[i];
         }
 
-        result[^1] = EndOfTextId; // truncated: the end token replaces the last kept one; padded: already there
+        if (ids.Count >= ContextLength)
+        {
+            result[^1] = EndOfTextId; // truncated: the end token replaces the last kept one
+        }
+
         return result;
     }
 

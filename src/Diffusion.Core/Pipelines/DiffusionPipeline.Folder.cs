@@ -39,24 +39,9 @@ public sealed partial class DiffusionPipeline
 
     private static void ReadModelIndex(string indexPath, ILogger logger)
     {
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(File.ReadAllText(indexPath));
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"{indexPath}: not valid JSON: {e.Message}", e);
-        }
-
-        using (document)
+        using (JsonDocument document = ModelIndexFile.Parse(indexPath))
         {
             JsonElement root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-            {
-                throw new InvalidDataException($"{indexPath}: must be a JSON object; got {root.ValueKind}.");
-            }
-
             if (!root.TryGetProperty("_class_name", out JsonElement classElement) || classElement.ValueKind != JsonValueKind.String)
             {
                 throw new InvalidDataException($"{indexPath}: \"_class_name\" must be a string naming the pipeline; got {Describe(root, "_class_name")}.");

@@ -24,19 +24,17 @@ public sealed partial class TextToImagePipeline
             return UNet.call(input, timestep, context, classLabels);
         }
 
-        using var scope = NewDisposeScope();
         long n = input.shape[0];
-        Tensor both = cat([input, input], 0);                                                       // [2n, C, S, S]: (uncond, cond)
-        Tensor? contexts = context is null
-            ? null
-            : cat([(unconditionalContext ?? throw new ArgumentNullException(nameof(unconditionalContext))).expand(n, -1, -1), context], 0); // [2n, L, D]
-        Tensor? labels = classLabels is null
-            ? null
-            : cat([full(n, UNet.Options.NullClassLabel!.Value, dtype: int64, device: classLabels.device), classLabels], 0); // [2n]
-        Tensor[] halves = UNet.call(both, timestep, contexts, labels).chunk(2, 0);                 // 2 × [n, C, S, S]
-        Tensor unconditional = halves[0];
-        Tensor conditional = halves[1];
-        return (unconditional + ((conditional - unconditional) * guidanceScale)).MoveToOuterDisposeScope();
+        return DenoisingLoop.Guided(input, guidanceScale, both =>
+        {
+            Tensor? contexts = context is null
+                ? null
+                : cat([(unconditionalContext ?? throw new ArgumentNullException(nameof(unconditionalContext))).expand(n, -1, -1), context], 0); // [2n, L, D]
+            Tensor? labels = classLabels is null
+                ? null
+                : cat([full(n, UNet.Options.NullClassLabel!.Value, dtype: int64, device: classLabels.device), classLabels], 0); // [2n]
+            return UNet.call(both, timestep, contexts, labels);                                    // [2n, C, S, S]: (uncond, cond)
+        });
     }
 
     private Tensor Sample(IReadOnlyList<string> prompts, string unconditionalPrompt, IReadOnlyList<int>? labels, int perPrompt, int steps,

@@ -72,7 +72,7 @@ internal static partial class ModelConfigJson
     });
 
     /// <summary>One line naming every field and its value, for <c>ToString</c>.</summary>
-    public static string Describe(AutoencoderKLConfig c) => DescribeJson(WriteAutoencoderKL(c));
+    public static string Describe(AutoencoderKLConfig c) => Describe(WriteAutoencoderKL(c));
 
     private static IReadOnlyList<double>? NullableDoubles(string key, JsonElement v) =>
         v.ValueKind switch

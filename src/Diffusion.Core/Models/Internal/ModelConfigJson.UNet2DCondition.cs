@@ -136,7 +136,7 @@ internal static partial class ModelConfigJson
     }
 
     /// <summary>One line naming every field and its value, for <c>ToString</c>.</summary>
-    public static string Describe(UNet2DConditionModelConfig c) => DescribeJson(WriteUNet2DCondition(c));
+    public static string Describe(UNet2DConditionModelConfig c) => Describe(WriteUNet2DCondition(c));
 
     /// <summary>diffusers' "a number or one per block": a one-entry list is written as the number.</summary>
     private static object? OneOrAll<T>(IReadOnlyList<T> values) => values is { Count: 1 } ? values[0] : values;

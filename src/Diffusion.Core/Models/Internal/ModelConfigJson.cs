@@ -138,12 +138,12 @@ internal static partial class ModelConfigJson
     }
 
     /// <summary>One line naming every field and its value, for <c>ToString</c>.</summary>
-    public static string Describe(UNet2DModelConfig c) => DescribeJson(WriteUNet2D(c));
+    public static string Describe(UNet2DModelConfig c) => Describe(WriteUNet2D(c));
 
-    /// <summary>One line naming every non-metadata field of a written config and its value.</summary>
-    private static string DescribeJson(string json)
+    /// <summary>One line naming every field of a written config and its value (metadata keys left out).</summary>
+    public static string Describe(string configJson)
     {
-        using JsonDocument document = JsonDocument.Parse(json);
+        using JsonDocument document = JsonDocument.Parse(configJson);
         return string.Join(", ", document.RootElement.EnumerateObject().Where(p => !p.Name.StartsWith('_')).Select(p => $"{p.Name} = {p.Value.GetRawText()}"));
     }
 
