@@ -1,3 +1,4 @@
+using Diffusion.Internal;
 using Diffusion.Clip.Models;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -32,11 +33,7 @@ public sealed partial class ClipTextModel : nn.Module<Tensor, Tensor>
         : base(nameof(ClipTextModel))
     {
         ArgumentNullException.ThrowIfNull(config);
-        string[] violations = [.. config.Violations()];
-        if (violations.Length > 0)
-        {
-            throw new ArgumentException("Invalid CLIP text configuration: " + string.Join("; ", violations) + ".", nameof(config));
-        }
+        OptionsValidation.ThrowIfAny(nameof(ClipTextConfig), [.. config.Violations()], nameof(config));
 
         Config = config;
         text_model = new ClipTextTransformer(config, initialize);

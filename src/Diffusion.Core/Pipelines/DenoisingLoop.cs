@@ -104,6 +104,18 @@ internal static class DenoisingLoop
         return (unconditional + ((conditional - unconditional) * guidanceScale)).MoveToOuterDisposeScope();
     }
 
+    /// <summary>How a pipeline splits <paramref name="total"/> images into batches of at most <paramref name="batchSize"/>
+    /// (null: one batch): each batch's first image, its size, its index and the number of batches.</summary>
+    public static IEnumerable<(int Start, int Count, int Index, int Batches)> Batches(int total, int? batchSize)
+    {
+        int perBatch = batchSize ?? total;
+        int batches = (total + perBatch - 1) / perBatch;
+        for (int b = 0; b < batches; b++)
+        {
+            yield return (b * perBatch, Math.Min(perBatch, total - (b * perBatch)), b, batches);
+        }
+    }
+
     /// <summary>Maps [−1, 1] to [0, 1] (x/2 + 0.5, clamped), float32 on the CPU: diffusers' <c>denormalize</c>.</summary>
     /// <param name="x">Images in [−1, 1] on any device.</param>
     /// <returns>A new tensor; the caller (or its dispose scope) owns it.</returns>

@@ -102,28 +102,25 @@ public sealed partial class DiffusionPipeline : IDisposable
             throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "batchSize must be at least 1 or null.");
         }
 
-        int perBatch = batchSize ?? count;
-        int batches = (count + perBatch - 1) / perBatch;
         (Device device, ScalarType modelType) = DeviceAndType();
         using var generator = new Generator((ulong)seed, CPU);
         using var noGrad = no_grad();
-        var outputs = new List<Tensor>(batches);
+        var outputs = new List<Tensor>();
         lock (gate) // the scheduler's timesteps and history belong to one sampling loop at a time
         {
             ObjectDisposedException.ThrowIf(disposed, this);
             try
             {
-                for (int b = 0; b < batches; b++)
+                foreach ((_, int n, int b, int batches) in DenoisingLoop.Batches(count, batchSize))
                 {
-                    int n = Math.Min(perBatch, count - (b * perBatch));
                     outputs.Add(SampleBatch(n, inferenceSteps, generator, device, modelType, b, batches, progress, cancellationToken));
                 }
 
-                return batches == 1 ? outputs[0] : cat(outputs, 0);
+                return outputs.Count == 1 ? outputs[0] : cat(outputs, 0);
             }
             finally
             {
-                if (batches > 1)
+                if (outputs.Count > 1)
                 {
                     outputs.ForEach(t => t.Dispose());
                 }

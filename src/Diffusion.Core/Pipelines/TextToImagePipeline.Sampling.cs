@@ -40,9 +40,16 @@ public sealed partial class TextToImagePipeline
     private Tensor Sample(IReadOnlyList<string> prompts, string unconditionalPrompt, IReadOnlyList<int>? labels, int perPrompt, int steps,
         double guidanceScale, long seed, int? batchSize, IProgress<SamplingProgress>? progress, CancellationToken cancellationToken)
     {
+        lock (gate) // the scheduler's timesteps and history belong to one sampling loop at a time
+        {
+            return SampleUnlocked(prompts, unconditionalPrompt, labels, perPrompt, steps, guidanceScale, seed, batchSize, progress, cancellationToken);
+        }
+    }
+
+    private Tensor SampleUnlocked(IReadOnlyList<string> prompts, string unconditionalPrompt, IReadOnlyList<int>? labels, int perPrompt, int steps,
+        double guidanceScale, long seed, int? batchSize, IProgress<SamplingProgress>? progress, CancellationToken cancellationToken)
+    {
         int total = prompts.Count * perPrompt;
-        int perBatch = batchSize ?? total;
-        int batches = (total + perBatch - 1) / perBatch;
         Device device = UNet.Device;
         using var generator = new Generator((ulong)seed, CPU);
         using var noGrad = no_grad();
@@ -52,17 +59,15 @@ public sealed partial class TextToImagePipeline
             ? null
             : TextEncoder.Encode([unconditionalPrompt]).to(device);                                // [1, L, D]
         Tensor? promptLabels = labels is null ? null : tensor(labels.Select(l => (long)l).ToArray(), dtype: int64).to(device); // [P]
-        var outputs = new List<Tensor>(batches);
-        for (int b = 0; b < batches; b++)
+        var outputs = new List<Tensor>();
+        foreach ((int start, int n, int b, int batches) in DenoisingLoop.Batches(total, batchSize))
         {
-            int start = b * perBatch;
-            int n = Math.Min(perBatch, total - start);
             Tensor rows = tensor(Enumerable.Range(start, n).Select(i => (long)(i / perPrompt)).ToArray(), dtype: int64).to(device); // prompt of each image
             outputs.Add(SampleBatch(n, steps, guidanceScale, generator, promptContexts?.index_select(0, rows), unconditionalContext,
                 promptLabels?.index_select(0, rows), b, batches, progress, cancellationToken));
         }
 
-        return (batches == 1 ? outputs[0] : cat(outputs, 0)).MoveToOuterDisposeScope();
+        return (outputs.Count == 1 ? outputs[0] : cat(outputs, 0)).MoveToOuterDisposeScope();
     }
 
     private Tensor SampleBatch(int n, int steps, double guidanceScale, Generator generator, Tensor? context, Tensor? unconditionalContext,

@@ -19,11 +19,13 @@ namespace Diffusion.Pipelines;
 /// <para>Conventions are <see cref="DiffusionPipeline"/>'s: the starting noise is
 /// <c>torch.randn([N, C, S, S], generator: CPU generator seeded with the seed)</c> (batches draw from one generator
 /// in turn), the result is float32 in [0, 1] on the CPU, sampling runs under <c>no_grad</c> with a dispose scope per
-/// step, a <see cref="SamplingProgress"/> after every step, cancellation between steps. The scheduler is stateful:
-/// a pipeline is not for use from several threads at once.</para>
+/// step, a <see cref="SamplingProgress"/> after every step, cancellation between steps. The scheduler is stateful, so
+/// calls from several threads take turns (one lock per pipeline), as <see cref="DiffusionPipeline"/>'s do.</para>
 /// </remarks>
 public sealed partial class TextToImagePipeline
 {
+    private readonly Lock gate = new();
+
     /// <summary>The guidance scale the <c>Generate</c> methods use unless told otherwise.</summary>
     public const double DefaultGuidanceScale = 2.0;
 

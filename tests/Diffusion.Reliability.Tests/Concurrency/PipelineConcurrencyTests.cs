@@ -32,6 +32,29 @@ public sealed class PipelineConcurrencyTests
     }
 
     [Fact]
+    public void ConcurrentCallsOnOneTextToImagePipelineAreSerialisedToo()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(5);
+        var unet = new Diffusion.Models.ConditionalUNet(new Diffusion.Models.ConditionalUNetOptions
+        {
+            UNet = new Diffusion.Models.UNetOptions { HiddenDims = [8, 16, 16], ImageSize = 8, NormGroups = 4, AttentionHeads = 2, AttentionHeadDim = 4 },
+            ContextDim = null,
+            NumClasses = 3,
+        });
+        using var scheduler = new DdimScheduler(DdimSchedulerOptions.Book); // η = 1: stochastic steps from the call's generator
+        var pipeline = new TextToImagePipeline(unet, null, scheduler);
+        Tensor[] expected = [.. Enumerable.Range(0, Threads).Select(seed => pipeline.GenerateForClasses([seed % 3], 2, inferenceSteps: 8, seed: seed))];
+
+        Tensor[] actual = RunTogether(seed => pipeline.GenerateForClasses([seed % 3], 2, inferenceSteps: 8, seed: seed));
+
+        for (int i = 0; i < Threads; i++)
+        {
+            Assert.True(expected[i].eq(actual[i]).all().item<bool>(), $"seed {i}: concurrent result differs from the sequential one");
+        }
+    }
+
+    [Fact]
     public void PipelinesWithTheirOwnSchedulersShareOneModelInParallel()
     {
         using var scope = NewDisposeScope();
