@@ -62,4 +62,30 @@ internal static class PretrainedSnippets
         using nn.Module any = PretrainedModel.FromPretrained("runs/flowers/unet-ema");       // picks the class from _class_name
         // </snippet>
     }
+
+    public static void Autoencoder()
+    {
+        // <snippet:pretrained-autoencoderkl>
+        using AutoencoderKL vae = AutoencoderKL.FromPretrained("stable-diffusion-v1-5/vae", dtype: ScalarType.Float32);
+        using var scope = torch.NewDisposeScope();
+        Tensor image = torch.rand(1, 3, 512, 512) * 2 - 1;      // [N, 3, H, W] in [-1, 1]
+        using (DiagonalGaussianDistribution posterior = vae.Encode(image))
+        {
+            Tensor latent = posterior.Sample(new Generator(42, CPU)) * vae.ScalingFactor;   // what the U-Net sees
+            Tensor back = vae.Decode(latent / vae.ScalingFactor);                           // [N, 3, H, W]
+        }
+        vae.EnableSlicing();   // a batch one image at a time: same images, the memory of one
+        vae.EnableTiling();    // large images in overlapping 512×512 tiles (64×64 latents), seams blended as diffusers does
+        // </snippet>
+    }
+
+    public static void ConditionUNet(Tensor latents, Tensor timestep, Tensor textStates)
+    {
+        // <snippet:pretrained-unet2dcondition>
+        using var unet = UNet2DConditionModel.FromPretrained("stable-diffusion-v1-5/unet", dtype: ScalarType.BFloat16);
+        // latents [N, 4, 64, 64] for 512×512 images; text states [N, 77, 768] from the CLIP text encoder (1024 for SD 2)
+        using Tensor noise = unet.Forward(latents, timestep, textStates, encoderAttentionMask: null); // [N, 4, 64, 64]
+        unet.SavePretrained("my-unet");   // config.json + diffusion_pytorch_model.safetensors; diffusers opens it
+        // </snippet>
+    }
 }

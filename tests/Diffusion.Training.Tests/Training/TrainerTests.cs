@@ -196,9 +196,9 @@ public sealed class TrainerTests
     public void OptionsValidationListsEveryViolation()
     {
         var e = Assert.Throws<ArgumentException>(() => new TrainerOptions { BatchSize = 0, LearningRate = -1, EmaDecay = 1 }.Validate());
-        Assert.Contains("BatchSize must be at least 1; got 0.", e.Message, StringComparison.Ordinal);
-        Assert.Contains("LearningRate must be positive and finite; got -1.", e.Message, StringComparison.Ordinal);
-        Assert.Contains("EmaDecay must be in (0, 1); got 1.", e.Message, StringComparison.Ordinal);
+        Assert.Contains("BatchSize must be at least 1; got 0", e.Message, StringComparison.Ordinal);
+        Assert.Contains("LearningRate must be positive and finite; got -1", e.Message, StringComparison.Ordinal);
+        Assert.Contains("EmaDecay must be in (0, 1); got 1", e.Message, StringComparison.Ordinal);
     }
 
     private sealed class PoisonedAll(Diffusion.Data.IImageDataset inner) : Diffusion.Data.IImageDataset
