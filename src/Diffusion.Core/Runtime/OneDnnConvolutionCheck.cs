@@ -63,7 +63,7 @@ internal static class OneDnnConvolutionCheck
         }
 
         return "libtorch's oneDNN convolutions gave wrong results on this CPU (a known-answer 3×3 convolution with 20 input " +
-               "channels missed its float64 value), so oneDNN is turned off for this process: convolutions use libtorch's own " +
+               "channels missed its float64 value), so oneDNN (and NNPACK with it) is turned off for this process: convolutions use libtorch's own " +
                "kernels (correct, but slower: a small U-Net's float32 training step took 1.4× as long where this was found). See docs/faq.md.";
     }
 
@@ -78,12 +78,31 @@ internal static class OneDnnConvolutionCheck
         // Fixed, non-trivial values in [-1, 1] from sines of distinct frequencies (no generator involved).
         Tensor input = arange(batch * Channels * size * size, float64).mul(0.37).sin().reshape(batch, Channels, size, size);
         Tensor weight = arange(4 * Channels * 9, float64).mul(0.61).add(0.3).cos().reshape(4, Channels, 3, 3);
-        Tensor expected = nn.functional.conv2d(input, weight, padding: [1, 1]);
-        Tensor bound = nn.functional.conv2d(input.abs(), weight.abs(), padding: [1, 1]).add(1).mul(1e-3);
+        Tensor expected = ReferenceConvolution(input, weight);
+        Tensor bound = ReferenceConvolution(input.abs(), weight.abs()).add(1).mul(1e-3);
         Tensor actual = nn.functional.conv2d(input.to(float32), weight.to(float32), padding: [1, 1]).to(float64);
         Tensor error = (actual - expected).abs();
         // NaN compares false, so a NaN anywhere makes the check fail.
         return error.le(bound).all().item<bool>();
+    }
+
+    // The float64 reference as nine shifted channel contractions, not conv2d: a float64 convolution asks libtorch's
+    // backend choice about NNPACK, which warns on a CPU where NNPACK cannot start, before the check can turn it off.
+    private static Tensor ReferenceConvolution(Tensor input, Tensor weight)
+    {
+        long height = input.shape[2], width = input.shape[3];
+        Tensor padded = nn.functional.pad(input, [1, 1, 1, 1]);
+        Tensor sum = zeros([input.shape[0], weight.shape[0], height, width], float64);
+        for (int dy = 0; dy < 3; dy++)
+        {
+            for (int dx = 0; dx < 3; dx++)
+            {
+                Tensor window = padded.narrow(2, dy, height).narrow(3, dx, width);          // [N, C, H, W]
+                sum = sum + einsum("nchw,oc->nohw", window, weight[.., .., dy, dx]);       // [N, O, H, W]
+            }
+        }
+
+        return sum;
     }
 
     private static bool TryDisableOneDnn()
@@ -97,6 +116,7 @@ internal static class OneDnnConvolutionCheck
         {
             nint context = NativeMethods.GlobalContext();
             NativeMethods.SetUserEnabledMkldnn(context, false);
+            DisableNnpack(context);
             return !NativeMethods.UserEnabledMkldnn(context);
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
@@ -105,7 +125,23 @@ internal static class OneDnnConvolutionCheck
         }
     }
 
-    /// <summary>libtorch's <c>at::globalContext().setUserEnabledMkldnn(bool)</c>, which TorchSharp does not expose.</summary>
+    // Without oneDNN, libtorch's CPU convolution tries NNPACK first. Where this was found NNPACK could not start
+    // ("Could not initialize NNPACK! Reason: Unsupported hardware") and libtorch printed that warning at every
+    // convolution, about 25 lines a second in the flower sample, before falling back to its own kernels anyway. The
+    // fallback is what runs either way, so NNPACK goes off with oneDNN; a libtorch without the entry point keeps it.
+    private static void DisableNnpack(nint context)
+    {
+        try
+        {
+            NativeMethods.SetUserEnabledNnpack(context, false);
+        }
+        catch (EntryPointNotFoundException)
+        {
+        }
+    }
+
+    /// <summary>libtorch's <c>at::globalContext().setUserEnabledMkldnn(bool)</c> and <c>setUserEnabledNNPACK(bool)</c>,
+    /// which TorchSharp does not expose.</summary>
     private static class NativeMethods
     {
         private const string LibTorchCpu = "libtorch_cpu";
@@ -117,6 +153,10 @@ internal static class OneDnnConvolutionCheck
         [DllImport(LibTorchCpu, EntryPoint = "_ZN2at7Context20setUserEnabledMkldnnEb")]
         [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
         internal static extern void SetUserEnabledMkldnn(nint context, [MarshalAs(UnmanagedType.U1)] bool enabled);
+
+        [DllImport(LibTorchCpu, EntryPoint = "_ZN2at7Context20setUserEnabledNNPACKEb")]
+        [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+        internal static extern void SetUserEnabledNnpack(nint context, [MarshalAs(UnmanagedType.U1)] bool enabled);
 
         [DllImport(LibTorchCpu, EntryPoint = "_ZNK2at7Context17userEnabledMkldnnEv")]
         [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
