@@ -42,6 +42,8 @@ var scheduler = new DdimScheduler(DdimSchedulerOptions.Book);
 string? resumeFrom = TrainingCheckpoint.FindLatest(checkpoints);
 long? startingSteps = resumeFrom is null ? StartingCheckpoint.LoadIfUseful(options, unet, checkpoints) : null;
 bool warmStart = startingSteps is not null;
+double learningRate = options.LearningRate
+    ?? (StartingCheckpoint.Fits(options, unet) ? FlowersOptions.ContinuationLearningRate : FlowersOptions.FreshLearningRate);
 Console.WriteLine($"Diffusion.Net flowers: {dataset.Count} images at {options.ImageSize}px, U-Net [{string.Join(',', options.ModelDims)}] " +
                   $"({unet.parameters().Sum(p => p.numel()) / 1e6:F2}M parameters), batch {options.BatchSize}, on {device.type} in {precision}.");
 Console.WriteLine(resumeFrom is not null ? $"Resuming from {Path.GetFileName(resumeFrom)}." : warmStart ? "Training on from the committed weights." : "Starting from noise.");
@@ -59,7 +61,7 @@ var trainer = new Trainer(unet, scheduler, new TrainerOptions
     MaxSteps = options.Steps,
     MaxDuration = options.Steps is null ? TimeSpan.FromMinutes(options.Minutes) : null,
     BatchSize = options.BatchSize,
-    LearningRate = options.LearningRate,
+    LearningRate = learningRate,
     WarmupSteps = 100,
     InitialStep = startingSteps ?? 0, // the committed weights' schedule goes on: no second warm-up from 0
     LearningRateSchedule = LearningRateSchedule.Constant,
@@ -81,7 +83,7 @@ double evaluationBefore = trainer.EvaluationLoss(heldOut, options.Seed);
 Console.WriteLine($"Evaluation loss on {heldOutName} (fixed noise and timesteps): {evaluationBefore:F4}");
 if (warmStart)
 {
-    Console.WriteLine($"First {trainer.Options.MomentWarmupSteps} batches only fill AdamW's moments (the committed file has none); then step {startingSteps + 1} at lr {options.LearningRate:0.0e0}.");
+    Console.WriteLine($"First {trainer.Options.MomentWarmupSteps} batches only fill AdamW's moments (the committed file has none); then step {startingSteps + 1} at lr {learningRate:0.0e0}.");
 }
 
 var bar = new ConsoleProgressBar(options.Steps is null ? TimeSpan.FromMinutes(options.Minutes) : null, options.Steps, startingSteps ?? 0);

@@ -15,23 +15,32 @@ internal static class StartingCheckpoint
 {
     public const string WeightsFile = "diffusion_pytorch_model.fp16.safetensors";
 
-    /// <summary>Loads the committed weights when they fit; returns the training steps they had (for <c>TrainerOptions.InitialStep</c>), or null.</summary>
+    /// <summary>Whether this run's model is the one the committed weights were made for (and the run may use them):
+    /// then the run, or the checkpoints it resumes, goes on from them.</summary>
+    public static bool Fits(FlowersOptions options, UNet unet)
+    {
+        string configPath = Path.Combine(Folder, "config.json");
+        return options.UseStartingCheckpoint && File.Exists(configPath) && UNetOptions.FromJson(File.ReadAllText(configPath)) == unet.Options;
+    }
+
+    /// <summary>Loads the committed weights when they fit and no checkpoint exists yet; returns the training steps they had
+    /// (for <c>TrainerOptions.InitialStep</c>), or null.</summary>
     public static long? LoadIfUseful(FlowersOptions options, UNet unet, string checkpointDirectory)
     {
-        string folder = Path.Combine(AppContext.BaseDirectory, "starting-checkpoint");
-        string configPath = Path.Combine(folder, "config.json");
-        string trainingPath = Path.Combine(folder, "training.json");
-        string weights = Path.Combine(folder, WeightsFile);
-        if (!options.UseStartingCheckpoint || TrainingCheckpoint.FindLatest(checkpointDirectory) is not null
-            || !File.Exists(configPath) || !File.Exists(trainingPath) || !File.Exists(weights))
+        string trainingPath = Path.Combine(Folder, "training.json");
+        string weights = Path.Combine(Folder, WeightsFile);
+        if (TrainingCheckpoint.FindLatest(checkpointDirectory) is not null || !File.Exists(trainingPath) || !File.Exists(weights))
         {
             return null;
         }
 
-        UNetOptions made = UNetOptions.FromJson(File.ReadAllText(configPath));
-        if (made != unet.Options)
+        if (!Fits(options, unet))
         {
-            Console.WriteLine("The committed starting weights were made for another model or image size; starting from noise.");
+            if (options.UseStartingCheckpoint)
+            {
+                Console.WriteLine("The committed starting weights were made for another model or image size; starting from noise.");
+            }
+
             return null;
         }
 
@@ -41,6 +50,8 @@ internal static class StartingCheckpoint
         Console.WriteLine($"Starting from the committed weights ({training.Steps} steps, made by: {training.Command}).");
         return training.Steps;
     }
+
+    private static string Folder => Path.Combine(AppContext.BaseDirectory, "starting-checkpoint");
 
     private sealed record Training(long Steps, string Command);
 }

@@ -89,8 +89,18 @@ public static class CommonOptions
     /// <summary><c>--lr</c>: peak learning rate.</summary>
     /// <param name="defaultRate">The default.</param>
     /// <returns>The option.</returns>
-    public static Option<double> LearningRate(double defaultRate) =>
-        Range(new Option<double>("--lr") { Description = "peak learning rate (constant after a 100-step warm-up)", HelpName = "x", DefaultValueFactory = _ => defaultRate }, 1e-7, 1);
+    public static Option<double> LearningRate(double defaultRate)
+    {
+        Option<double> option = LearningRateWithoutDefault("peak learning rate (constant after a 100-step warm-up)");
+        option.DefaultValueFactory = _ => defaultRate;
+        return option;
+    }
+
+    /// <summary><c>--lr</c> whose default depends on other choices (absent: the option's result is null).</summary>
+    /// <param name="description">The help text, saying what the default is.</param>
+    /// <returns>The option.</returns>
+    public static Option<double> LearningRateWithoutDefault(string description) =>
+        Range(new Option<double>("--lr") { Description = description, HelpName = "x" }, 1e-7, 1);
 
     /// <summary><c>--image-size</c>: image side in pixels.</summary>
     /// <param name="defaultSize">The default.</param>

@@ -36,7 +36,10 @@ public sealed class FlowersSampleTests
         Assert.Equal((10.0, 32, 32, 16, 50), (defaults.Minutes, defaults.ImageSize, defaults.BatchSize, defaults.Samples, defaults.SamplingSteps));
         Assert.Equal([32, 64, 128, 256], defaults.ModelDims);
         Assert.Null(defaults.BFloat16);
+        Assert.Null(defaults.LearningRate); // chosen by the run: 1e-3 from noise, 2e-4 going on from the committed weights
         Assert.Equal(Environment.ProcessorCount, defaults.Threads);
+        Assert.True(new FlowersCommandLine().TryParse(["--lr", "5e-4"], out FlowersOptions? rate, out _));
+        Assert.Equal(5e-4, rate.LearningRate);
 
         Assert.True(new FlowersCommandLine().TryParse(
             ["--steps", "20", "--image-size", "16", "--model-dims", "16,32,32", "--seed", "3", "--fresh", "--count", "4", "--bf16", "off", "--threads", "1"],
@@ -107,6 +110,7 @@ public sealed class FlowersSampleTests
 
         Assert.True(exitCode == 0, log);
         Assert.Contains("Starting from the committed weights (588 steps", log, StringComparison.Ordinal);
+        Assert.Contains("then step 589 at lr 2.0e-4", log, StringComparison.Ordinal); // the continuation rate
         Assert.Contains("now at step 589", log, StringComparison.Ordinal);
         using var unet = Diffusion.Models.UNet.FromPretrained(Path.Combine(output, "unet-ema"));
         Assert.Equal([32, 64, 128, 256], unet.Options.HiddenDims);
