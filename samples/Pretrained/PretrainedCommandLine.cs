@@ -6,7 +6,7 @@ namespace Diffusion.Samples.Pretrained;
 public sealed record PretrainedOptions
 {
     /// <summary>Scheduler names: "saved" (the folder's own) and the Sampling sample's names.</summary>
-    public static IReadOnlyList<string> SchedulerNames { get; } = ["saved", "ddim", "ddpm", "euler", "dpm++", "euler-a", "pndm", "lms", "heun", "unipc"];
+    public static IReadOnlyList<string> SchedulerNames { get; } = ["saved", .. SamplerNames.All];
 
     /// <summary>A diffusers DDPMPipeline/DDIMPipeline folder, or a bare UNet2DModel folder.</summary>
     public string Folder { get; init; } = "";

@@ -35,18 +35,7 @@ return 0;
 // scheduler shares); the saved scheduler's other settings (clip_sample, variance_type, ...) stay with its own class.
 static INoiseScheduler OnSameSchedule(INoiseScheduler saved, string name)
 {
-    string className = name switch
-    {
-        "ddim" => "DDIMScheduler",
-        "ddpm" => "DDPMScheduler",
-        "euler" => "EulerDiscreteScheduler",
-        "euler-a" => "EulerAncestralDiscreteScheduler",
-        "pndm" => "PNDMScheduler",
-        "lms" => "LMSDiscreteScheduler",
-        "heun" => "HeunDiscreteScheduler",
-        "unipc" => "UniPCMultistepScheduler",
-        _ => "DPMSolverMultistepScheduler",
-    };
+    string className = SamplerNames.DiffusersClass(name);
     JsonObject config = JsonNode.Parse(SchedulerConfig.ToJson(saved))!.AsObject();
     if ((string?)config["_class_name"] != className)
     {

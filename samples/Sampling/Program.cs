@@ -82,16 +82,7 @@ static UNet BookUNet(nn.Module model, string path)
     throw new InvalidDataException($"{path}: holds a {model.GetType().Name}; this sample draws with the book's UNet (samples/Pretrained runs diffusers folders).");
 }
 
-static INoiseScheduler Create(string name) => name switch
-{
-    "ddim-book" => new DdimScheduler(DdimSchedulerOptions.Book),
-    "ddim" => new DdimScheduler(new DdimSchedulerOptions { BetaSchedule = BetaSchedule.ClippedCosine }),
-    "ddpm" => new DdpmScheduler(new DdpmSchedulerOptions { BetaSchedule = BetaSchedule.ClippedCosine }),
-    "euler" => new EulerDiscreteScheduler(new EulerDiscreteSchedulerOptions { BetaSchedule = BetaSchedule.ClippedCosine }),
-    "euler-a" => new EulerAncestralDiscreteScheduler(new EulerAncestralDiscreteSchedulerOptions { BetaSchedule = BetaSchedule.ClippedCosine }),
-    "pndm" => new PNDMScheduler(new PNDMSchedulerOptions { BetaSchedule = BetaSchedule.ClippedCosine }),
-    "lms" => new LmsDiscreteScheduler(new LmsDiscreteSchedulerOptions { BetaSchedule = BetaSchedule.ClippedCosine }),
-    "heun" => new HeunDiscreteScheduler(new HeunDiscreteSchedulerOptions { BetaSchedule = BetaSchedule.ClippedCosine }),
-    "unipc" => new UniPCMultistepScheduler(new UniPCMultistepSchedulerOptions { BetaSchedule = BetaSchedule.ClippedCosine }),
-    _ => new DpmSolverMultistepScheduler(new DpmSolverMultistepSchedulerOptions { BetaSchedule = BetaSchedule.ClippedCosine }),
-};
+// The book's DDIM sampler, or any other on the book's clipped-cosine training schedule (the options' other defaults).
+static INoiseScheduler Create(string name) => name == "ddim-book"
+    ? new DdimScheduler(DdimSchedulerOptions.Book)
+    : SchedulerConfig.FromJson($"{{\"_class_name\": \"{SamplerNames.DiffusersClass(name)}\", \"beta_schedule\": \"clipped_cosine\"}}");

@@ -6,7 +6,7 @@ namespace Diffusion.Samples.Sampling;
 public sealed record SamplingOptions
 {
     /// <summary>Scheduler names this sample knows.</summary>
-    public static IReadOnlyList<string> SchedulerNames { get; } = ["ddim-book", "ddim", "ddpm", "euler", "dpm++", "euler-a", "pndm", "lms", "heun", "unipc"];
+    public static IReadOnlyList<string> SchedulerNames { get; } = ["ddim-book", .. SamplerNames.All];
 
     /// <summary>Weights: the unet-ema folder the Flowers sample writes (any <c>UNet.SavePretrained</c> folder), or a trainer checkpoint.</summary>
     public string Weights { get; init; } = Path.Combine("output", "flowers", "unet-ema");
