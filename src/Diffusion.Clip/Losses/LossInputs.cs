@@ -1,5 +1,3 @@
-using static TorchSharp.torch;
-
 namespace Diffusion.Clip;
 
 /// <summary>Validation shared by the contrastive losses.</summary>

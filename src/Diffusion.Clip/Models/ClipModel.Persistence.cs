@@ -1,6 +1,4 @@
 using Diffusion.IO;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace Diffusion.Clip;
 

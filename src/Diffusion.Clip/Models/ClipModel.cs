@@ -1,7 +1,5 @@
 using Diffusion.Clip.Models;
-using TorchSharp;
 using TorchSharp.Modules;
-using static TorchSharp.torch;
 
 namespace Diffusion.Clip;
 

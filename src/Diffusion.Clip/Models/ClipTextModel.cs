@@ -1,7 +1,5 @@
 using Diffusion.Internal;
 using Diffusion.Clip.Models;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace Diffusion.Clip;
 

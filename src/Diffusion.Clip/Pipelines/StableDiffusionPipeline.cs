@@ -5,8 +5,6 @@ using Diffusion.Runtime;
 using Diffusion.Schedulers;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace Diffusion.Pipelines;
 

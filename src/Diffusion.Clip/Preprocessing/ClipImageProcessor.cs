@@ -1,7 +1,5 @@
 using Diffusion.IO;
 using SkiaSharp;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace Diffusion.Clip;
 

@@ -1,7 +1,5 @@
 using System.Text;
 using Microsoft.ML.Tokenizers;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace Diffusion.Clip;
 

@@ -1,7 +1,5 @@
 using Diffusion.Training;
-using TorchSharp;
 using TorchSharp.Modules;
-using static TorchSharp.torch;
 
 namespace Diffusion.Clip;
 

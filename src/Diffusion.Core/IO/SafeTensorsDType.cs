@@ -1,5 +1,3 @@
-using static TorchSharp.torch;
-
 namespace Diffusion.IO;
 
 /// <summary>The safetensors dtype codes and their element sizes.</summary>

@@ -1,6 +1,5 @@
 using System.Runtime.InteropServices;
 using SkiaSharp;
-using static TorchSharp.torch;
 
 namespace Diffusion.IO;
 

@@ -1,6 +1,5 @@
 using System.IO.Compression;
 using System.Text;
-using static TorchSharp.torch;
 
 namespace Diffusion.IO;
 

@@ -1,5 +1,3 @@
-using static TorchSharp.torch;
-
 namespace Diffusion.IO;
 
 /// <summary>What a global the unpickler accepts stands for.</summary>

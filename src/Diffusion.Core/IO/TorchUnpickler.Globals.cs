@@ -1,5 +1,3 @@
-using static TorchSharp.torch;
-
 namespace Diffusion.IO;
 
 /// <summary>The allowlist: the globals a state dict names, and what calling them builds (plain data, never code).</summary>

@@ -1,5 +1,3 @@
-using static TorchSharp.torch;
-
 namespace Diffusion.Models;
 
 /// <summary>Tiled encoding and decoding, as diffusers' <c>_tiled_encode</c> and <c>tiled_decode</c> do them.</summary>

@@ -1,6 +1,4 @@
 using Diffusion.Models.Internal;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace Diffusion.Models;
 

@@ -1,7 +1,5 @@
 using Diffusion.Models.Internal;
 using Microsoft.Extensions.Logging;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace Diffusion.Models;
 

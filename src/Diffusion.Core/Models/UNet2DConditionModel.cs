@@ -1,7 +1,5 @@
 using Diffusion.Models.Blocks;
-using TorchSharp;
 using TorchSharp.Modules;
-using static TorchSharp.torch;
 
 namespace Diffusion.Models;
 

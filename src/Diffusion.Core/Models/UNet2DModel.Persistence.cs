@@ -1,9 +1,7 @@
 using Diffusion.IO;
 using Diffusion.Models.Internal;
-using TorchSharp;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using static TorchSharp.torch;
 
 namespace Diffusion.Models;
 

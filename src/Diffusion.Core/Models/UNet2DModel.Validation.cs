@@ -1,5 +1,4 @@
 using Diffusion.Models.Internal;
-using static TorchSharp.torch;
 
 namespace Diffusion.Models;
 

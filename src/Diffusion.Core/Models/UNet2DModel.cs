@@ -1,9 +1,7 @@
 using Diffusion.Models.Blocks;
 using Diffusion.Models.Internal;
 using Diffusion.Runtime;
-using TorchSharp;
 using TorchSharp.Modules;
-using static TorchSharp.torch;
 
 namespace Diffusion.Models;
 

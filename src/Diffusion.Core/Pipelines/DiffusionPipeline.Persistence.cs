@@ -4,7 +4,6 @@ using Diffusion.Models;
 using Diffusion.Schedulers;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using static TorchSharp.torch;
 
 namespace Diffusion.Pipelines;
 

@@ -1,8 +1,6 @@
 using Diffusion.Models;
 using Diffusion.Runtime;
 using Diffusion.Schedulers;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace Diffusion.Pipelines;
 

@@ -1,6 +1,4 @@
 using Diffusion.Schedulers;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace Diffusion.Pipelines;
 

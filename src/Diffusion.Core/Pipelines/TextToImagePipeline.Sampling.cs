@@ -1,6 +1,3 @@
-using TorchSharp;
-using static TorchSharp.torch;
-
 namespace Diffusion.Pipelines;
 
 /// <summary>The sampling loop and classifier-free guidance of <see cref="TextToImagePipeline"/>.</summary>

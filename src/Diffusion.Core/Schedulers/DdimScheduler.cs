@@ -1,6 +1,4 @@
 using Diffusion.Schedulers.Internal;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace Diffusion.Schedulers;
 

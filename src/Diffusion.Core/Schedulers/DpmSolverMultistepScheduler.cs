@@ -1,6 +1,4 @@
 using Diffusion.Schedulers.Internal;
-using TorchSharp;
-using static TorchSharp.torch;
 using Point = Diffusion.Schedulers.Internal.DpmSolverUpdates.Point;
 
 namespace Diffusion.Schedulers;

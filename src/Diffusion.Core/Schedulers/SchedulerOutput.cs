@@ -1,5 +1,3 @@
-using static TorchSharp.torch;
-
 namespace Diffusion.Schedulers;
 
 /// <summary>The result of one scheduler step. Both tensors are owned by the caller.</summary>

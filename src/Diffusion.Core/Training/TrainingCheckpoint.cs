@@ -3,8 +3,6 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Text.Json;
 using Diffusion.IO;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace Diffusion.Training;
 

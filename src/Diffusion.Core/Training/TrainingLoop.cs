@@ -1,9 +1,7 @@
 using System.Diagnostics;
 using Diffusion.Optimization;
 using Microsoft.Extensions.Logging;
-using TorchSharp;
 using TorchSharp.Modules;
-using static TorchSharp.torch;
 
 namespace Diffusion.Training;
 

@@ -1,7 +1,5 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace Diffusion.Data;
 

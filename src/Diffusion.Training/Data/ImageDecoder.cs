@@ -1,6 +1,4 @@
 using SkiaSharp;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace Diffusion.Data;
 

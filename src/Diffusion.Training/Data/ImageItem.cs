@@ -1,5 +1,3 @@
-using static TorchSharp.torch;
-
 namespace Diffusion.Data;
 
 /// <summary>One dataset item. The caller owns <see cref="Image"/> and disposes it (or the item).</summary>

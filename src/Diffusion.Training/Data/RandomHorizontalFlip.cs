@@ -1,5 +1,3 @@
-using static TorchSharp.torch;
-
 namespace Diffusion.Data;
 
 /// <summary>Mirrors the image left–right with a given probability (torchvision's <c>RandomHorizontalFlip</c>).</summary>

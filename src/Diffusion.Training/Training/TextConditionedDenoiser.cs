@@ -1,8 +1,6 @@
 using Diffusion.Data;
 using Diffusion.Models;
 using Diffusion.Schedulers;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace Diffusion.Training;
 

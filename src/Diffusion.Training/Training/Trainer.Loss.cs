@@ -1,7 +1,5 @@
 using Diffusion.Data;
 using Diffusion.Schedulers;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace Diffusion.Training;
 

@@ -2,9 +2,7 @@ using Diffusion.Data;
 using Diffusion.Runtime;
 using Diffusion.Schedulers;
 using Microsoft.Extensions.Logging;
-using TorchSharp;
 using TorchSharp.Modules;
-using static TorchSharp.torch;
 
 namespace Diffusion.Training;
 

@@ -1,7 +1,6 @@
 using Diffusion.Data;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using static TorchSharp.torch;
 using Diffusion.Internal;
 
 namespace Diffusion.Training;

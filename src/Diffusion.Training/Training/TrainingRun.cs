@@ -1,8 +1,6 @@
 using Diffusion.Data;
-using TorchSharp;
 using TorchSharp.Modules;
 using DataLoader = Diffusion.Data.DataLoader;
-using static TorchSharp.torch;
 
 namespace Diffusion.Training;
 

@@ -1,6 +1,4 @@
-using TorchSharp;
 using TorchSharp.Utils;
-using static TorchSharp.torch;
 
 namespace Diffusion.Models.Blocks;
 

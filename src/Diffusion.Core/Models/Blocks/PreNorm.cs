@@ -1,6 +1,3 @@
-using TorchSharp;
-using static TorchSharp.torch;
-
 namespace Diffusion.Models.Blocks;
 
 /// <summary>Applies a <see cref="ChannelLayerNorm"/> before a module: <c>fn(norm(x))</c> (the book's <c>PreNorm</c>).</summary>

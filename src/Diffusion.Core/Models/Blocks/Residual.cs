@@ -1,6 +1,3 @@
-using TorchSharp;
-using static TorchSharp.torch;
-
 namespace Diffusion.Models.Blocks;
 
 /// <summary>Adds a module's input to its output: <c>fn(x) + x</c> (the book's <c>Residual</c>).</summary>

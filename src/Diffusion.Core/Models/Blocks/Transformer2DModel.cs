@@ -1,6 +1,4 @@
-using TorchSharp;
 using TorchSharp.Modules;
-using static TorchSharp.torch;
 
 namespace Diffusion.Models.Blocks;
 

@@ -2,8 +2,6 @@ using Diffusion.IO;
 using Diffusion.Models.Internal;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace Diffusion.Models;
 

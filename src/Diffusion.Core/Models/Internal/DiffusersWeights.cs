@@ -1,7 +1,5 @@
 using System.Text.RegularExpressions;
 using Diffusion.IO;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace Diffusion.Models.Internal;
 

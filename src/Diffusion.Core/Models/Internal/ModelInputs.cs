@@ -1,6 +1,3 @@
-using TorchSharp;
-using static TorchSharp.torch;
-
 namespace Diffusion.Models.Internal;
 
 /// <summary>The input checks every denoiser makes before libtorch sees anything, with one message format.</summary>

@@ -1,6 +1,3 @@
-using TorchSharp;
-using static TorchSharp.torch;
-
 namespace Diffusion.Schedulers.Internal;
 
 /// <summary>The integer inference timesteps of DDPM, DDIM and PNDM, as an array and as an int64 tensor the scheduler owns.</summary>

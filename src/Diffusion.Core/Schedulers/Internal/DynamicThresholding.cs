@@ -1,5 +1,3 @@
-using static TorchSharp.torch;
-
 namespace Diffusion.Schedulers.Internal;
 
 /// <summary>Clipping or dynamic thresholding of the predicted x0, shared by DDPM, DDIM, DPM-Solver, Heun and UniPC.</summary>

@@ -1,5 +1,3 @@
-using TorchSharp;
-using static TorchSharp.torch;
 using Diffusion.Internal;
 
 namespace Diffusion.Schedulers.Internal;

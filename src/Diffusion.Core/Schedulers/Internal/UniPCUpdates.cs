@@ -1,4 +1,3 @@
-using static TorchSharp.torch;
 using Point = Diffusion.Schedulers.Internal.DpmSolverUpdates.Point;
 
 namespace Diffusion.Schedulers.Internal;
