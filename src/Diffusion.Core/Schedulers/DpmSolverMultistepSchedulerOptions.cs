@@ -6,47 +6,11 @@ namespace Diffusion.Schedulers;
 /// Options of <see cref="DpmSolverMultistepScheduler"/>: diffusers' <c>DPMSolverMultistepScheduler</c> config keys in PascalCase, with
 /// diffusers' defaults. <see cref="SchedulerConfig"/> reads and writes them by their snake_case names.
 /// </summary>
-public sealed record DpmSolverMultistepSchedulerOptions : ITrainingScheduleOptions
+public sealed record DpmSolverMultistepSchedulerOptions : ThresholdingNoiseScheduleOptions
 {
-    /// <summary>Number of diffusion steps the model is trained with (<c>num_train_timesteps</c>).</summary>
-    /// <value>The default value is 1000.</value>
-    public int NumTrainTimesteps { get; init; } = 1000;
-
-    /// <summary>β of the first training timestep (<c>beta_start</c>); the lower clip for <see cref="BetaSchedule.ClippedCosine"/>.</summary>
-    /// <value>The default value is 0.0001.</value>
-    public double BetaStart { get; init; } = 0.0001;
-
-    /// <summary>β of the last training timestep (<c>beta_end</c>); the upper clip for <see cref="BetaSchedule.ClippedCosine"/>.</summary>
-    /// <value>The default value is 0.02.</value>
-    public double BetaEnd { get; init; } = 0.02;
-
-    /// <summary>How β is laid out over the training timesteps (<c>beta_schedule</c>).</summary>
-    /// <value>The default value is <see cref="BetaSchedule.Linear"/>.</value>
-    public BetaSchedule BetaSchedule { get; init; } = BetaSchedule.Linear;
-
-    /// <summary>Explicit β values, one per training timestep, overriding the schedule (<c>trained_betas</c>).</summary>
-    /// <value>The default value is null.</value>
-    public IReadOnlyList<double>? TrainedBetas { get; init; }
-
     /// <summary>The order of the multistep solver, 1 to 3; 2 is recommended for guided sampling (<c>solver_order</c>).</summary>
     /// <value>The default value is 2.</value>
     public int SolverOrder { get; init; } = 2;
-
-    /// <summary>What the model predicts (<c>prediction_type</c>).</summary>
-    /// <value>The default value is <see cref="PredictionType.Epsilon"/>.</value>
-    public PredictionType PredictionType { get; init; } = PredictionType.Epsilon;
-
-    /// <summary>Whether the predicted x0 is dynamically thresholded (Imagen) instead of clipped (<c>thresholding</c>).</summary>
-    /// <value>The default value is false.</value>
-    public bool Thresholding { get; init; }
-
-    /// <summary>The percentile of |x0| dynamic thresholding uses (<c>dynamic_thresholding_ratio</c>).</summary>
-    /// <value>The default value is 0.995.</value>
-    public double DynamicThresholdingRatio { get; init; } = 0.995;
-
-    /// <summary>The largest threshold dynamic thresholding may pick (<c>sample_max_value</c>).</summary>
-    /// <value>The default value is 1.0.</value>
-    public double SampleMaxValue { get; init; } = 1.0;
 
     /// <summary>Which DPM-Solver variant steps the sample (<c>algorithm_type</c>).</summary>
     /// <value>The default value is <see cref="DpmSolverAlgorithmType.DpmSolverPlusPlus"/>.</value>
@@ -80,23 +44,9 @@ public sealed record DpmSolverMultistepSchedulerOptions : ITrainingScheduleOptio
     /// <value>The default value is null.</value>
     public VarianceType? VarianceType { get; init; }
 
-    /// <summary>How inference timesteps are picked (<c>timestep_spacing</c>).</summary>
-    /// <value>The default value is <see cref="TimestepSpacing.Linspace"/>.</value>
-    public TimestepSpacing TimestepSpacing { get; init; } = TimestepSpacing.Linspace;
-
-    /// <summary>Added to every leading-spaced inference timestep (<c>steps_offset</c>; Stable Diffusion uses 1).</summary>
-    /// <value>The default value is 0.</value>
-    public int StepsOffset { get; init; }
-
-    /// <summary>Whether β is rescaled so the last timestep has zero SNR (<c>rescale_betas_zero_snr</c>, Lin et al. 2023).</summary>
-    /// <value>The default value is false.</value>
-    public bool RescaleBetasZeroSnr { get; init; }
-
-    /// <summary>Every rule these options break, as messages naming the option; empty when valid.</summary>
-    internal List<string> Violations()
+    /// <inheritdoc/>
+    private protected override void AddOwnViolations(List<string> errors)
     {
-        var errors = new List<string>();
-        OptionsRules.TrainingSchedule(this, errors);
         OptionsRules.Thresholding(Thresholding, DynamicThresholdingRatio, SampleMaxValue, errors);
         OptionsRules.Defined(AlgorithmType, "AlgorithmType", "algorithm_type", errors);
         OptionsRules.MultistepSolver(SolverType, FinalSigmasType, SolverOrder, errors);
@@ -129,7 +79,5 @@ public sealed record DpmSolverMultistepSchedulerOptions : ITrainingScheduleOptio
         {
             errors.Add($"LambdaMinClipped (lambda_min_clipped) must be finite or negative infinity; got {OptionsRules.F(LambdaMinClipped)}");
         }
-
-        return errors;
     }
 }

@@ -83,50 +83,25 @@ internal static class SchedulerJsonValues
     private static bool IsWholeNumber(JsonElement e) =>
         e.ValueKind == JsonValueKind.Number && e.TryGetDouble(out double d) && d == Math.Floor(d) && d is >= int.MinValue and <= int.MaxValue;
 
-    /// <summary>Writes <paramref name="value"/> under <paramref name="key"/>.</summary>
+    /// <summary>
+    /// Writes <paramref name="value"/> under <paramref name="key"/>: an enum as diffusers' string, null, a bool, a number,
+    /// a string or a list of numbers as System.Text.Json writes it.
+    /// </summary>
     public static void Write(Utf8JsonWriter writer, string key, object? value)
     {
-        switch (value)
+        if (value is Enum e)
         {
-            case null:
-                writer.WriteNull(key);
-                break;
-            case bool b:
-                writer.WriteBoolean(key, b);
-                break;
-            case int i:
-                writer.WriteNumber(key, i);
-                break;
-            case double d:
-                writer.WriteNumber(key, d);
-                break;
-            case string text:
-                writer.WriteString(key, text);
-                break;
-            case Enum e:
-                writer.WriteString(key, EnumNames.ToName(e.GetType(), e));
-                break;
-            case IReadOnlyList<int> ints:
-                writer.WriteStartArray(key);
-                foreach (int i in ints)
-                {
-                    writer.WriteNumberValue(i);
-                }
-
-                writer.WriteEndArray();
-                break;
-            case IReadOnlyList<double> list:
-                writer.WriteStartArray(key);
-                foreach (double d in list)
-                {
-                    writer.WriteNumberValue(d);
-                }
-
-                writer.WriteEndArray();
-                break;
-            default:
-                throw new InvalidOperationException($"No JSON mapping for {key} ({value.GetType()}).");
+            writer.WriteString(key, EnumNames.ToName(e.GetType(), e));
+            return;
         }
+
+        if (value is not (null or bool or int or double or string or IReadOnlyList<int> or IReadOnlyList<double>))
+        {
+            throw new InvalidOperationException($"No JSON mapping for {key} ({value.GetType()}).");
+        }
+
+        writer.WritePropertyName(key);
+        JsonSerializer.Serialize(writer, value, value?.GetType() ?? typeof(object));
     }
 
     private static double ReadDouble(string key, JsonElement value)
