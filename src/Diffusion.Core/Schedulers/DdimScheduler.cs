@@ -3,16 +3,17 @@ using Diffusion.Schedulers.Internal;
 namespace Diffusion.Schedulers;
 
 /// <summary>
-/// Denoising diffusion implicit models (Song et al. 2021, https://arxiv.org/abs/2010.02502): a non-Markovian
-/// sampler with the DDPM training objective; η = 0 is deterministic. Numerically diffusers' <c>DDIMScheduler</c>,
-/// with diffusers' <c>step</c> arguments <c>eta</c> and <c>use_clipped_model_output</c> moved into
+/// Denoising diffusion implicit models (Song et al. 2021, https://arxiv.org/abs/2010.02502): a non-Markovian sampler
+/// with the DDPM training objective; η = 0 is deterministic. Numerically diffusers' <c>DDIMScheduler</c>, with
+/// diffusers' <c>step</c> arguments <c>eta</c> and <c>use_clipped_model_output</c> moved into
 /// <see cref="DdimSchedulerOptions"/>. <see cref="DdimSchedulerOptions.Book"/> is the book's sampler.
 /// </summary>
 /// <remarks>
-/// The previous timestep is t − T / N as in diffusers, even for linspace and trailing spacing where that is not
-/// the next element of <see cref="INoiseScheduler.Timesteps"/> (diffusers' behaviour; see
-/// <see cref="DdimSchedulerOptions.PreviousTimestepFromSchedule"/>). Tensors returned by the methods are new and
-/// owned by the caller; <see cref="INoiseScheduler.Timesteps"/> and <see cref="INoiseScheduler.AlphasCumprod"/> are owned by the scheduler.
+/// The previous timestep is t − T / N as in diffusers, even for linspace and trailing spacing where that is not the
+/// next element of <see cref="INoiseScheduler.Timesteps"/> (diffusers' behaviour; see
+/// <see cref="DdimSchedulerOptions.PreviousTimestepFromSchedule"/>). Tensors returned by the methods are new and owned
+/// by the caller; <see cref="INoiseScheduler.Timesteps"/> and <see cref="INoiseScheduler.AlphasCumprod"/> are owned by
+/// the scheduler.
 /// </remarks>
 public sealed class DdimScheduler : NoiseScheduler<DdimSchedulerOptions>
 {

@@ -3,14 +3,14 @@ using Diffusion.Schedulers.Internal;
 namespace Diffusion.Schedulers;
 
 /// <summary>
-/// Denoising diffusion probabilistic models (Ho et al. 2020, https://arxiv.org/abs/2006.11239): ancestral
-/// sampling from the posterior q(x_{t−1} | x_t, x0). Numerically diffusers' <c>DDPMScheduler</c>.
+/// Denoising diffusion probabilistic models (Ho et al. 2020, https://arxiv.org/abs/2006.11239): ancestral sampling from
+/// the posterior q(x_{t−1} | x_t, x0). Numerically diffusers' <c>DDPMScheduler</c>.
 /// </summary>
 /// <remarks>
 /// Tensors returned by the methods are new and owned by the caller; <see cref="INoiseScheduler.Timesteps"/> and
-/// <see cref="INoiseScheduler.AlphasCumprod"/> are owned by the scheduler (dispose the scheduler to free them).
-/// Unlike diffusers, <see cref="Step"/> needs <see cref="SetTimesteps"/> first (diffusers falls back to
-/// t − 1); call <c>SetTimesteps(NumTrainTimesteps)</c> for the full chain.
+/// <see cref="INoiseScheduler.AlphasCumprod"/> are owned by the scheduler (dispose the scheduler to free them). Unlike
+/// diffusers, <see cref="Step"/> needs <see cref="SetTimesteps"/> first (diffusers falls back to t − 1); call
+/// <c>SetTimesteps(NumTrainTimesteps)</c> for the full chain.
 /// </remarks>
 public sealed class DdpmScheduler : NoiseScheduler<DdpmSchedulerOptions>
 {

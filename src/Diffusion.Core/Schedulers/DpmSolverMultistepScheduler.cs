@@ -5,19 +5,20 @@ namespace Diffusion.Schedulers;
 
 /// <summary>
 /// Multistep DPM-Solver and DPM-Solver++ (Lu et al. 2022, https://arxiv.org/abs/2206.00927 and
-/// https://arxiv.org/abs/2211.01095): a fast high-order solver of the diffusion ODE (or SDE) in λ = log(α/σ),
-/// good samples in 15–25 steps. Numerically diffusers' <c>DPMSolverMultistepScheduler</c>.
+/// https://arxiv.org/abs/2211.01095): a fast high-order solver of the diffusion ODE (or SDE) in λ = log(α/σ), good
+/// samples in 15–25 steps. Numerically diffusers' <c>DPMSolverMultistepScheduler</c>.
 /// </summary>
 /// <remarks>
-/// <para>The scheduler keeps the last <see cref="DpmSolverMultistepSchedulerOptions.SolverOrder"/> model outputs
-/// (owned by it, freed by <see cref="SetTimesteps"/> and <see cref="IDisposable.Dispose"/>). It tracks its step like diffusers;
-/// a timestep that is not the expected next one moves it there and drops the history (the next steps use lower
-/// orders again), as does <see cref="INoiseScheduler.SetBeginIndex"/>; one that is not in the schedule is an error (diffusers silently
-/// takes the last step).</para>
-/// <para><see cref="SchedulerOutput.PredOriginalSample"/> is null, as in diffusers. <see cref="INoiseScheduler.AddNoise"/> uses
-/// σ of each timestep's place in <see cref="INoiseScheduler.Timesteps"/> (diffusers); before <see cref="SetTimesteps"/> that is all
-/// T training timesteps (diffusers' initial σ run in the opposite order to its timesteps, a bug not copied).
-/// <see cref="INoiseScheduler.GetVelocity"/> (diffusers has none here) is the VP velocity at whole training timesteps.</para>
+/// <para>The scheduler keeps the last <see cref="DpmSolverMultistepSchedulerOptions.SolverOrder"/> model outputs (owned
+/// by it, freed by <see cref="SetTimesteps"/> and <see cref="IDisposable.Dispose"/>). It tracks its step like
+/// diffusers; a timestep that is not the expected next one moves it there and drops the history (the next steps use
+/// lower orders again), as does <see cref="INoiseScheduler.SetBeginIndex"/>; one that is not in the schedule is an
+/// error (diffusers silently takes the last step).</para>
+/// <para><see cref="SchedulerOutput.PredOriginalSample"/> is null, as in diffusers.
+/// <see cref="INoiseScheduler.AddNoise"/> uses σ of each timestep's place in <see cref="INoiseScheduler.Timesteps"/>
+/// (diffusers); before <see cref="SetTimesteps"/> that is all T training timesteps (diffusers' initial σ run in the
+/// opposite order to its timesteps, a bug not copied). <see cref="INoiseScheduler.GetVelocity"/> (diffusers has none
+/// here) is the VP velocity at whole training timesteps.</para>
 /// </remarks>
 public sealed class DpmSolverMultistepScheduler : SigmaNoiseScheduler<DpmSolverMultistepSchedulerOptions>
 {

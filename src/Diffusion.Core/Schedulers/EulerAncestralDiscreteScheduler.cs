@@ -9,15 +9,17 @@ namespace Diffusion.Schedulers;
 /// <c>EulerAncestralDiscreteScheduler</c>, the sampler Stable Diffusion users pick most ("Euler a").
 /// </summary>
 /// <remarks>
-/// <para>The sample lives in σ-space: start from noise × <see cref="INoiseScheduler.InitNoiseSigma"/>, and feed the model
-/// <see cref="INoiseScheduler.ScaleModelInput"/>'s output (x / √(σ² + 1)). <see cref="INoiseScheduler.Timesteps"/> are float32 and may be fractional
-/// (linspace spacing); pass its elements back. The scheduler tracks its step like diffusers: it starts at the begin
-/// index (<see cref="INoiseScheduler.SetBeginIndex"/>) or where the first timestep is, and counts up; a timestep that is not the
-/// expected one moves it there, one not in the schedule is an error.</para>
+/// <para>The sample lives in σ-space: start from noise × <see cref="INoiseScheduler.InitNoiseSigma"/>, and feed the
+/// model <see cref="INoiseScheduler.ScaleModelInput"/>'s output (x / √(σ² + 1)).
+/// <see cref="INoiseScheduler.Timesteps"/> are float32 and may be fractional (linspace spacing); pass its elements
+/// back. The scheduler tracks its step like diffusers: it starts at the begin index
+/// (<see cref="INoiseScheduler.SetBeginIndex"/>) or where the first timestep is, and counts up; a timestep that is not
+/// the expected one moves it there, one not in the schedule is an error.</para>
 /// <para>Every <see cref="Step"/> draws noise of the model output's shape, also the last one (whose σ_up is 0), so a
 /// generator is consumed exactly as diffusers' is: the same seed gives the same images.</para>
-/// <para><see cref="INoiseScheduler.AddNoise"/> is diffusers' σ-space x0 + σ·ε at inference timesteps; <see cref="INoiseScheduler.GetVelocity"/> is
-/// the VP velocity at whole training timesteps (diffusers has none here).</para>
+/// <para><see cref="INoiseScheduler.AddNoise"/> is diffusers' σ-space x0 + σ·ε at inference timesteps;
+/// <see cref="INoiseScheduler.GetVelocity"/> is the VP velocity at whole training timesteps (diffusers has none
+/// here).</para>
 /// </remarks>
 public sealed class EulerAncestralDiscreteScheduler : SigmaNoiseScheduler<EulerAncestralDiscreteSchedulerOptions>
 {

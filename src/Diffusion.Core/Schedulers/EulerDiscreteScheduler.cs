@@ -7,14 +7,16 @@ namespace Diffusion.Schedulers;
 /// https://arxiv.org/abs/2206.00364). Numerically diffusers' <c>EulerDiscreteScheduler</c> (s_churn = 0).
 /// </summary>
 /// <remarks>
-/// <para>The sample lives in σ-space: start from noise × <see cref="INoiseScheduler.InitNoiseSigma"/>, and feed the model
-/// <see cref="INoiseScheduler.ScaleModelInput"/>'s output (x / √(σ² + 1)). <see cref="INoiseScheduler.Timesteps"/> are float32 and may be
-/// fractional (linspace spacing); pass its elements back. Integer tensors are accepted and compared by value.</para>
-/// <para>The scheduler tracks its step like diffusers (it starts at the begin index, <see cref="INoiseScheduler.SetBeginIndex"/>, or where the first timestep is, and counts up); a
-/// timestep that is not the expected one moves it there, one not in the schedule is an error.</para>
-/// <para><see cref="INoiseScheduler.AddNoise"/> is diffusers' σ-space x0 + σ·ε at inference timesteps; <see cref="INoiseScheduler.GetVelocity"/>
-/// is the VP velocity at training timesteps (diffusers' version indexes ᾱ by schedule position, a bug, and
-/// refuses integer timesteps). Train with DDPM/DDIM, sample with Euler.</para>
+/// <para>The sample lives in σ-space: start from noise × <see cref="INoiseScheduler.InitNoiseSigma"/>, and feed the
+/// model <see cref="INoiseScheduler.ScaleModelInput"/>'s output (x / √(σ² + 1)).
+/// <see cref="INoiseScheduler.Timesteps"/> are float32 and may be fractional (linspace spacing); pass its elements
+/// back. Integer tensors are accepted and compared by value.</para>
+/// <para>The scheduler tracks its step like diffusers (it starts at the begin index,
+/// <see cref="INoiseScheduler.SetBeginIndex"/>, or where the first timestep is, and counts up); a timestep that is not
+/// the expected one moves it there, one not in the schedule is an error.</para>
+/// <para><see cref="INoiseScheduler.AddNoise"/> is diffusers' σ-space x0 + σ·ε at inference timesteps;
+/// <see cref="INoiseScheduler.GetVelocity"/> is the VP velocity at training timesteps (diffusers' version indexes ᾱ by
+/// schedule position, a bug, and refuses integer timesteps). Train with DDPM/DDIM, sample with Euler.</para>
 /// </remarks>
 public sealed class EulerDiscreteScheduler : SigmaNoiseScheduler<EulerDiscreteSchedulerOptions>
 {

@@ -4,22 +4,24 @@ namespace Diffusion.Schedulers;
 
 /// <summary>
 /// Heun's second-order method on the probability-flow ODE in σ-space (Karras et al. 2022, Algorithm 1,
-/// https://arxiv.org/abs/2206.00364): an Euler step to σ_{i+1}, then a correction with the average of the slopes at both
-/// ends. Two model evaluations per step (<see cref="Order"/> 2). Numerically diffusers' <c>HeunDiscreteScheduler</c>.
+/// https://arxiv.org/abs/2206.00364): an Euler step to σ_{i+1}, then a correction with the average of the slopes at
+/// both ends. Two model evaluations per step (<see cref="Order"/> 2). Numerically diffusers'
+/// <c>HeunDiscreteScheduler</c>.
 /// </summary>
 /// <remarks>
-/// <para><see cref="INoiseScheduler.Timesteps"/> hold every model call: t_0, then t_1, t_1, t_2, t_2, …, t_{N−1}, t_{N−1}
-/// (2N − 1 values, float32), and <see cref="SigmaNoiseScheduler{TOptions}.Sigmas"/> the σ of each position (σ_0, σ_1,
-/// σ_1, …, σ_{N−1}, σ_{N−1}, 0). Call <see cref="INoiseScheduler.ScaleModelInput"/> (with σ of that position: σ_{k+1}
-/// for a correction), the model and <see cref="Step"/> once for each, in order: even positions are Euler steps from σ_k
-/// to σ_{k+1} (the sample returned is the Euler estimate the next model call needs), odd positions the corrections that
-/// return x at σ_{k+1}; the last position is a plain Euler step to σ = 0 (Algorithm 1, line 8). The scheduler keeps the
-/// first half's slope and sample (owned by it, freed by <see cref="SetTimesteps"/> and <see cref="IDisposable.Dispose"/>).
-/// Start from noise × <see cref="INoiseScheduler.InitNoiseSigma"/>. For image-to-image,
-/// <see cref="INoiseScheduler.SetBeginIndex"/> takes t_start × <see cref="Order"/>: an even position, the Euler half of
-/// step t_start (a half-finished step is dropped).</para>
+/// <para><see cref="INoiseScheduler.Timesteps"/> hold every model call: t_0, then t_1, t_1, t_2, t_2, …, t_{N−1},
+/// t_{N−1} (2N − 1 values, float32), and <see cref="SigmaNoiseScheduler{TOptions}.Sigmas"/> the σ of each position
+/// (σ_0, σ_1, σ_1, …, σ_{N−1}, σ_{N−1}, 0). Call <see cref="INoiseScheduler.ScaleModelInput"/> (with σ of that
+/// position: σ_{k+1} for a correction), the model and <see cref="Step"/> once for each, in order: even positions are
+/// Euler steps from σ_k to σ_{k+1} (the sample returned is the Euler estimate the next model call needs), odd positions
+/// the corrections that return x at σ_{k+1}; the last position is a plain Euler step to σ = 0 (Algorithm 1, line 8).
+/// The scheduler keeps the first half's slope and sample (owned by it, freed by <see cref="SetTimesteps"/> and
+/// <see cref="IDisposable.Dispose"/>). Start from noise × <see cref="INoiseScheduler.InitNoiseSigma"/>. For
+/// image-to-image, <see cref="INoiseScheduler.SetBeginIndex"/> takes t_start × <see cref="Order"/>: an even position,
+/// the Euler half of step t_start (a half-finished step is dropped).</para>
 /// <para><see cref="INoiseScheduler.AddNoise"/> is x0 + σ·ε at inference timesteps (diffusers);
-/// <see cref="INoiseScheduler.GetVelocity"/> (diffusers has none here) is the VP velocity at whole training timesteps.</para>
+/// <see cref="INoiseScheduler.GetVelocity"/> (diffusers has none here) is the VP velocity at whole training
+/// timesteps.</para>
 /// </remarks>
 public sealed class HeunDiscreteScheduler : SigmaNoiseScheduler<HeunDiscreteSchedulerOptions>
 {

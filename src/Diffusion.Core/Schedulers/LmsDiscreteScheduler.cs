@@ -3,21 +3,22 @@ using Diffusion.Schedulers.Internal;
 namespace Diffusion.Schedulers;
 
 /// <summary>
-/// The linear multistep method on the probability-flow ODE in σ-space (Karras et al. 2022, https://arxiv.org/abs/2206.00364,
-/// the k-diffusion "LMS" sampler): each step combines the last <see cref="LmsDiscreteSchedulerOptions.LmsOrder"/> derivatives
-/// d = (x − x0)/σ with weights that integrate their Lagrange interpolant over [σ_i, σ_{i+1}]. Numerically diffusers'
-/// <c>LMSDiscreteScheduler</c> (order 4).
+/// The linear multistep method on the probability-flow ODE in σ-space (Karras et al. 2022,
+/// https://arxiv.org/abs/2206.00364, the k-diffusion "LMS" sampler): each step combines the last
+/// <see cref="LmsDiscreteSchedulerOptions.LmsOrder"/> derivatives d = (x − x0)/σ with weights that integrate their
+/// Lagrange interpolant over [σ_i, σ_{i+1}]. Numerically diffusers' <c>LMSDiscreteScheduler</c> (order 4).
 /// </summary>
 /// <remarks>
-/// <para>The sample lives in σ-space as with <see cref="EulerDiscreteScheduler"/>: start from noise × <see cref="INoiseScheduler.InitNoiseSigma"/>
-/// and feed the model <see cref="INoiseScheduler.ScaleModelInput"/>'s output. <see cref="INoiseScheduler.Timesteps"/> are float32 (fractional for linspace
-/// spacing and Karras σ).</para>
-/// <para>The scheduler keeps the last derivatives (owned by it, freed by <see cref="SetTimesteps"/> and <see cref="IDisposable.Dispose"/>).
-/// As in diffusers the order of step i is min(i + 1, LmsOrder), counted from the start of the schedule: after
-/// <see cref="INoiseScheduler.SetBeginIndex"/> or a jump, the first steps use the leading coefficients of that order with the derivatives
-/// there are (diffusers' zip of coefficients and history).</para>
-/// <para><see cref="INoiseScheduler.AddNoise"/> is x0 + σ·ε at inference timesteps (diffusers); <see cref="INoiseScheduler.GetVelocity"/> (diffusers has
-/// none here) is the VP velocity at whole training timesteps.</para>
+/// <para>The sample lives in σ-space as with <see cref="EulerDiscreteScheduler"/>: start from noise ×
+/// <see cref="INoiseScheduler.InitNoiseSigma"/> and feed the model <see cref="INoiseScheduler.ScaleModelInput"/>'s
+/// output. <see cref="INoiseScheduler.Timesteps"/> are float32 (fractional for linspace spacing and Karras σ).</para>
+/// <para>The scheduler keeps the last derivatives (owned by it, freed by <see cref="SetTimesteps"/> and
+/// <see cref="IDisposable.Dispose"/>). As in diffusers the order of step i is min(i + 1, LmsOrder), counted from the
+/// start of the schedule: after <see cref="INoiseScheduler.SetBeginIndex"/> or a jump, the first steps use the leading
+/// coefficients of that order with the derivatives there are (diffusers' zip of coefficients and history).</para>
+/// <para><see cref="INoiseScheduler.AddNoise"/> is x0 + σ·ε at inference timesteps (diffusers);
+/// <see cref="INoiseScheduler.GetVelocity"/> (diffusers has none here) is the VP velocity at whole training
+/// timesteps.</para>
 /// </remarks>
 public sealed class LmsDiscreteScheduler : SigmaNoiseScheduler<LmsDiscreteSchedulerOptions>
 {

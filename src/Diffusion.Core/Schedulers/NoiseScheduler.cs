@@ -21,7 +21,9 @@ public abstract class NoiseScheduler<TOptions> : INoiseScheduler
     /// <summary>Checks the options (one exception listing every violation) and builds the training schedule.</summary>
     /// <param name="options">The options record.</param>
     /// <param name="violations">The record's rule violations.</param>
-    /// <param name="zeroSnrFloor">Whether ᾱ_{T−1} is floored after zero-SNR rescaling (see <see cref="TrainingSchedule"/>).</param>
+    /// <param name="zeroSnrFloor">
+    /// Whether ᾱ_{T−1} is floored after zero-SNR rescaling (the σ-based schedulers; see <see cref="TrainingSchedule"/>).
+    /// </param>
     private protected NoiseScheduler(TOptions options, List<string> violations, bool zeroSnrFloor)
     {
         Options = options;
@@ -99,7 +101,10 @@ public abstract class NoiseScheduler<TOptions> : INoiseScheduler
     public Tensor AddNoise(Tensor originalSamples, Tensor noise, Tensor timesteps) => Inference.AddNoise(originalSamples, noise, timesteps);
 
     /// <inheritdoc/>
-    /// <remarks>At whole training timesteps (an int64 tensor) for every scheduler: train with DDPM or DDIM, sample with any.</remarks>
+    /// <remarks>
+    /// At whole training timesteps (an int64 tensor; Euler and Euler ancestral also take whole float32 values), for every
+    /// scheduler: train with DDPM or DDIM, sample with any.
+    /// </remarks>
     public virtual Tensor GetVelocity(Tensor sample, Tensor noise, Tensor timesteps) => Schedule.GetVelocity(sample, noise, timesteps);
 
     /// <summary>Frees the scheduler's tensors, including any state a multistep scheduler keeps.</summary>
@@ -110,7 +115,7 @@ public abstract class NoiseScheduler<TOptions> : INoiseScheduler
         Inference.Dispose();
     }
 
-    /// <summary>Drops what a stateful scheduler keeps between steps (history, a half-finished step); nothing by default.</summary>
+    /// <summary>Drops what a stateful scheduler keeps between steps (a history, a half-finished step); nothing here.</summary>
     private protected virtual void ClearState()
     {
     }

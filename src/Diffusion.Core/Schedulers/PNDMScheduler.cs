@@ -3,23 +3,24 @@ using Diffusion.Schedulers.Internal;
 namespace Diffusion.Schedulers;
 
 /// <summary>
-/// Pseudo numerical methods for diffusion models (Liu et al. 2022, https://arxiv.org/abs/2202.09778): the
-/// transfer part of eq. (9) (the DDIM step) driven by a pseudo Runge–Kutta warm-up (PRK) and then pseudo linear
-/// multistep (PLMS, Adams–Bashforth on ε). Numerically diffusers' <c>PNDMScheduler</c>, Stable Diffusion 1.x's saved
-/// default (with <see cref="PNDMSchedulerOptions.SkipPrkSteps"/>).
+/// Pseudo numerical methods for diffusion models (Liu et al. 2022, https://arxiv.org/abs/2202.09778): the transfer part
+/// of eq. (9) (the DDIM step) driven by a pseudo Runge–Kutta warm-up (PRK) and then pseudo linear multistep (PLMS,
+/// Adams–Bashforth on ε). Numerically diffusers' <c>PNDMScheduler</c>, Stable Diffusion 1.x's saved default (with
+/// <see cref="PNDMSchedulerOptions.SkipPrkSteps"/>).
 /// </summary>
 /// <remarks>
 /// <para><see cref="INoiseScheduler.Timesteps"/> repeat entries, and each element is one model call: with
-/// <see cref="PNDMSchedulerOptions.SkipPrkSteps"/> the list is N + 1 long (the second timestep twice: its first
-/// visit is an Euler probe, the second redoes the step with the averaged ε); without, the first 12 elements are three
+/// <see cref="PNDMSchedulerOptions.SkipPrkSteps"/> the list is N + 1 long (the second timestep twice: its first visit
+/// is an Euler probe, the second redoes the step with the averaged ε); without, the first 12 elements are three
 /// Runge–Kutta steps of four calls at t, t − δ/2, t − δ/2, t − δ (N + 9 elements, N ≥ 4). A loop over
-/// <see cref="INoiseScheduler.Timesteps"/> that passes each element to <see cref="Step"/> is all it needs (<see cref="INoiseScheduler.Order"/> is 1, as
-/// in diffusers).</para>
-/// <para>Like diffusers, the scheduler counts its steps and picks the method from the count, not from the timestep;
-/// the timestep still has to be one of <see cref="INoiseScheduler.Timesteps"/> and sets where the step ends. It keeps the last four
-/// ε and the warm-up's sample (owned by it, freed by <see cref="SetTimesteps"/>, <see cref="INoiseScheduler.SetBeginIndex"/> and
-/// <see cref="IDisposable.Dispose"/>). A <see cref="Step"/> after the last one starts a new loop (diffusers would carry on with
-/// the old history). <see cref="SchedulerOutput.PredOriginalSample"/> is null, as in diffusers.</para>
+/// <see cref="INoiseScheduler.Timesteps"/> that passes each element to <see cref="Step"/> is all it needs
+/// (<see cref="INoiseScheduler.Order"/> is 1, as in diffusers).</para>
+/// <para>Like diffusers, the scheduler counts its steps and picks the method from the count, not from the timestep; the
+/// timestep still has to be one of <see cref="INoiseScheduler.Timesteps"/> and sets where the step ends. It keeps the
+/// last four ε and the warm-up's sample (owned by it, freed by <see cref="SetTimesteps"/>,
+/// <see cref="INoiseScheduler.SetBeginIndex"/> and <see cref="IDisposable.Dispose"/>). A <see cref="Step"/> after the
+/// last one starts a new loop (diffusers would carry on with the old history).
+/// <see cref="SchedulerOutput.PredOriginalSample"/> is null, as in diffusers.</para>
 /// </remarks>
 public sealed class PNDMScheduler : NoiseScheduler<PNDMSchedulerOptions>
 {

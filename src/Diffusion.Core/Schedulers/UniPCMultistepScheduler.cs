@@ -5,22 +5,24 @@ namespace Diffusion.Schedulers;
 
 /// <summary>
 /// UniPC (Zhao et al. 2023, https://arxiv.org/abs/2302.04867): a multistep predictor (UniP) of order
-/// <see cref="UniPCMultistepSchedulerOptions.SolverOrder"/> followed, at the next call, by a corrector (UniC) that reuses
-/// the new model output, so the order rises by one at no extra model evaluation. Good samples in 5–20 steps. Numerically
-/// diffusers' <c>UniPCMultistepScheduler</c>.
+/// <see cref="UniPCMultistepSchedulerOptions.SolverOrder"/> followed, at the next call, by a corrector (UniC) that
+/// reuses the new model output, so the order rises by one at no extra model evaluation. Good samples in 5–20 steps.
+/// Numerically diffusers' <c>UniPCMultistepScheduler</c>.
 /// </summary>
 /// <remarks>
-/// <para>The sample lives in VP space (<see cref="INoiseScheduler.InitNoiseSigma"/> 1, <see cref="INoiseScheduler.ScaleModelInput"/> the identity);
-/// <see cref="INoiseScheduler.Timesteps"/> are int64. The scheduler keeps the last SolverOrder converted model outputs and the last sample
-/// (owned by it, freed by <see cref="SetTimesteps"/> and <see cref="IDisposable.Dispose"/>). It tracks its step like diffusers; a
-/// timestep that is not the expected next one moves it there and drops the history, as does <see cref="INoiseScheduler.SetBeginIndex"/>
-/// (the first steps then use lower orders); one that is not in the schedule is an error (diffusers silently takes the
-/// last step).</para>
-/// <para>One deliberate difference: with <see cref="UniPCSolverType.Bh1"/> and a final σ of 0, diffusers' last step is NaN
-/// (B(h) = h = −∞ times a zero residual); here it is the first-order update that limit means (x0 of the last output).
-/// <see cref="SchedulerOutput.PredOriginalSample"/> is null, as in diffusers.</para>
-/// <para><see cref="INoiseScheduler.AddNoise"/> is α_t·x0 + σ_t·ε with σ of each timestep's place in <see cref="INoiseScheduler.Timesteps"/> (diffusers);
-/// <see cref="INoiseScheduler.GetVelocity"/> (diffusers has none here) is the VP velocity at whole training timesteps.</para>
+/// <para>The sample lives in VP space (<see cref="INoiseScheduler.InitNoiseSigma"/> 1,
+/// <see cref="INoiseScheduler.ScaleModelInput"/> the identity); <see cref="INoiseScheduler.Timesteps"/> are int64. The
+/// scheduler keeps the last SolverOrder converted model outputs and the last sample (owned by it, freed by
+/// <see cref="SetTimesteps"/> and <see cref="IDisposable.Dispose"/>). It tracks its step like diffusers; a timestep
+/// that is not the expected next one moves it there and drops the history, as does
+/// <see cref="INoiseScheduler.SetBeginIndex"/> (the first steps then use lower orders); one that is not in the schedule
+/// is an error (diffusers silently takes the last step).</para>
+/// <para>One deliberate difference: with <see cref="UniPCSolverType.Bh1"/> and a final σ of 0, diffusers' last step is
+/// NaN (B(h) = h = −∞ times a zero residual); here it is the first-order update that limit means (x0 of the last
+/// output). <see cref="SchedulerOutput.PredOriginalSample"/> is null, as in diffusers.</para>
+/// <para><see cref="INoiseScheduler.AddNoise"/> is α_t·x0 + σ_t·ε with σ of each timestep's place in
+/// <see cref="INoiseScheduler.Timesteps"/> (diffusers); <see cref="INoiseScheduler.GetVelocity"/> (diffusers has none
+/// here) is the VP velocity at whole training timesteps.</para>
 /// </remarks>
 public sealed class UniPCMultistepScheduler : SigmaNoiseScheduler<UniPCMultistepSchedulerOptions>
 {
