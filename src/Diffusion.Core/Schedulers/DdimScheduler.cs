@@ -3,20 +3,20 @@ using Diffusion.Schedulers.Internal;
 namespace Diffusion.Schedulers;
 
 /// <summary>
-/// Denoising diffusion implicit models (Song et al. 2021, https://arxiv.org/abs/2010.02502): a non-Markovian
-/// sampler with the DDPM training objective; η = 0 is deterministic. Numerically diffusers' <c>DDIMScheduler</c>,
-/// with diffusers' <c>step</c> arguments <c>eta</c> and <c>use_clipped_model_output</c> moved into
+/// Denoising diffusion implicit models (Song et al. 2021, https://arxiv.org/abs/2010.02502): a non-Markovian sampler
+/// with the DDPM training objective; η = 0 is deterministic. Numerically diffusers' <c>DDIMScheduler</c>, with
+/// diffusers' <c>step</c> arguments <c>eta</c> and <c>use_clipped_model_output</c> moved into
 /// <see cref="DdimSchedulerOptions"/>. <see cref="DdimSchedulerOptions.Book"/> is the book's sampler.
 /// </summary>
 /// <remarks>
-/// The previous timestep is t − T / N as in diffusers, even for linspace and trailing spacing where that is not
-/// the next element of <see cref="Timesteps"/> (diffusers' behaviour; see
-/// <see cref="DdimSchedulerOptions.PreviousTimestepFromSchedule"/>). Tensors returned by the methods are new and
-/// owned by the caller; <see cref="Timesteps"/> and <see cref="AlphasCumprod"/> are owned by the scheduler.
+/// The previous timestep is t − T / N as in diffusers, even for linspace and trailing spacing where that is not the
+/// next element of <see cref="INoiseScheduler.Timesteps"/> (diffusers' behaviour; see
+/// <see cref="DdimSchedulerOptions.PreviousTimestepFromSchedule"/>). Tensors returned by the methods are new and owned
+/// by the caller; <see cref="INoiseScheduler.Timesteps"/> and <see cref="INoiseScheduler.AlphasCumprod"/> are owned by
+/// the scheduler.
 /// </remarks>
-public sealed class DdimScheduler : INoiseScheduler, IDisposable
+public sealed class DdimScheduler : NoiseScheduler<DdimSchedulerOptions>
 {
-    private readonly TrainingSchedule _schedule;
     private readonly DiscreteTimesteps _timesteps;
     private readonly float _finalAlphaCumprod;
 
@@ -24,52 +24,22 @@ public sealed class DdimScheduler : INoiseScheduler, IDisposable
     /// <param name="options">The options; null means diffusers' defaults (η = 0).</param>
     /// <exception cref="ArgumentException">The options break one or more rules; the message lists all.</exception>
     public DdimScheduler(DdimSchedulerOptions? options = null)
+        : base(options ??= new(), options.Violations(), zeroSnrFloor: false)
     {
-        Options = options ?? new DdimSchedulerOptions();
-        _schedule = TrainingSchedule.Validated(Options, Options.Violations(), zeroSnrFloor: false);
-        _timesteps = new DiscreteTimesteps(Options.NumTrainTimesteps);
+        _timesteps = new DiscreteTimesteps(Schedule);
 
         // After the last step there is no ᾱ_{t−1}: use 1 (a clean sample) or ᾱ_0.
-        _finalAlphaCumprod = _schedule.FinalAlphaCumprod(Options.SetAlphaToOne);
+        _finalAlphaCumprod = Schedule.FinalAlphaCumprod(Options.SetAlphaToOne);
     }
 
-    /// <summary>The options this scheduler was built with.</summary>
-    public DdimSchedulerOptions Options { get; }
+    private protected override IInferenceTimesteps Inference => _timesteps;
 
     /// <inheritdoc/>
-    public int NumTrainTimesteps => Options.NumTrainTimesteps;
-
-    /// <inheritdoc/>
-    public Tensor Timesteps => _timesteps.Tensor;
-
-    /// <inheritdoc/>
-    public Tensor AlphasCumprod => _schedule.AlphasCumprodTensor;
-
-    /// <inheritdoc/>
-    public double InitNoiseSigma => 1.0;
-
-    /// <inheritdoc/>
-    public PredictionType PredictionType => Options.PredictionType;
-
-    /// <inheritdoc/>
-    public int Order => 1;
-
-    /// <summary>The number of inference steps last set, or null before <see cref="SetTimesteps"/>.</summary>
-    public int? NumInferenceSteps => _timesteps.NumInferenceSteps;
-
-    /// <inheritdoc/>
-    public void SetTimesteps(int numInferenceSteps) => _timesteps.Set(Options, numInferenceSteps);
-
-    /// <inheritdoc/>
-    /// <remarks>Checked and kept only: each <see cref="Step"/> finds its place from its timestep, so a loop over the last timesteps needs nothing more.</remarks>
-    public void SetBeginIndex(int beginIndex) => _timesteps.SetBeginIndex(beginIndex, nameof(DdimScheduler));
-
-    /// <inheritdoc/>
-    public Tensor ScaleModelInput(Tensor sample, Tensor timestep) => SchedulerGuard.Unscaled(sample);
+    public override void SetTimesteps(int numInferenceSteps) => _timesteps.Set(Options, numInferenceSteps);
 
     /// <inheritdoc/>
     /// <remarks>Noise is used only when <see cref="DdimSchedulerOptions.Eta"/> &gt; 0.</remarks>
-    public SchedulerOutput Step(Tensor modelOutput, Tensor timestep, Tensor sample, Generator? generator = null, Tensor? varianceNoise = null)
+    public override SchedulerOutput Step(Tensor modelOutput, Tensor timestep, Tensor sample, Generator? generator = null, Tensor? varianceNoise = null)
     {
         int t = _timesteps.StepTimestep(modelOutput, timestep, sample, generator, varianceNoise, nameof(DdimScheduler), out int index);
 
@@ -79,8 +49,8 @@ public sealed class DdimScheduler : INoiseScheduler, IDisposable
         using var scope = NewDisposeScope();
 
         // 2. ᾱ_t, ᾱ_{t−1} and 1 − ᾱ_t.
-        float alphaProdT = _schedule.AlphasCumprod[t];
-        float alphaProdTPrev = _schedule.AlphaCumprodAt(prevT, _finalAlphaCumprod);
+        float alphaProdT = Schedule.AlphasCumprod[t];
+        float alphaProdTPrev = Schedule.AlphaCumprodAt(prevT, _finalAlphaCumprod);
         float betaProdT = 1 - alphaProdT;
 
         // 3. Predicted x0 ("predicted x_0" of eq. 12) and ε.
@@ -129,18 +99,5 @@ public sealed class DdimScheduler : INoiseScheduler, IDisposable
         }
 
         return new SchedulerOutput(prevSample.MoveToOuterDisposeScope(), predOriginalSample.MoveToOuterDisposeScope());
-    }
-
-    /// <inheritdoc/>
-    public Tensor AddNoise(Tensor originalSamples, Tensor noise, Tensor timesteps) => _schedule.AddNoise(originalSamples, noise, timesteps);
-
-    /// <inheritdoc/>
-    public Tensor GetVelocity(Tensor sample, Tensor noise, Tensor timesteps) => _schedule.GetVelocity(sample, noise, timesteps);
-
-    /// <summary>Frees the scheduler's tensors.</summary>
-    public void Dispose()
-    {
-        _schedule.Dispose();
-        _timesteps.Dispose();
     }
 }

@@ -40,7 +40,7 @@ public sealed record DdimSchedulerOptions : ThresholdingNoiseScheduleOptions
     public bool UseClippedModelOutput { get; init; }
 
     /// <summary>
-    /// Whether the previous timestep is the next element of <see cref="DdimScheduler.Timesteps"/> (our extra, JSON
+    /// Whether the previous timestep is the next element of <see cref="INoiseScheduler.Timesteps"/> (our extra, JSON
     /// <c>"previous_timestep_from_schedule"</c>). diffusers always uses t − T / N, which for
     /// <see cref="TimestepSpacing.Linspace"/> and <see cref="TimestepSpacing.Trailing"/> is not the next
     /// timestep in the list; false (the default) matches diffusers.

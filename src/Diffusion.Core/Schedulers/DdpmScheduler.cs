@@ -3,70 +3,39 @@ using Diffusion.Schedulers.Internal;
 namespace Diffusion.Schedulers;
 
 /// <summary>
-/// Denoising diffusion probabilistic models (Ho et al. 2020, https://arxiv.org/abs/2006.11239): ancestral
-/// sampling from the posterior q(x_{t−1} | x_t, x0). Numerically diffusers' <c>DDPMScheduler</c>.
+/// Denoising diffusion probabilistic models (Ho et al. 2020, https://arxiv.org/abs/2006.11239): ancestral sampling from
+/// the posterior q(x_{t−1} | x_t, x0). Numerically diffusers' <c>DDPMScheduler</c>.
 /// </summary>
 /// <remarks>
-/// Tensors returned by the methods are new and owned by the caller; <see cref="Timesteps"/> and
-/// <see cref="AlphasCumprod"/> are owned by the scheduler (dispose the scheduler to free them).
-/// Unlike diffusers, <see cref="Step"/> needs <see cref="SetTimesteps"/> first (diffusers falls back to
-/// t − 1); call <c>SetTimesteps(NumTrainTimesteps)</c> for the full chain.
+/// Tensors returned by the methods are new and owned by the caller; <see cref="INoiseScheduler.Timesteps"/> and
+/// <see cref="INoiseScheduler.AlphasCumprod"/> are owned by the scheduler (dispose the scheduler to free them). Unlike
+/// diffusers, <see cref="Step"/> needs <see cref="SetTimesteps"/> first (diffusers falls back to t − 1); call
+/// <c>SetTimesteps(NumTrainTimesteps)</c> for the full chain.
 /// </remarks>
-public sealed class DdpmScheduler : INoiseScheduler, IDisposable
+public sealed class DdpmScheduler : NoiseScheduler<DdpmSchedulerOptions>
 {
-    private readonly TrainingSchedule _schedule;
     private readonly DiscreteTimesteps _timesteps;
 
     /// <summary>Creates the scheduler.</summary>
     /// <param name="options">The options; null means diffusers' defaults.</param>
     /// <exception cref="ArgumentException">The options break one or more rules; the message lists all.</exception>
     public DdpmScheduler(DdpmSchedulerOptions? options = null)
+        : base(options ??= new(), options.Violations(), zeroSnrFloor: false)
     {
-        Options = options ?? new DdpmSchedulerOptions();
-        _schedule = TrainingSchedule.Validated(Options, Options.Violations(), zeroSnrFloor: false);
-        _timesteps = new DiscreteTimesteps(Options.NumTrainTimesteps);
+        _timesteps = new DiscreteTimesteps(Schedule);
     }
 
-    /// <summary>The options this scheduler was built with.</summary>
-    public DdpmSchedulerOptions Options { get; }
+    private protected override IInferenceTimesteps Inference => _timesteps;
 
     /// <inheritdoc/>
-    public int NumTrainTimesteps => Options.NumTrainTimesteps;
-
-    /// <inheritdoc/>
-    public Tensor Timesteps => _timesteps.Tensor;
-
-    /// <inheritdoc/>
-    public Tensor AlphasCumprod => _schedule.AlphasCumprodTensor;
-
-    /// <inheritdoc/>
-    public double InitNoiseSigma => 1.0;
-
-    /// <inheritdoc/>
-    public PredictionType PredictionType => Options.PredictionType;
-
-    /// <inheritdoc/>
-    public int Order => 1;
-
-    /// <summary>The number of inference steps last set, or null before <see cref="SetTimesteps"/>.</summary>
-    public int? NumInferenceSteps => _timesteps.NumInferenceSteps;
-
-    /// <inheritdoc/>
-    public void SetTimesteps(int numInferenceSteps) => _timesteps.Set(Options, numInferenceSteps);
-
-    /// <inheritdoc/>
-    /// <remarks>Checked and kept only: each <see cref="Step"/> finds its place from its timestep, so a loop over the last timesteps needs nothing more.</remarks>
-    public void SetBeginIndex(int beginIndex) => _timesteps.SetBeginIndex(beginIndex, nameof(DdpmScheduler));
-
-    /// <inheritdoc/>
-    public Tensor ScaleModelInput(Tensor sample, Tensor timestep) => SchedulerGuard.Unscaled(sample);
+    public override void SetTimesteps(int numInferenceSteps) => _timesteps.Set(Options, numInferenceSteps);
 
     /// <inheritdoc/>
     /// <remarks>
     /// With <see cref="VarianceType.Learned"/> or <see cref="VarianceType.LearnedRange"/> the model output has
     /// twice the sample's channels: the prediction, then the variance. Noise is drawn only when t &gt; 0.
     /// </remarks>
-    public SchedulerOutput Step(Tensor modelOutput, Tensor timestep, Tensor sample, Generator? generator = null, Tensor? varianceNoise = null)
+    public override SchedulerOutput Step(Tensor modelOutput, Tensor timestep, Tensor sample, Generator? generator = null, Tensor? varianceNoise = null)
     {
         bool learned = Options.VarianceType is VarianceType.Learned or VarianceType.LearnedRange;
         int t = _timesteps.StepTimestep(modelOutput, timestep, sample, generator, varianceNoise, nameof(DdpmScheduler), out int index, (m, s) => CheckModelOutput(m, s, learned));
@@ -83,8 +52,8 @@ public sealed class DdpmScheduler : INoiseScheduler, IDisposable
         }
 
         // 2. ᾱ_t, ᾱ_{t−1} (1 past the last step) and the effective α_t, β_t between the two inference timesteps.
-        float alphaProdT = _schedule.AlphasCumprod[t];
-        float alphaProdTPrev = _schedule.AlphaCumprodAt(prevT, 1.0f);
+        float alphaProdT = Schedule.AlphasCumprod[t];
+        float alphaProdTPrev = Schedule.AlphaCumprodAt(prevT, 1.0f);
         float betaProdT = 1 - alphaProdT;
         float betaProdTPrev = 1 - alphaProdTPrev;
         float currentAlphaT = alphaProdT / alphaProdTPrev;
@@ -117,24 +86,11 @@ public sealed class DdpmScheduler : INoiseScheduler, IDisposable
         return new SchedulerOutput(prevSample.MoveToOuterDisposeScope(), predOriginalSample.MoveToOuterDisposeScope());
     }
 
-    /// <inheritdoc/>
-    public Tensor AddNoise(Tensor originalSamples, Tensor noise, Tensor timesteps) => _schedule.AddNoise(originalSamples, noise, timesteps);
-
-    /// <inheritdoc/>
-    public Tensor GetVelocity(Tensor sample, Tensor noise, Tensor timesteps) => _schedule.GetVelocity(sample, noise, timesteps);
-
-    /// <summary>Frees the scheduler's tensors.</summary>
-    public void Dispose()
-    {
-        _schedule.Dispose();
-        _timesteps.Dispose();
-    }
-
     /// <summary>The noise term σ_t·z for each variance type (diffusers' _get_variance).</summary>
     private Tensor NoiseTerm(int t, long prevT, Tensor noise, Tensor? predictedVariance)
     {
-        float alphaProdT = _schedule.AlphasCumprod[t];
-        float alphaProdTPrev = _schedule.AlphaCumprodAt(prevT, 1.0f);
+        float alphaProdT = Schedule.AlphasCumprod[t];
+        float alphaProdTPrev = Schedule.AlphaCumprodAt(prevT, 1.0f);
         float currentBetaT = 1 - (alphaProdT / alphaProdTPrev);
 
         // β̃_t = (1 − ᾱ_{t−1}) / (1 − ᾱ_t)·β_t, eq. (7), kept above 1e-20 for the log.

@@ -3,30 +3,30 @@ using Diffusion.Schedulers.Internal;
 namespace Diffusion.Schedulers;
 
 /// <summary>
-/// Pseudo numerical methods for diffusion models (Liu et al. 2022, https://arxiv.org/abs/2202.09778): the
-/// transfer part of eq. (9) (the DDIM step) driven by a pseudo Runge–Kutta warm-up (PRK) and then pseudo linear
-/// multistep (PLMS, Adams–Bashforth on ε). Numerically diffusers' <c>PNDMScheduler</c>, Stable Diffusion 1.x's saved
-/// default (with <see cref="PNDMSchedulerOptions.SkipPrkSteps"/>).
+/// Pseudo numerical methods for diffusion models (Liu et al. 2022, https://arxiv.org/abs/2202.09778): the transfer part
+/// of eq. (9) (the DDIM step) driven by a pseudo Runge–Kutta warm-up (PRK) and then pseudo linear multistep (PLMS,
+/// Adams–Bashforth on ε). Numerically diffusers' <c>PNDMScheduler</c>, Stable Diffusion 1.x's saved default (with
+/// <see cref="PNDMSchedulerOptions.SkipPrkSteps"/>).
 /// </summary>
 /// <remarks>
-/// <para><see cref="Timesteps"/> repeat entries, and each element is one model call: with
-/// <see cref="PNDMSchedulerOptions.SkipPrkSteps"/> the list is N + 1 long (the second timestep twice: its first
-/// visit is an Euler probe, the second redoes the step with the averaged ε); without, the first 12 elements are three
+/// <para><see cref="INoiseScheduler.Timesteps"/> repeat entries, and each element is one model call: with
+/// <see cref="PNDMSchedulerOptions.SkipPrkSteps"/> the list is N + 1 long (the second timestep twice: its first visit
+/// is an Euler probe, the second redoes the step with the averaged ε); without, the first 12 elements are three
 /// Runge–Kutta steps of four calls at t, t − δ/2, t − δ/2, t − δ (N + 9 elements, N ≥ 4). A loop over
-/// <see cref="Timesteps"/> that passes each element to <see cref="Step"/> is all it needs (<see cref="Order"/> is 1, as
-/// in diffusers).</para>
-/// <para>Like diffusers, the scheduler counts its steps and picks the method from the count, not from the timestep;
-/// the timestep still has to be one of <see cref="Timesteps"/> and sets where the step ends. It keeps the last four
-/// ε and the warm-up's sample (owned by it, freed by <see cref="SetTimesteps"/>, <see cref="SetBeginIndex"/> and
-/// <see cref="Dispose"/>). A <see cref="Step"/> after the last one starts a new loop (diffusers would carry on with
-/// the old history). <see cref="SchedulerOutput.PredOriginalSample"/> is null, as in diffusers.</para>
+/// <see cref="INoiseScheduler.Timesteps"/> that passes each element to <see cref="Step"/> is all it needs
+/// (<see cref="INoiseScheduler.Order"/> is 1, as in diffusers).</para>
+/// <para>Like diffusers, the scheduler counts its steps and picks the method from the count, not from the timestep; the
+/// timestep still has to be one of <see cref="INoiseScheduler.Timesteps"/> and sets where the step ends. It keeps the
+/// last four ε and the warm-up's sample (owned by it, freed by <see cref="SetTimesteps"/>,
+/// <see cref="INoiseScheduler.SetBeginIndex"/> and <see cref="IDisposable.Dispose"/>). A <see cref="Step"/> after the
+/// last one starts a new loop (diffusers would carry on with the old history).
+/// <see cref="SchedulerOutput.PredOriginalSample"/> is null, as in diffusers.</para>
 /// </remarks>
-public sealed class PNDMScheduler : INoiseScheduler, IDisposable
+public sealed class PNDMScheduler : NoiseScheduler<PNDMSchedulerOptions>
 {
     /// <summary>PRK: three steps of four model calls before the multistep part.</summary>
     private const int PrkCalls = 12;
 
-    private readonly TrainingSchedule _schedule;
     private readonly DiscreteTimesteps _timesteps;
     private readonly float _finalAlphaCumprod;
     private readonly List<Tensor> _ets = [];
@@ -38,44 +38,19 @@ public sealed class PNDMScheduler : INoiseScheduler, IDisposable
     /// <param name="options">The options; null means diffusers' defaults (PRK warm-up, leading spacing).</param>
     /// <exception cref="ArgumentException">The options break one or more rules; the message lists all.</exception>
     public PNDMScheduler(PNDMSchedulerOptions? options = null)
+        : base(options ??= new(), options.Violations(), zeroSnrFloor: false)
     {
-        Options = options ?? new PNDMSchedulerOptions();
-        _schedule = TrainingSchedule.Validated(Options, Options.Violations(), zeroSnrFloor: false);
-        _timesteps = new DiscreteTimesteps(Options.NumTrainTimesteps);
+        _timesteps = new DiscreteTimesteps(Schedule);
 
         // After the last step there is no ᾱ_{t−δ}: use 1 (a clean sample) or ᾱ_0.
-        _finalAlphaCumprod = _schedule.FinalAlphaCumprod(Options.SetAlphaToOne);
+        _finalAlphaCumprod = Schedule.FinalAlphaCumprod(Options.SetAlphaToOne);
     }
 
-    /// <summary>The options this scheduler was built with.</summary>
-    public PNDMSchedulerOptions Options { get; }
-
-    /// <inheritdoc/>
-    public int NumTrainTimesteps => Options.NumTrainTimesteps;
-
-    /// <inheritdoc/>
-    /// <remarks>int64; after <see cref="SetTimesteps"/> N + 1 elements (N + 9 with the Runge–Kutta warm-up), some repeated.</remarks>
-    public Tensor Timesteps => _timesteps.Tensor;
-
-    /// <inheritdoc/>
-    public Tensor AlphasCumprod => _schedule.AlphasCumprodTensor;
-
-    /// <inheritdoc/>
-    public double InitNoiseSigma => 1.0;
-
-    /// <inheritdoc/>
-    public PredictionType PredictionType => Options.PredictionType;
-
-    /// <inheritdoc/>
-    /// <remarks>1, as diffusers' <c>order</c>: every element of <see cref="Timesteps"/> is one model call.</remarks>
-    public int Order => 1;
-
-    /// <summary>The number of inference steps last set (not the length of <see cref="Timesteps"/>), or null before <see cref="SetTimesteps"/>.</summary>
-    public int? NumInferenceSteps => _timesteps.NumInferenceSteps;
+    private protected override IInferenceTimesteps Inference => _timesteps;
 
     /// <inheritdoc/>
     /// <exception cref="ArgumentOutOfRangeException">Also: fewer than 4 steps with the Runge–Kutta warm-up.</exception>
-    public void SetTimesteps(int numInferenceSteps)
+    public override void SetTimesteps(int numInferenceSteps)
     {
         if (!Options.SkipPrkSteps && numInferenceSteps is >= 1 and < 4)
         {
@@ -108,7 +83,7 @@ public sealed class PNDMScheduler : INoiseScheduler, IDisposable
         }
 
         _timesteps.Set([.. values], numInferenceSteps);
-        ResetState();
+        ClearState();
     }
 
     /// <inheritdoc/>
@@ -118,48 +93,31 @@ public sealed class PNDMScheduler : INoiseScheduler, IDisposable
     /// is allowed, since the warm-up needs the first timesteps (diffusers would run it at the wrong ones).
     /// </remarks>
     /// <exception cref="InvalidOperationException">Also: <paramref name="beginIndex"/> &gt; 0 with <see cref="PNDMSchedulerOptions.SkipPrkSteps"/> false.</exception>
-    public void SetBeginIndex(int beginIndex)
+    public override void SetBeginIndex(int beginIndex)
     {
-        _timesteps.SetBeginIndex(beginIndex, nameof(PNDMScheduler));
+        base.SetBeginIndex(beginIndex);
         if (!Options.SkipPrkSteps && beginIndex > 0)
         {
             throw new InvalidOperationException($"PNDMScheduler cannot start at step {beginIndex} with SkipPrkSteps (skip_prk_steps) false: its Runge-Kutta warm-up has to run over the first {PrkCalls} timesteps. Use SkipPrkSteps = true (Stable Diffusion's setting) for image-to-image.");
         }
 
-        ResetState();
+        ClearState();
     }
 
     /// <inheritdoc/>
-    public Tensor ScaleModelInput(Tensor sample, Tensor timestep) => SchedulerGuard.Unscaled(sample);
-
-    /// <inheritdoc/>
     /// <remarks>Deterministic: <paramref name="generator"/> and <paramref name="varianceNoise"/> are not used.</remarks>
-    public SchedulerOutput Step(Tensor modelOutput, Tensor timestep, Tensor sample, Generator? generator = null, Tensor? varianceNoise = null)
+    public override SchedulerOutput Step(Tensor modelOutput, Tensor timestep, Tensor sample, Generator? generator = null, Tensor? varianceNoise = null)
     {
         int t = _timesteps.StepTimestep(modelOutput, timestep, sample, generator, varianceNoise, nameof(PNDMScheduler), out _);
         if (_counter >= _timesteps.Values.Length)
         {
-            ResetState();
+            ClearState();
         }
 
         using var scope = NewDisposeScope();
         Tensor prevSample = _counter < PrkCalls && !Options.SkipPrkSteps ? StepPrk(modelOutput, t, sample) : StepPlms(modelOutput, t, sample);
         _counter++;
         return new SchedulerOutput(prevSample.MoveToOuterDisposeScope(), null);
-    }
-
-    /// <inheritdoc/>
-    public Tensor AddNoise(Tensor originalSamples, Tensor noise, Tensor timesteps) => _schedule.AddNoise(originalSamples, noise, timesteps);
-
-    /// <inheritdoc/>
-    public Tensor GetVelocity(Tensor sample, Tensor noise, Tensor timesteps) => _schedule.GetVelocity(sample, noise, timesteps);
-
-    /// <summary>Frees the scheduler's tensors, including its history.</summary>
-    public void Dispose()
-    {
-        ResetState();
-        _schedule.Dispose();
-        _timesteps.Dispose();
     }
 
     /// <summary>
@@ -266,8 +224,8 @@ public sealed class PNDMScheduler : INoiseScheduler, IDisposable
             throw new InvalidOperationException($"PNDMScheduler's step would start at timestep {t}, beyond the last training timestep ({NumTrainTimesteps - 1}): pass the elements of Timesteps in order.");
         }
 
-        float alphaProdT = _schedule.AlphasCumprod[t];
-        float alphaProdTPrev = _schedule.AlphaCumprodAt(prevT, _finalAlphaCumprod);
+        float alphaProdT = Schedule.AlphasCumprod[t];
+        float alphaProdTPrev = Schedule.AlphaCumprodAt(prevT, _finalAlphaCumprod);
         float betaProdT = 1 - alphaProdT;
         float betaProdTPrev = 1 - alphaProdTPrev;
 
@@ -290,7 +248,7 @@ public sealed class PNDMScheduler : INoiseScheduler, IDisposable
     }
 
     /// <summary>The counter and history back to a first step (diffusers' set_timesteps).</summary>
-    private void ResetState()
+    private protected override void ClearState()
     {
         foreach (Tensor e in _ets)
         {

@@ -5,26 +5,27 @@ namespace Diffusion.Schedulers;
 
 /// <summary>
 /// UniPC (Zhao et al. 2023, https://arxiv.org/abs/2302.04867): a multistep predictor (UniP) of order
-/// <see cref="UniPCMultistepSchedulerOptions.SolverOrder"/> followed, at the next call, by a corrector (UniC) that reuses
-/// the new model output, so the order rises by one at no extra model evaluation. Good samples in 5–20 steps. Numerically
-/// diffusers' <c>UniPCMultistepScheduler</c>.
+/// <see cref="UniPCMultistepSchedulerOptions.SolverOrder"/> followed, at the next call, by a corrector (UniC) that
+/// reuses the new model output, so the order rises by one at no extra model evaluation. Good samples in 5–20 steps.
+/// Numerically diffusers' <c>UniPCMultistepScheduler</c>.
 /// </summary>
 /// <remarks>
-/// <para>The sample lives in VP space (<see cref="InitNoiseSigma"/> 1, <see cref="ScaleModelInput"/> the identity);
-/// <see cref="Timesteps"/> are int64. The scheduler keeps the last SolverOrder converted model outputs and the last sample
-/// (owned by it, freed by <see cref="SetTimesteps"/> and <see cref="Dispose"/>). It tracks its step like diffusers; a
-/// timestep that is not the expected next one moves it there and drops the history; one that is not in the schedule is an
-/// error (diffusers silently takes the last step).</para>
-/// <para>One deliberate difference: with <see cref="UniPCSolverType.Bh1"/> and a final σ of 0, diffusers' last step is NaN
-/// (B(h) = h = −∞ times a zero residual); here it is the first-order update that limit means (x0 of the last output).
-/// <see cref="SchedulerOutput.PredOriginalSample"/> is null, as in diffusers.</para>
-/// <para><see cref="AddNoise"/> is α_t·x0 + σ_t·ε with σ of each timestep's place in <see cref="Timesteps"/> (diffusers);
-/// <see cref="GetVelocity"/> (diffusers has none here) is the VP velocity at whole training timesteps.</para>
+/// <para>The sample lives in VP space (<see cref="INoiseScheduler.InitNoiseSigma"/> 1,
+/// <see cref="INoiseScheduler.ScaleModelInput"/> the identity); <see cref="INoiseScheduler.Timesteps"/> are int64. The
+/// scheduler keeps the last SolverOrder converted model outputs and the last sample (owned by it, freed by
+/// <see cref="SetTimesteps"/> and <see cref="IDisposable.Dispose"/>). It tracks its step like diffusers; a timestep
+/// that is not the expected next one moves it there and drops the history, as does
+/// <see cref="INoiseScheduler.SetBeginIndex"/> (the first steps then use lower orders); one that is not in the schedule
+/// is an error (diffusers silently takes the last step).</para>
+/// <para>One deliberate difference: with <see cref="UniPCSolverType.Bh1"/> and a final σ of 0, diffusers' last step is
+/// NaN (B(h) = h = −∞ times a zero residual); here it is the first-order update that limit means (x0 of the last
+/// output). <see cref="SchedulerOutput.PredOriginalSample"/> is null, as in diffusers.</para>
+/// <para><see cref="INoiseScheduler.AddNoise"/> is α_t·x0 + σ_t·ε with σ of each timestep's place in
+/// <see cref="INoiseScheduler.Timesteps"/> (diffusers); <see cref="INoiseScheduler.GetVelocity"/> (diffusers has none
+/// here) is the VP velocity at whole training timesteps.</para>
 /// </remarks>
-public sealed class UniPCMultistepScheduler : INoiseScheduler, IDisposable
+public sealed class UniPCMultistepScheduler : SigmaNoiseScheduler<UniPCMultistepSchedulerOptions>
 {
-    private readonly TrainingSchedule _schedule;
-    private readonly SigmaTimesteps _steps;
     private readonly ModelOutputHistory _modelOutputs;
     private Tensor? _lastSample;
     private int _thisOrder;
@@ -33,48 +34,16 @@ public sealed class UniPCMultistepScheduler : INoiseScheduler, IDisposable
     /// <param name="options">The options; null means diffusers' defaults (bh2, order 2, data prediction).</param>
     /// <exception cref="ArgumentException">The options break one or more rules; the message lists all.</exception>
     public UniPCMultistepScheduler(UniPCMultistepSchedulerOptions? options = null)
+        : base(options ??= new(), options.Violations(), SigmaSampleSpace.VariancePreserving)
     {
-        Options = options ?? new UniPCMultistepSchedulerOptions();
-        _schedule = TrainingSchedule.Validated(Options, Options.Violations(), zeroSnrFloor: true);
         _modelOutputs = new ModelOutputHistory(Options.SolverOrder);
-
-        // Before SetTimesteps: every training timestep, and σ of each (diffusers' σ here run the other way, unused by it).
-        _steps = new SigmaTimesteps(_schedule, ScalarType.Int64, restarted: ClearHistory);
     }
 
-    /// <summary>The options this scheduler was built with.</summary>
-    public UniPCMultistepSchedulerOptions Options { get; }
-
     /// <inheritdoc/>
-    public int NumTrainTimesteps => Options.NumTrainTimesteps;
-
-    /// <inheritdoc/>
-    public Tensor Timesteps => _steps.Tensor;
-
-    /// <inheritdoc/>
-    public Tensor AlphasCumprod => _schedule.AlphasCumprodTensor;
-
-    /// <summary>σ of each inference timestep plus the final one, float32 (a copy).</summary>
-    public IReadOnlyList<float> Sigmas => _steps.Sigmas.ToArray();
-
-    /// <inheritdoc/>
-    public double InitNoiseSigma => 1.0;
-
-    /// <inheritdoc/>
-    public PredictionType PredictionType => Options.PredictionType;
-
-    /// <inheritdoc/>
-    /// <remarks>1 model evaluation per step, as diffusers' <c>order</c>; the multistep order is <see cref="UniPCMultistepSchedulerOptions.SolverOrder"/>.</remarks>
-    public int Order => 1;
-
-    /// <summary>The number of inference steps last set (the length of <see cref="Timesteps"/>), or null before <see cref="SetTimesteps"/>.</summary>
-    public int? NumInferenceSteps => _steps.NumInferenceSteps;
-
-    /// <inheritdoc/>
-    public void SetTimesteps(int numInferenceSteps)
+    public override void SetTimesteps(int numInferenceSteps)
     {
         double[] timesteps = SigmaTimesteps.MultistepTimesteps(Options, Options.NumTrainTimesteps, numInferenceSteps);
-        float[] trainingSigmas = _schedule.Sigmas();
+        float[] trainingSigmas = Schedule.Sigmas();
         double[] sigmas;
         float last;
         if (Options.UseKarrasSigmas)
@@ -90,23 +59,15 @@ public sealed class UniPCMultistepScheduler : INoiseScheduler, IDisposable
             last = SigmaTimesteps.FinalSigma(Options.FinalSigmasType, trainingSigmas);
         }
 
-        _steps.SetWhole(timesteps, sigmas, last);
+        Steps.SetWhole(timesteps, sigmas, last);
     }
 
     /// <inheritdoc/>
-    /// <remarks>The history starts empty, so the first steps use lower orders.</remarks>
-    public void SetBeginIndex(int beginIndex) => _steps.SetBeginIndex(beginIndex, nameof(UniPCMultistepScheduler));
-
-    /// <inheritdoc/>
-    /// <remarks>The identity (a new handle on <paramref name="sample"/>).</remarks>
-    public Tensor ScaleModelInput(Tensor sample, Tensor timestep) => SchedulerGuard.Unscaled(sample);
-
-    /// <inheritdoc/>
     /// <remarks>Deterministic: <paramref name="generator"/> and <paramref name="varianceNoise"/> are not used.</remarks>
-    public SchedulerOutput Step(Tensor modelOutput, Tensor timestep, Tensor sample, Generator? generator = null, Tensor? varianceNoise = null)
+    public override SchedulerOutput Step(Tensor modelOutput, Tensor timestep, Tensor sample, Generator? generator = null, Tensor? varianceNoise = null)
     {
-        int i = _steps.StepIndex(modelOutput, timestep, sample, generator, varianceNoise, nameof(UniPCMultistepScheduler));
-        int count = _steps.Timesteps.Length;
+        int i = Steps.StepIndex(modelOutput, timestep, sample, generator, varianceNoise, nameof(UniPCMultistepScheduler));
+        int count = Steps.Timesteps.Length;
 
         using var scope = NewDisposeScope();
 
@@ -117,7 +78,7 @@ public sealed class UniPCMultistepScheduler : INoiseScheduler, IDisposable
         bool useCorrector = i > 0 && !Options.DisableCorrector.Contains(i - 1) && _lastSample is not null;
         if (useCorrector)
         {
-            sample = Update(_steps.Sigmas[i], _steps.Sigmas[i - 1], i - 2, _lastSample!, converted);
+            sample = Update(Steps.Sigmas[i], Steps.Sigmas[i - 1], i - 2, _lastSample!, converted);
         }
 
         // 3. Push this output onto the history.
@@ -130,26 +91,11 @@ public sealed class UniPCMultistepScheduler : INoiseScheduler, IDisposable
         _lastSample = sample.alias().DetachFromDisposeScope();
 
         // 5. UniP from σ_i to σ_{i+1}.
-        Tensor prevSample = Update(_steps.Sigmas[i + 1], _steps.Sigmas[i], i - 1, sample, modelAtT: null);
+        Tensor prevSample = Update(Steps.Sigmas[i + 1], Steps.Sigmas[i], i - 1, sample, modelAtT: null);
         _modelOutputs.CountStep();
 
-        _steps.Advance();
+        Steps.Advance();
         return new SchedulerOutput(prevSample.to_type(sample.dtype).MoveToOuterDisposeScope(), null);
-    }
-
-    /// <inheritdoc/>
-    /// <remarks>α_t·x0 + σ_t·ε with σ of each timestep's place in <see cref="Timesteps"/> (diffusers; after <see cref="SetBeginIndex"/>, the current step's σ).</remarks>
-    public Tensor AddNoise(Tensor originalSamples, Tensor noise, Tensor timesteps) => _steps.AddNoiseVp(originalSamples, noise, timesteps);
-
-    /// <inheritdoc/>
-    public Tensor GetVelocity(Tensor sample, Tensor noise, Tensor timesteps) => _schedule.GetVelocity(sample, noise, timesteps);
-
-    /// <summary>Frees the scheduler's tensors, including the history.</summary>
-    public void Dispose()
-    {
-        ClearHistory();
-        _schedule.Dispose();
-        _steps.Dispose();
     }
 
     /// <summary>
@@ -164,7 +110,7 @@ public sealed class UniPCMultistepScheduler : INoiseScheduler, IDisposable
         var previousOutputs = new Tensor[order - 1];
         for (int k = 0; k < order - 1; k++)
         {
-            previous[k] = Point.At(_steps.Sigmas[firstPrevious - k]);
+            previous[k] = Point.At(Steps.Sigmas[firstPrevious - k]);
             previousOutputs[k] = _modelOutputs[newest - 1 - k];
         }
 
@@ -174,7 +120,7 @@ public sealed class UniPCMultistepScheduler : INoiseScheduler, IDisposable
     /// <summary>x0 (predict_x0) or ε from the model output at step i, thresholded if asked.</summary>
     private Tensor ConvertModelOutput(Tensor modelOutput, Tensor sample, int i)
     {
-        Point p = Point.At(_steps.Sigmas[i]);
+        Point p = Point.At(Steps.Sigmas[i]);
         if (Options.PredictX0)
         {
             Tensor x0 = VpSpace.PredictOriginal(Options.PredictionType, modelOutput, sample, p);
@@ -184,7 +130,8 @@ public sealed class UniPCMultistepScheduler : INoiseScheduler, IDisposable
         return VpSpace.PredictEpsilon(Options.PredictionType, modelOutput, sample, p);
     }
 
-    private void ClearHistory()
+    /// <summary>Drops the model-output history and the last sample.</summary>
+    private protected override void ClearState()
     {
         _modelOutputs.Clear();
         _lastSample?.Dispose();

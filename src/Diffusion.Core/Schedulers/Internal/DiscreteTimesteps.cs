@@ -1,15 +1,22 @@
 namespace Diffusion.Schedulers.Internal;
 
-/// <summary>The integer inference timesteps of DDPM, DDIM and PNDM, as an array and as an int64 tensor the scheduler owns.</summary>
-internal sealed class DiscreteTimesteps : IDisposable
+/// <summary>
+/// The integer inference timesteps of DDPM, DDIM and PNDM, as an array and as an int64 tensor the scheduler owns. Their
+/// samples live in VP space at training timesteps: the model input is unscaled, the initial noise 1, and the forward
+/// process q(x_t | x_0) of the training schedule.
+/// </summary>
+internal sealed class DiscreteTimesteps : IInferenceTimesteps
 {
+    private readonly TrainingSchedule _schedule;
     private Tensor _tensor;
 
     /// <summary>Before SetTimesteps: every training timestep, T − 1 down to 0 (diffusers' initial state).</summary>
-    public DiscreteTimesteps(int numTrainTimesteps)
+    /// <param name="schedule">The training schedule (not owned: the scheduler disposes it).</param>
+    public DiscreteTimesteps(TrainingSchedule schedule)
     {
-        NumTrainTimesteps = numTrainTimesteps;
-        Values = Enumerable.Range(0, numTrainTimesteps).Reverse().Select(t => (long)t).ToArray();
+        _schedule = schedule;
+        NumTrainTimesteps = schedule.NumTrainTimesteps;
+        Values = Enumerable.Range(0, NumTrainTimesteps).Reverse().Select(t => (long)t).ToArray();
         _tensor = Create(Values);
     }
 
@@ -99,6 +106,15 @@ internal sealed class DiscreteTimesteps : IDisposable
         int index = Array.IndexOf(Values, timestep);
         return index >= 0 ? index : throw SchedulerGuard.NotInSchedule(timestep, Values.Length);
     }
+
+    /// <summary>1: the samples are in VP space.</summary>
+    public double InitNoiseSigma(TimestepSpacing spacing) => 1.0;
+
+    /// <summary>The sample itself (a new handle).</summary>
+    public Tensor ScaleModelInput(Tensor sample, Tensor timestep) => SchedulerGuard.Unscaled(sample);
+
+    /// <summary>q(x_t | x_0) at training timesteps (<see cref="TrainingSchedule.AddNoise"/>).</summary>
+    public Tensor AddNoise(Tensor originalSamples, Tensor noise, Tensor timesteps) => _schedule.AddNoise(originalSamples, noise, timesteps);
 
     public void Dispose() => _tensor.Dispose();
 

@@ -3,25 +3,26 @@ namespace Diffusion.Schedulers.Internal;
 /// <summary>
 /// The inference schedule of the σ-based schedulers (Euler, Euler ancestral, LMS, Heun, DPM-Solver, UniPC): the
 /// timesteps, σ of each plus the final σ, the timesteps tensor the scheduler owns (float32 for the Euler type, int64 for
-/// the multistep VP solvers), and where the sampling loop is (diffusers' step and begin index). A scheduler with state
+/// the multistep VP solvers), the sample space that goes with them (<see cref="SigmaSampleSpace"/>), and where the
+/// sampling loop is (diffusers' step and begin index). A scheduler with state
 /// tied to that position (a Heun half-step, LMS derivatives, multistep outputs) passes a callback that drops it whenever
 /// the loop restarts: after a new schedule, after a begin index, and when a timestep is not the expected next one.
 /// </summary>
-internal sealed class SigmaTimesteps : IDisposable
+internal sealed class SigmaTimesteps : IInferenceTimesteps
 {
     private readonly StepCursor _cursor = new();
-    private readonly ScalarType _tensorType;
+    private readonly SigmaSampleSpace _space;
     private readonly Action? _restarted;
     private Tensor _tensor;
 
     /// <summary>Before SetTimesteps: every training timestep, T − 1 down to 0, and σ down to 0 (diffusers' initial state).</summary>
     /// <param name="schedule">The training schedule whose σ these are.</param>
-    /// <param name="tensorType">The dtype of <see cref="Tensor"/>: float32 (Euler type, fractional timesteps) or int64.</param>
+    /// <param name="space">The sample space: σ-space with float32 (fractional) timesteps, or VP space with int64 ones.</param>
     /// <param name="restarted">Called after <see cref="Set"/> and <see cref="SetBeginIndex"/>, and when <see cref="Locate(Tensor, out bool)"/> jumps.</param>
-    public SigmaTimesteps(TrainingSchedule schedule, ScalarType tensorType = ScalarType.Float32, Action? restarted = null)
+    public SigmaTimesteps(TrainingSchedule schedule, SigmaSampleSpace space = SigmaSampleSpace.VarianceExploding, Action? restarted = null)
     {
         int n = schedule.NumTrainTimesteps;
-        _tensorType = tensorType;
+        _space = space;
         _restarted = restarted;
         Timesteps = NumpyMath.Linspace(0, n - 1, n).Reverse().Select(t => (float)t).ToArray();
         Sigmas = [.. schedule.Sigmas().Reverse(), 0f];
@@ -103,9 +104,14 @@ internal sealed class SigmaTimesteps : IDisposable
     public void SetWhole(double[] timesteps, double[] sigmas, float finalSigma) =>
         Set(timesteps.Select(t => (double)(long)t).ToArray(), sigmas, finalSigma, timesteps.Length);
 
-    /// <summary>The largest σ, or √(σmax² + 1) for leading spacing (diffusers' init_noise_sigma).</summary>
+    /// <summary>The largest σ, or √(σmax² + 1) for leading spacing (diffusers' init_noise_sigma); 1 in VP space.</summary>
     public double InitNoiseSigma(TimestepSpacing spacing)
     {
+        if (_space == SigmaSampleSpace.VariancePreserving)
+        {
+            return 1.0;
+        }
+
         float max = Sigmas.Max();
         return spacing == TimestepSpacing.Leading ? MathF.Sqrt((max * max) + 1) : max;
     }
@@ -159,30 +165,32 @@ internal sealed class SigmaTimesteps : IDisposable
         _restarted?.Invoke();
     }
 
-    /// <summary>x / √(σ² + 1): the model sees unit-variance input.</summary>
+    /// <summary>x / √(σ² + 1): the model sees unit-variance input; in VP space x itself (a new handle).</summary>
     public Tensor ScaleModelInput(Tensor sample, Tensor timestep)
     {
+        if (_space == SigmaSampleSpace.VariancePreserving)
+        {
+            return SchedulerGuard.Unscaled(sample);
+        }
+
         ArgumentNullException.ThrowIfNull(sample);
         float sigma = Sigmas[Locate(timestep)];
         return sample / MathF.Sqrt((sigma * sigma) + 1);
     }
 
-    /// <summary>diffusers' σ-space (VE) add_noise, x0 + σ·ε, with σ of each timestep's place in the schedule.</summary>
+    /// <summary>
+    /// diffusers' add_noise with σ of each timestep's place in the schedule: in σ-space x0 + σ·ε; in VP space (the
+    /// multistep solvers) α_t·x0 + σ_t·ε with α_t = 1/√(σ² + 1), σ_t = σ·α_t (_sigma_to_alpha_sigma_t in the samples' dtype).
+    /// </summary>
     public Tensor AddNoise(Tensor originalSamples, Tensor noise, Tensor timesteps)
     {
         using var scope = NewDisposeScope();
         Tensor sigmaT = SigmaPerSample(originalSamples, noise, timesteps);
-        return (originalSamples + (noise * sigmaT)).MoveToOuterDisposeScope();
-    }
+        if (_space == SigmaSampleSpace.VarianceExploding)
+        {
+            return (originalSamples + (noise * sigmaT)).MoveToOuterDisposeScope();
+        }
 
-    /// <summary>
-    /// diffusers' add_noise of the VP multistep solvers: α_t·x0 + σ_t·ε with α_t = 1/√(σ² + 1), σ_t = σ·α_t
-    /// (_sigma_to_alpha_sigma_t in the samples' dtype), σ of each timestep's place in the schedule.
-    /// </summary>
-    public Tensor AddNoiseVp(Tensor originalSamples, Tensor noise, Tensor timesteps)
-    {
-        using var scope = NewDisposeScope();
-        Tensor sigmaT = SigmaPerSample(originalSamples, noise, timesteps);
         Tensor alphaT = (sigmaT.square() + 1).sqrt().reciprocal();
         Tensor sigmaTVp = sigmaT * alphaT;
         return ((alphaT * originalSamples) + (sigmaTVp * noise)).MoveToOuterDisposeScope();
@@ -211,7 +219,7 @@ internal sealed class SigmaTimesteps : IDisposable
     }
 
     /// <summary>A tensor of the timesteps (int64 ones truncate toward zero, as numpy's astype).</summary>
-    private Tensor Create(float[] values) => (_tensorType == ScalarType.Int64
+    private Tensor Create(float[] values) => (_space == SigmaSampleSpace.VariancePreserving
         ? tensor(values.Select(t => (long)t).ToArray(), dtype: ScalarType.Int64)
         : tensor(values, dtype: ScalarType.Float32)).DetachFromDisposeScope();
 }

@@ -12,7 +12,7 @@ internal sealed class TrainingSchedule : IDisposable
 
     /// <summary>Builds the schedule from options already checked (see <see cref="Validated"/>).</summary>
     /// <param name="options">The shared schedule options.</param>
-    /// <param name="zeroSnrFloor">Euler and DPM-Solver set ᾱ_{T−1} = 2^-24 after zero-SNR rescaling so σ stays finite.</param>
+    /// <param name="zeroSnrFloor">The σ-based schedulers set ᾱ_{T−1} = 2^-24 after zero-SNR rescaling so σ stays finite (diffusers' Euler, Euler ancestral, DPM-Solver and UniPC; LMS and Heun have no zero-SNR rescaling).</param>
     public TrainingSchedule(ITrainingScheduleOptions options, bool zeroSnrFloor)
     {
         NumTrainTimesteps = options.NumTrainTimesteps;
