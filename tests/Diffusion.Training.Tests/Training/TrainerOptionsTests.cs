@@ -14,36 +14,19 @@ public sealed class TrainerOptionsTests
     public void DefaultsAreTheBooks()
     {
         var o = new TrainerOptions();
-        Assert.Equal(1, o.Epochs);
-        Assert.Null(o.MaxSteps);
-        Assert.Equal(0, o.InitialStep);
-        Assert.Equal(20, o.MomentWarmupSteps);
-        Assert.Null(o.MaxDuration);
-        Assert.Equal(16, o.BatchSize);
-        Assert.Equal(1, o.GradientAccumulationSteps);
-        Assert.Equal(1e-4, o.LearningRate);
-        Assert.Equal(0.95, o.Beta1);
-        Assert.Equal(0.999, o.Beta2);
-        Assert.Equal(1e-5, o.WeightDecay);
-        Assert.Equal(1e-8, o.AdamEpsilon);
-        Assert.Equal(300, o.WarmupSteps);
-        Assert.Equal(LearningRateSchedule.Cosine, o.LearningRateSchedule);
-        Assert.Equal(1.0, o.MaxGradNorm);
-        Assert.True(o.UseEma);
-        Assert.Equal(0.9999, o.EmaDecay);
-        Assert.Equal(0, o.Seed);
-        Assert.Null(o.CheckpointDirectory);
-        Assert.Equal(500, o.CheckpointEverySteps);
-        Assert.Equal(3, o.KeepCheckpoints);
-        Assert.Equal(NonFiniteLossPolicy.Stop, o.OnNonFiniteLoss);
-        Assert.Equal(100, o.LogEverySteps);
+
+        // The engine's settings (TrainingOptions): run length, optimizer and schedule, EMA, checkpoints and logging.
+        Assert.Equal((1, (long?)null, 0L, 20, (TimeSpan?)null, 16, 1),
+            (o.Epochs, o.MaxSteps, o.InitialStep, o.MomentWarmupSteps, o.MaxDuration, o.BatchSize, o.GradientAccumulationSteps));
+        Assert.Equal((1e-4, 0.95, 0.999, 1e-5, 1e-8, 300, LearningRateSchedule.Cosine, (double?)1.0),
+            (o.LearningRate, o.Beta1, o.Beta2, o.WeightDecay, o.AdamEpsilon, o.WarmupSteps, o.LearningRateSchedule, o.MaxGradNorm));
+        Assert.Equal((true, 0.9999, 0L, (string?)null, 500, 3, NonFiniteLossPolicy.Stop, 100),
+            (o.UseEma, o.EmaDecay, o.Seed, o.CheckpointDirectory, o.CheckpointEverySteps, o.KeepCheckpoints, o.OnNonFiniteLoss, o.LogEverySteps));
         Assert.Same(NullLoggerFactory.Instance, o.LoggerFactory);
-        Assert.Equal(LossType.L1, o.Loss);
-        Assert.Null(o.MinSnrGamma);
-        Assert.False(o.BFloat16);
-        Assert.Null(o.LoaderWorkers);
-        Assert.True(o.RandomHorizontalFlip);
-        Assert.Equal(DataErrorHandling.Throw, o.OnDataError);
+
+        // The denoising trainer's own.
+        Assert.Equal((LossType.L1, (double?)null, false, (int?)null, true, DataErrorHandling.Throw),
+            (o.Loss, o.MinSnrGamma, o.BFloat16, o.LoaderWorkers, o.RandomHorizontalFlip, o.OnDataError));
         Assert.Null(o.Device);
     }
 
