@@ -54,8 +54,8 @@ public sealed class ClipTrainer : IDisposable
     public void Dispose() => SigLip?.Dispose();
 
     /// <summary>
-    /// Trains on <paramref name="dataset"/> until <see cref="ClipTrainerOptions.MaxSteps"/> (or the epochs), the time
-    /// limit or cancellation, resuming from the newest checkpoint in <see cref="ClipTrainerOptions.CheckpointDirectory"/>
+    /// Trains on <paramref name="dataset"/> until <see cref="TrainingOptions.MaxSteps"/> (or the epochs), the time
+    /// limit or cancellation, resuming from the newest checkpoint in <see cref="TrainingOptions.CheckpointDirectory"/>
     /// when there is one.
     /// </summary>
     /// <param name="dataset">At least 2 image–caption pairs, and at least one optimizer step's worth.</param>

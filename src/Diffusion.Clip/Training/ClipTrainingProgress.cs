@@ -2,7 +2,7 @@ namespace Diffusion.Clip;
 
 /// <summary>One optimizer step of <see cref="ClipTrainer.Fit"/>, as reported to <see cref="IProgress{T}"/>.</summary>
 /// <param name="Step">Optimizer steps completed so far (resumed steps included).</param>
-/// <param name="TotalSteps">The step at which training stops, from <see cref="ClipTrainerOptions.MaxSteps"/> or the epochs.</param>
+/// <param name="TotalSteps">The step at which training stops, from <see cref="Diffusion.Training.TrainingOptions.MaxSteps"/> or the epochs.</param>
 /// <param name="Loss">This step's loss.</param>
 /// <param name="LearningRate">The learning rate used for this step.</param>
 /// <param name="LogitScale">The temperature exp(<c>logit_scale</c>) after the step.</param>

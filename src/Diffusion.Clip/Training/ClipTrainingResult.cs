@@ -5,7 +5,7 @@ namespace Diffusion.Clip;
 /// <param name="Losses">Loss of each step run by this call, in order.</param>
 /// <param name="Elapsed">Wall-clock time of this call.</param>
 /// <param name="Cancelled">True when the cancellation token stopped training early (a resumable checkpoint was saved if a folder was set).</param>
-/// <param name="StoppedByTimeLimit">True when <see cref="ClipTrainerOptions.MaxDuration"/> ended training early.</param>
+/// <param name="StoppedByTimeLimit">True when <see cref="Diffusion.Training.TrainingOptions.MaxDuration"/> ended training early.</param>
 /// <param name="LastCheckpoint">Path of the newest checkpoint written or resumed from, or null.</param>
 /// <param name="ResumedFromStep">The checkpoint step this call resumed from, or null when it started fresh.</param>
 public sealed record ClipTrainingResult(long Steps, IReadOnlyList<float> Losses, TimeSpan Elapsed, bool Cancelled, bool StoppedByTimeLimit, string? LastCheckpoint, long? ResumedFromStep = null)

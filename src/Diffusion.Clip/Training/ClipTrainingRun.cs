@@ -8,12 +8,11 @@ namespace Diffusion.Clip;
 /// (<see cref="TrainingLoop{TBatch}"/>) runs. The data order is <see cref="ClipBatchSampler"/>'s; the loss is
 /// <see cref="ClipLoss"/> or <see cref="SigLipLoss"/> on normalised embeddings.
 /// </summary>
-internal sealed class ClipTrainingRun : TrainingTask<ClipBatch>, IDisposable
+internal sealed class ClipTrainingRun : TrainingTask<ClipBatch>
 {
     private static readonly double MaxLogLogitScale = Math.Log(ClipModel.MaxLogitScale);
     private readonly ClipTrainer trainer;
     private readonly ClipBatchSampler batches;
-    private readonly TrainingLoop<ClipBatch> loop;
 
     public ClipTrainingRun(ClipTrainer trainer, IClipDataset dataset, IProgress<ClipTrainingProgress>? progress, CancellationToken cancellationToken)
     {
@@ -29,7 +28,7 @@ internal sealed class ClipTrainingRun : TrainingTask<ClipBatch>, IDisposable
 
         // open_clip: no weight decay on parameters with fewer than 2 dimensions (biases, LayerNorm gains, the class
         // embedding, logit_scale, the SigLIP bias).
-        loop = new TrainingLoop<ClipBatch>(this, modules, options, batchSize, bfloat16: false, (_, p) => p.dim() >= 2, trainer.Logger,
+        StartEngine(modules, options, batchSize, bfloat16: false, (_, p) => p.dim() >= 2, trainer.Logger,
             progress is null ? null : new EngineProgress(progress, trainer.Model), cancellationToken);
         Log.TrainingStarted(trainer.Logger, options.MaxSteps, batchSize, dataset.Count, modules.Sum(m => m.Item2.parameters().Sum(p => p.numel())), options.Loss);
     }
@@ -82,16 +81,14 @@ internal sealed class ClipTrainingRun : TrainingTask<ClipBatch>, IDisposable
         trainer.Model.train();
         try
         {
-            TrainingResult result = loop.Execute();
-            return new ClipTrainingResult(result.Steps, result.Losses, result.Elapsed, result.Cancelled, loop.StoppedByTimeLimit, result.LastCheckpoint, result.ResumedFromStep);
+            TrainingResult result = Engine.Execute();
+            return new ClipTrainingResult(result.Steps, result.Losses, result.Elapsed, result.Cancelled, Engine.StoppedByTimeLimit, result.LastCheckpoint, result.ResumedFromStep);
         }
         finally
         {
             trainer.Model.eval();
         }
     }
-
-    public void Dispose() => loop.Dispose();
 
     /// <summary>Turns the engine's reports into <see cref="ClipTrainingProgress"/>, adding the temperature after the step.</summary>
     private sealed class EngineProgress(IProgress<ClipTrainingProgress> inner, ClipModel model) : IProgress<TrainingProgress>

@@ -22,7 +22,7 @@ internal sealed partial class TrainingLoop<TBatch> : IDisposable
     where TBatch : IDisposable
 {
     private readonly TrainingTask<TBatch> task;
-    private readonly ITrainingOptions options;
+    private readonly TrainingOptions options;
     private readonly int batchSize;
     private readonly bool bfloat16;
     private readonly (string Prefix, nn.Module Module)[] modules;
@@ -52,14 +52,14 @@ internal sealed partial class TrainingLoop<TBatch> : IDisposable
     /// <param name="modules">What is trained, each with the prefix its names get in checkpoints ("" for the model itself).
     /// They must already be on the training device; with <paramref name="bfloat16"/> they are cast here.</param>
     /// <param name="options">The shared settings, validated by the caller.</param>
-    /// <param name="batchSize">The micro-batch size the task's batches have (CLIP caps <see cref="ITrainingOptions.BatchSize"/> at the dataset's size).</param>
+    /// <param name="batchSize">The micro-batch size the task's batches have (CLIP caps <see cref="TrainingOptions.BatchSize"/> at the dataset's size).</param>
     /// <param name="bfloat16">Run the modules in bfloat16 with float32 master weights in the optimizer.</param>
     /// <param name="decays">Which parameters get weight decay; null: all.</param>
     /// <param name="logger">Where the engine logs.</param>
     /// <param name="progress">Told after every optimizer step.</param>
     /// <param name="cancellationToken">Stops training after the current step (see the remarks).</param>
     /// <exception cref="ArgumentException">The dataset is too small for one optimizer step, or nothing is trainable.</exception>
-    public TrainingLoop(TrainingTask<TBatch> task, IReadOnlyList<(string Prefix, nn.Module Module)> modules, ITrainingOptions options,
+    public TrainingLoop(TrainingTask<TBatch> task, IReadOnlyList<(string Prefix, nn.Module Module)> modules, TrainingOptions options,
         int batchSize, bool bfloat16, Func<string, Parameter, bool>? decays, ILogger logger, IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
     {
         this.task = task;
@@ -97,7 +97,7 @@ internal sealed partial class TrainingLoop<TBatch> : IDisposable
         generator = new Generator((ulong)options.Seed, CPU);
     }
 
-    /// <summary>True when the last <see cref="Execute"/> stopped at <see cref="ITrainingOptions.MaxDuration"/>.</summary>
+    /// <summary>True when the last <see cref="Execute"/> stopped at <see cref="TrainingOptions.MaxDuration"/>.</summary>
     public bool StoppedByTimeLimit { get; private set; }
 
     private int UsableBatches => task.BatchesPerEpoch / options.GradientAccumulationSteps * options.GradientAccumulationSteps;

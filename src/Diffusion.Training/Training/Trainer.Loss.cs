@@ -18,7 +18,7 @@ public sealed partial class Trainer
     /// <remarks>
     /// <para>
     /// Deterministic: the items are read in index order without augmentation, batched by
-    /// <see cref="TrainerOptions.BatchSize"/>, and each batch's noise and timesteps are drawn, as in training,
+    /// <see cref="TrainingOptions.BatchSize"/>, and each batch's noise and timesteps are drawn, as in training,
     /// from a generator of its own seeded by <paramref name="seed"/> alone. The global generator
     /// (<c>torch.manual_seed</c>) is neither read nor advanced, and two calls on the same model, data and seed
     /// give the same number bit for bit (on the same machine: libtorch's float32 kernels differ in the last bits
@@ -28,7 +28,7 @@ public sealed partial class Trainer
     /// <para>
     /// Runs under <c>no_grad</c> in float32 on the model's device, with the model in evaluation mode (restored
     /// afterwards); it changes no weight. After <see cref="Fit"/> the model holds the EMA weights when
-    /// <see cref="TrainerOptions.UseEma"/> is set, so that is what the figure measures. A few dozen images give
+    /// <see cref="TrainingOptions.UseEma"/> is set, so that is what the figure measures. A few dozen images give
     /// a figure whose noise (from the timesteps drawn) is small next to what a training run changes; use the
     /// same set and seed for every figure you compare.
     /// </para>

@@ -15,7 +15,7 @@ namespace Diffusion.Training;
 /// <remarks>
 /// <see cref="Fit"/> moves the model to the training device (and to bfloat16 while training when
 /// <see cref="TrainerOptions.BFloat16"/> is set). When it returns, the model is float32 and holds the EMA
-/// weights if <see cref="TrainerOptions.UseEma"/> is set (the raw weights stay in the checkpoint).
+/// weights if <see cref="TrainingOptions.UseEma"/> is set (the raw weights stay in the checkpoint).
 /// A trainer is not thread-safe; one <see cref="Fit"/> at a time.
 /// </remarks>
 public sealed partial class Trainer
@@ -64,7 +64,7 @@ public sealed partial class Trainer
 
     /// <summary>
     /// Trains on <paramref name="dataset"/>, resuming from the newest checkpoint in
-    /// <see cref="TrainerOptions.CheckpointDirectory"/> when there is one.
+    /// <see cref="TrainingOptions.CheckpointDirectory"/> when there is one.
     /// </summary>
     /// <param name="dataset">The images (a caption or label per item is passed on to conditional models).</param>
     /// <param name="progress">Receives a report after every optimizer step.</param>

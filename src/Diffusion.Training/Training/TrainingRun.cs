@@ -9,13 +9,12 @@ namespace Diffusion.Training;
 /// runs. The data order is the <see cref="DataLoader"/>'s (shuffled per (seed, epoch), flips per item); the loss
 /// is the book's: x0 scaled to [−1, 1], noise and timesteps from the engine's generator, the scheduler's target.
 /// </summary>
-internal sealed class TrainingRun : TrainingTask<ImageBatch>, IDisposable
+internal sealed class TrainingRun : TrainingTask<ImageBatch>
 {
     private readonly Trainer trainer;
     private readonly Device device;
     private readonly ScalarType computeType;
     private readonly DataLoader loader;
-    private readonly TrainingLoop<ImageBatch> loop;
 
     public TrainingRun(Trainer trainer, IImageDataset dataset, IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
     {
@@ -38,7 +37,7 @@ internal sealed class TrainingRun : TrainingTask<ImageBatch>, IDisposable
         });
         try
         {
-            loop = new TrainingLoop<ImageBatch>(this, [("", trainer.Model)], options, options.BatchSize, options.BFloat16, decays: null, trainer.Logger, progress, cancellationToken);
+            StartEngine([("", trainer.Model)], options, options.BatchSize, options.BFloat16, decays: null, trainer.Logger, progress, cancellationToken);
         }
         catch
         {
@@ -66,14 +65,14 @@ internal sealed class TrainingRun : TrainingTask<ImageBatch>, IDisposable
 
     public override long ItemCount(ImageBatch batch) => batch.Images.shape[0];
 
-    public TrainingResult Execute() => loop.Execute();
+    public TrainingResult Execute() => Engine.Execute();
 
     /// <summary>One optimizer step on a given batch (see <see cref="TrainingLoop{TBatch}.StepOnBatch"/>): the hook the benchmarks time.</summary>
-    internal double StepOnBatch(ImageBatch batch) => loop.StepOnBatch(batch);
+    internal double StepOnBatch(ImageBatch batch) => Engine.StepOnBatch(batch);
 
-    public void Dispose()
+    public override void Dispose()
     {
         loader.Dispose();
-        loop.Dispose();
+        base.Dispose();
     }
 }

@@ -11,7 +11,7 @@ namespace Diffusion.Tests.Faults;
 /// <summary>
 /// NaN and ∞ arriving other ways than a NaN image (which Diffusion.Training.Tests covers): a gradient that is
 /// NaN while the loss is finite, weights that turn NaN mid-run, an infinite prediction. Training stops (or
-/// skips the step) as <see cref="TrainerOptions.OnNonFiniteLoss"/> says, and no checkpoint is ever written
+/// skips the step) as <see cref="TrainingOptions.OnNonFiniteLoss"/> says, and no checkpoint is ever written
 /// with non-finite weights, so the last good one stays the latest and is never rotated away.
 /// </summary>
 public sealed class NonFiniteTrainingTests

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 
 namespace Diffusion.Tests.Training;
 
-/// <summary><see cref="TrainerOptions.InitialStep"/>: a run from weights that already had some steps continues their schedule.</summary>
+/// <summary><see cref="TrainingOptions.InitialStep"/>: a run from weights that already had some steps continues their schedule.</summary>
 public sealed class InitialStepTests
 {
     [Fact]
