@@ -17,8 +17,7 @@ internal sealed class ClipTextTransformer : nn.Module<Tensor, Tensor>
         : base(nameof(ClipTextTransformer))
     {
         embeddings = new ClipTextEmbeddings(config, initialize);
-        encoder = new ClipEncoder(config.HiddenSize, config.IntermediateSize, config.NumAttentionHeads, config.NumHiddenLayers,
-            config.HiddenAct, config.LayerNormEps, causal: true, initialize);
+        encoder = new ClipEncoder(config, causal: true, initialize);
         final_layer_norm = nn.LayerNorm(config.HiddenSize, config.LayerNormEps);
         RegisterComponents();
     }

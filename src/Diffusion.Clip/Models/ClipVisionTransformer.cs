@@ -19,8 +19,7 @@ internal sealed class ClipVisionTransformer : nn.Module<Tensor, Tensor>
     {
         embeddings = new ClipVisionEmbeddings(config, initialize);
         pre_layrnorm = nn.LayerNorm(config.HiddenSize, config.LayerNormEps);
-        encoder = new ClipEncoder(config.HiddenSize, config.IntermediateSize, config.NumAttentionHeads, config.NumHiddenLayers,
-            config.HiddenAct, config.LayerNormEps, causal: false, initialize);
+        encoder = new ClipEncoder(config, causal: false, initialize);
         post_layernorm = nn.LayerNorm(config.HiddenSize, config.LayerNormEps);
         RegisterComponents();
     }
