@@ -58,7 +58,7 @@ internal sealed class VaeCoder : nn.Module<Tensor, Tensor>
         int bottleneck = c.BlockOutChannels[^1];
         conv_in = nn.Conv2d(inChannels, inWidth, 3, padding: 1);
         down_blocks = nn.ModuleList(downBlocks?.Invoke(settings) ?? []);
-        mid_block = new UNetMidBlock2D(bottleneck, settings, attentionHeadDim: bottleneck, attentionGroups: c.NormNumGroups, c.MidBlockAddAttention);
+        mid_block = new UNetMidBlock2D(bottleneck, settings, settings.SpatialAttentions(c.MidBlockAddAttention, headDim: null, c.NormNumGroups));
         up_blocks = nn.ModuleList(upBlocks?.Invoke(settings) ?? []);
         conv_norm_out = Layers.GroupNorm(c.NormNumGroups, outWidth, VaeEps);
         conv_act = nn.SiLU();
