@@ -18,14 +18,14 @@ namespace Diffusion.Clip.Models;
 /// </remarks>
 internal sealed class ClipTransformer : nn.Module<Tensor, Tensor>
 {
-    private readonly nn.Module<Tensor, Tensor> embeddings;
+    private readonly ClipEmbeddings embeddings;
     private readonly LayerNorm? pre_layrnorm;
     private readonly ClipEncoder encoder;
     private readonly LayerNorm? final_layer_norm;
     private readonly LayerNorm? post_layernorm;
 
     /// <summary>Creates the layers in Hugging Face's order (the order the random initialisation runs in).</summary>
-    private ClipTransformer(string name, ClipTransformerConfig config, bool initialize, nn.Module<Tensor, Tensor> embeddings, bool vision)
+    private ClipTransformer(string name, ClipTransformerConfig config, bool initialize, ClipEmbeddings embeddings, bool vision)
         : base(name)
     {
         this.embeddings = embeddings;
@@ -41,14 +41,14 @@ internal sealed class ClipTransformer : nn.Module<Tensor, Tensor>
     /// <param name="initialize">Whether to initialise the weights as transformers does (false when weights will be loaded).</param>
     /// <returns>The module; it maps ids <c>[B, T]</c> to the last hidden states <c>[B, T, C]</c>.</returns>
     public static ClipTransformer Text(ClipTextConfig config, bool initialize) =>
-        new("ClipTextTransformer", config, initialize, new ClipTextEmbeddings(config, initialize), vision: false);
+        new("ClipTextTransformer", config, initialize, ClipEmbeddings.Text(config, initialize), vision: false);
 
     /// <summary>The image encoder: <c>pre_layrnorm</c>, bidirectional attention, <c>post_layernorm</c> of the class token.</summary>
     /// <param name="config">A validated vision configuration.</param>
     /// <param name="initialize">Whether to initialise the weights as transformers does (false when weights will be loaded).</param>
     /// <returns>The module; it maps normalised pixels <c>[B, channels, S, S]</c> to the pooled output <c>[B, C]</c>.</returns>
     public static ClipTransformer Vision(ClipVisionConfig config, bool initialize) =>
-        new("ClipVisionTransformer", config, initialize, new ClipVisionEmbeddings(config, initialize), vision: true);
+        new("ClipVisionTransformer", config, initialize, ClipEmbeddings.Vision(config, initialize), vision: true);
 
     /// <summary>Last hidden states <c>[B, T, C]</c> for token ids <c>[B, T]</c> (text), or the pooled output <c>[B, C]</c>
     /// for normalised pixels <c>[B, channels, S, S]</c> (vision).</summary>
