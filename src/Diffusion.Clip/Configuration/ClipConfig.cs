@@ -42,19 +42,8 @@ public sealed record ClipConfig
     /// <param name="imageSize">Side of the input images; a multiple of 8.</param>
     /// <param name="contextLength">Tokens per text (the tokenizer's <see cref="ClipTokenizer.ContextLength"/>).</param>
     /// <returns>The configuration.</returns>
-    public static ClipConfig Tiny(int vocabSize = 49408, int imageSize = 32, int contextLength = 77) => new()
-    {
-        TextConfig = new ClipTextConfig
-        {
-            VocabSize = vocabSize, HiddenSize = 32, IntermediateSize = 64, NumAttentionHeads = 2, NumHiddenLayers = 2,
-            MaxPositionEmbeddings = contextLength,
-        },
-        VisionConfig = new ClipVisionConfig
-        {
-            HiddenSize = 32, IntermediateSize = 64, NumAttentionHeads = 2, NumHiddenLayers = 2, ImageSize = imageSize, PatchSize = 8,
-        },
-        ProjectionDim = 16,
-    };
+    public static ClipConfig Tiny(int vocabSize = 49408, int imageSize = 32, int contextLength = 77) =>
+        Symmetric(width: 32, intermediate: 64, heads: 2, textLayers: 2, visionLayers: 2, patchSize: 8, projectionDim: 16, vocabSize, imageSize, contextLength);
 
     /// <summary>
     /// A small CLIP that learns captioned 32×32 images in minutes on a CPU: a 4-layer 64-wide vision
@@ -64,19 +53,8 @@ public sealed record ClipConfig
     /// <param name="imageSize">Side of the input images; a multiple of 4.</param>
     /// <param name="contextLength">Tokens per text (the tokenizer's <see cref="ClipTokenizer.ContextLength"/>).</param>
     /// <returns>The configuration.</returns>
-    public static ClipConfig Small(int vocabSize, int imageSize = 32, int contextLength = 16) => new()
-    {
-        TextConfig = new ClipTextConfig
-        {
-            VocabSize = vocabSize, HiddenSize = 64, IntermediateSize = 256, NumAttentionHeads = 4, NumHiddenLayers = 3,
-            MaxPositionEmbeddings = contextLength,
-        },
-        VisionConfig = new ClipVisionConfig
-        {
-            HiddenSize = 64, IntermediateSize = 256, NumAttentionHeads = 4, NumHiddenLayers = 4, ImageSize = imageSize, PatchSize = 4,
-        },
-        ProjectionDim = 64,
-    };
+    public static ClipConfig Small(int vocabSize, int imageSize = 32, int contextLength = 16) =>
+        Symmetric(width: 64, intermediate: 256, heads: 4, textLayers: 3, visionLayers: 4, patchSize: 4, projectionDim: 64, vocabSize, imageSize, contextLength);
 
     /// <summary>Reads a Hugging Face <c>config.json</c> (also the older layout whose values sit in <c>text_config_dict</c> / <c>vision_config_dict</c>).</summary>
     /// <param name="json">The JSON text.</param>
@@ -164,6 +142,22 @@ public sealed record ClipConfig
 
         OptionsValidation.ThrowIfAny(nameof(ClipConfig), violations, "config");
     }
+
+    // A CLIP whose two transformers have the same width, MLP and heads (the presets above).
+    private static ClipConfig Symmetric(
+        int width, int intermediate, int heads, int textLayers, int visionLayers, int patchSize, int projectionDim, int vocabSize, int imageSize, int contextLength) => new()
+    {
+        TextConfig = new ClipTextConfig
+        {
+            VocabSize = vocabSize, HiddenSize = width, IntermediateSize = intermediate, NumAttentionHeads = heads, NumHiddenLayers = textLayers,
+            MaxPositionEmbeddings = contextLength,
+        },
+        VisionConfig = new ClipVisionConfig
+        {
+            HiddenSize = width, IntermediateSize = intermediate, NumAttentionHeads = heads, NumHiddenLayers = visionLayers, ImageSize = imageSize, PatchSize = patchSize,
+        },
+        ProjectionDim = projectionDim,
+    };
 
     internal static IEnumerable<string> PositiveViolations(string section, params (string Name, int Value)[] values) =>
         values.Where(v => v.Value <= 0).Select(v => $"{section}: {v.Name} must be positive; got {v.Value}");

@@ -2,66 +2,28 @@ namespace Diffusion.Clip;
 
 /// <summary>
 /// The text transformer's shape: Hugging Face's <c>CLIPTextConfig</c> (<c>text_config</c> in
-/// <c>config.json</c>), property names in PascalCase. Defaults are openai/clip-vit-base-patch32's.
+/// <c>config.json</c>), property names in PascalCase: the encoder's (<see cref="ClipTransformerConfig"/>) and the
+/// token and position embeddings'. Defaults are openai/clip-vit-base-patch32's.
 /// </summary>
-public sealed record ClipTextConfig
+public sealed record ClipTextConfig : ClipTransformerConfig
 {
+    /// <summary>Creates the configuration with openai/clip-vit-base-patch32's text transformer: 512 wide, an MLP of
+    /// 2048, 8 heads.</summary>
+    public ClipTextConfig()
+        : base(hiddenSize: 512, intermediateSize: 2048, numAttentionHeads: 8)
+    {
+    }
+
     /// <summary>Number of token ids (<c>vocab_size</c>).</summary>
     /// <value>The default value is 49408.</value>
     public int VocabSize { get; init; } = 49408;
-
-    /// <summary>Width of the transformer (<c>hidden_size</c>).</summary>
-    /// <value>The default value is 512.</value>
-    public int HiddenSize { get; init; } = 512;
-
-    /// <summary>Width of the MLP's hidden layer (<c>intermediate_size</c>).</summary>
-    /// <value>The default value is 2048.</value>
-    public int IntermediateSize { get; init; } = 2048;
-
-    /// <summary>Attention heads per layer (<c>num_attention_heads</c>); must divide <see cref="HiddenSize"/>.</summary>
-    /// <value>The default value is 8.</value>
-    public int NumAttentionHeads { get; init; } = 8;
-
-    /// <summary>Transformer layers (<c>num_hidden_layers</c>).</summary>
-    /// <value>The default value is 12.</value>
-    public int NumHiddenLayers { get; init; } = 12;
 
     /// <summary>Longest token sequence, the tokenizer's context length (<c>max_position_embeddings</c>).</summary>
     /// <value>The default value is 77.</value>
     public int MaxPositionEmbeddings { get; init; } = 77;
 
-    /// <summary>MLP activation (<c>hidden_act</c>).</summary>
-    /// <value>The default value is <see cref="ClipActivation.QuickGelu"/>.</value>
-    public ClipActivation HiddenAct { get; init; } = ClipActivation.QuickGelu;
-
-    /// <summary>Epsilon of every LayerNorm (<c>layer_norm_eps</c>).</summary>
-    /// <value>The default value is 1e-5.</value>
-    public double LayerNormEps { get; init; } = 1e-5;
-
-    internal IEnumerable<string> Violations()
-    {
-        foreach (string v in ClipConfig.PositiveViolations("text_config", (nameof(VocabSize), VocabSize), (nameof(HiddenSize), HiddenSize),
-            (nameof(IntermediateSize), IntermediateSize), (nameof(NumAttentionHeads), NumAttentionHeads), (nameof(NumHiddenLayers), NumHiddenLayers),
-            (nameof(MaxPositionEmbeddings), MaxPositionEmbeddings)))
-        {
-            yield return v;
-        }
-
-        if (NumAttentionHeads > 0 && HiddenSize % NumAttentionHeads != 0)
-        {
-            yield return $"text_config: HiddenSize ({HiddenSize}) must be a multiple of NumAttentionHeads ({NumAttentionHeads})";
-        }
-
-        if (MaxPositionEmbeddings is > 0 and < 2)
-        {
-            yield return $"text_config: MaxPositionEmbeddings must be at least 2 (start and end tokens); got {MaxPositionEmbeddings}";
-        }
-
-        if (!(LayerNormEps > 0))
-        {
-            yield return $"text_config: LayerNormEps must be positive; got {LayerNormEps}";
-        }
-    }
+    /// <inheritdoc/>
+    private protected override string Section => "text_config";
 
     /// <summary>Throws unless <paramref name="tokenizer"/>'s sequences and ids fit this text side.</summary>
     /// <param name="tokenizer">The tokenizer.</param>
@@ -79,6 +41,19 @@ public sealed record ClipTextConfig
         if (tokenizer.VocabularySize > VocabSize)
         {
             throw new ArgumentException($"tokenizer.VocabularySize must be at most {owner}vocab_size ({VocabSize}); got {tokenizer.VocabularySize}.", parameterName);
+        }
+    }
+
+    /// <inheritdoc/>
+    private protected override IEnumerable<(string Name, int Value)> EmbeddingSizes() =>
+        [(nameof(VocabSize), VocabSize), (nameof(MaxPositionEmbeddings), MaxPositionEmbeddings)];
+
+    /// <inheritdoc/>
+    private protected override IEnumerable<string> EmbeddingViolations()
+    {
+        if (MaxPositionEmbeddings is > 0 and < 2)
+        {
+            yield return $"MaxPositionEmbeddings must be at least 2 (start and end tokens); got {MaxPositionEmbeddings}";
         }
     }
 }

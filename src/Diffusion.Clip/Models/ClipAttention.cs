@@ -1,3 +1,4 @@
+using Diffusion.Models.Blocks;
 using TorchSharp.Modules;
 
 namespace Diffusion.Clip.Models;
@@ -9,13 +10,14 @@ internal sealed class ClipAttention : nn.Module<Tensor, Tensor>
     private readonly Linear k_proj;
     private readonly Linear v_proj;
     private readonly Linear out_proj;
-    private readonly int heads;
+    private readonly AttentionHeads heads;
     private readonly bool causal;
 
-    public ClipAttention(int width, int heads, int layers, bool causal, bool initialize)
+    public ClipAttention(ClipTransformerConfig config, bool causal, bool initialize)
         : base(nameof(ClipAttention))
     {
-        this.heads = heads;
+        int width = config.HiddenSize;
+        heads = new AttentionHeads(config.NumAttentionHeads, width / config.NumAttentionHeads);
         this.causal = causal;
         q_proj = nn.Linear(width, width);
         k_proj = nn.Linear(width, width);
@@ -23,11 +25,9 @@ internal sealed class ClipAttention : nn.Module<Tensor, Tensor>
         out_proj = nn.Linear(width, width);
         if (initialize)
         {
-            // transformers' CLIPPreTrainedModel._init_weights (initializer_factor 1).
-            double inStd = Math.Pow(width, -0.5) * Math.Pow(2 * layers, -0.5);
-            ClipInit.Normal(q_proj, inStd);
-            ClipInit.Normal(k_proj, inStd);
-            ClipInit.Normal(v_proj, inStd);
+            ClipInit.Normal(q_proj, ClipInit.InProjStd(config));
+            ClipInit.Normal(k_proj, ClipInit.InProjStd(config));
+            ClipInit.Normal(v_proj, ClipInit.InProjStd(config));
             ClipInit.Normal(out_proj, Math.Pow(width, -0.5));
         }
 
@@ -37,14 +37,11 @@ internal sealed class ClipAttention : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        long batch = x.shape[0], tokens = x.shape[1], width = x.shape[2];
-        long headDim = width / heads;
-        Tensor q = q_proj.call(x).view(batch, tokens, heads, headDim).transpose(1, 2); // [B, heads, T, d]
-        Tensor k = k_proj.call(x).view(batch, tokens, heads, headDim).transpose(1, 2); // [B, heads, T, d]
-        Tensor v = v_proj.call(x).view(batch, tokens, heads, headDim).transpose(1, 2); // [B, heads, T, d]
+        Tensor q = heads.Split(q_proj.call(x)); // [B, heads, T, d]
+        Tensor k = heads.Split(k_proj.call(x)); // [B, heads, T, d]
+        Tensor v = heads.Split(v_proj.call(x)); // [B, heads, T, d]
         // softmax(q·kᵀ/√d [+ causal mask]) · v, the scaling CLIP uses (head_dim^-0.5).
         Tensor attended = nn.functional.scaled_dot_product_attention(q, k, v, is_casual: causal); // [B, heads, T, d]
-        Tensor merged = attended.transpose(1, 2).reshape(batch, tokens, width); // [B, T, C]
-        return out_proj.call(merged).MoveToOuterDisposeScope();
+        return out_proj.call(heads.Merge(attended)).MoveToOuterDisposeScope(); // [B, T, C]
     }
 }

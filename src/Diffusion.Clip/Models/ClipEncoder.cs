@@ -2,16 +2,17 @@ using TorchSharp.Modules;
 
 namespace Diffusion.Clip.Models;
 
-/// <summary>A stack of transformer blocks (Hugging Face <c>CLIPEncoder</c>; keys <c>layers.{i}.*</c>).</summary>
+/// <summary>A stack of transformer blocks (Hugging Face <c>CLIPEncoder</c>; keys <c>layers.{i}.*</c>), the part of the
+/// text and the vision transformer that <see cref="ClipTransformerConfig"/> describes.</summary>
 internal sealed class ClipEncoder : nn.Module<Tensor, Tensor>
 {
     private readonly ModuleList<ClipEncoderLayer> layers;
 
-    public ClipEncoder(int width, int intermediate, int heads, int count, ClipActivation activation, double eps, bool causal, bool initialize)
+    public ClipEncoder(ClipTransformerConfig config, bool causal, bool initialize)
         : base(nameof(ClipEncoder))
     {
-        layers = new ModuleList<ClipEncoderLayer>([.. Enumerable.Range(0, count)
-            .Select(_ => new ClipEncoderLayer(width, intermediate, heads, count, activation, eps, causal, initialize))]);
+        layers = new ModuleList<ClipEncoderLayer>([.. Enumerable.Range(0, config.NumHiddenLayers)
+            .Select(_ => new ClipEncoderLayer(config, causal, initialize))]);
         RegisterComponents();
     }
 

@@ -10,13 +10,13 @@ internal sealed class ClipEncoderLayer : nn.Module<Tensor, Tensor>
     private readonly LayerNorm layer_norm2;
     private readonly ClipMlp mlp;
 
-    public ClipEncoderLayer(int width, int intermediate, int heads, int layers, ClipActivation activation, double eps, bool causal, bool initialize)
+    public ClipEncoderLayer(ClipTransformerConfig config, bool causal, bool initialize)
         : base(nameof(ClipEncoderLayer))
     {
-        layer_norm1 = nn.LayerNorm(width, eps);
-        self_attn = new ClipAttention(width, heads, layers, causal, initialize);
-        layer_norm2 = nn.LayerNorm(width, eps);
-        mlp = new ClipMlp(width, intermediate, layers, activation, initialize);
+        layer_norm1 = nn.LayerNorm(config.HiddenSize, config.LayerNormEps);
+        self_attn = new ClipAttention(config, causal, initialize);
+        layer_norm2 = nn.LayerNorm(config.HiddenSize, config.LayerNormEps);
+        mlp = new ClipMlp(config, initialize);
         RegisterComponents();
     }
 

@@ -16,6 +16,11 @@ internal static class ClipInit
         }
     }
 
+    /// <summary>transformers' <c>in_proj_std</c>, of the attention's q/k/v and the MLP's <c>fc2</c>:
+    /// hidden_size^−½ · (2 · num_hidden_layers)^−½.</summary>
+    public static double InProjStd(ClipTransformerConfig config) =>
+        Math.Pow(config.HiddenSize, -0.5) * Math.Pow(2 * config.NumHiddenLayers, -0.5);
+
     /// <summary>Tensor ~ N(0, std²).</summary>
     public static void Normal(Tensor tensor, double std)
     {

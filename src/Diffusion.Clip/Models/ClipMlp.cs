@@ -9,16 +9,16 @@ internal sealed class ClipMlp : nn.Module<Tensor, Tensor>
     private readonly Linear fc2;
     private readonly ClipActivation activation;
 
-    public ClipMlp(int width, int intermediate, int layers, ClipActivation activation, bool initialize)
+    public ClipMlp(ClipTransformerConfig config, bool initialize)
         : base(nameof(ClipMlp))
     {
-        this.activation = activation;
-        fc1 = nn.Linear(width, intermediate);
-        fc2 = nn.Linear(intermediate, width);
+        activation = config.HiddenAct;
+        fc1 = nn.Linear(config.HiddenSize, config.IntermediateSize);
+        fc2 = nn.Linear(config.IntermediateSize, config.HiddenSize);
         if (initialize)
         {
-            ClipInit.Normal(fc1, Math.Pow(2 * width, -0.5));
-            ClipInit.Normal(fc2, Math.Pow(width, -0.5) * Math.Pow(2 * layers, -0.5));
+            ClipInit.Normal(fc1, Math.Pow(2 * config.HiddenSize, -0.5));
+            ClipInit.Normal(fc2, ClipInit.InProjStd(config));
         }
 
         RegisterComponents();

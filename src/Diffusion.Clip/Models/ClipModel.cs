@@ -22,8 +22,8 @@ public sealed partial class ClipModel : nn.Module<Tensor, Tensor, Tensor>
     /// <summary>Upper bound of the temperature exp(<c>logit_scale</c>), as in CLIP's training.</summary>
     public const double MaxLogitScale = 100.0;
 
-    private readonly ClipTextTransformer text_model;
-    private readonly ClipVisionTransformer vision_model;
+    private readonly ClipTransformer text_model;
+    private readonly ClipTransformer vision_model;
     private readonly Linear visual_projection;
     private readonly Linear text_projection;
     private readonly Parameter logit_scale;
@@ -58,8 +58,8 @@ public sealed partial class ClipModel : nn.Module<Tensor, Tensor, Tensor>
                 nameof(imageProcessing));
         }
 
-        text_model = new ClipTextTransformer(config.TextConfig, initialize);
-        vision_model = new ClipVisionTransformer(config.VisionConfig, initialize);
+        text_model = ClipTransformer.Text(config.TextConfig, initialize);
+        vision_model = ClipTransformer.Vision(config.VisionConfig, initialize);
         visual_projection = nn.Linear(config.VisionConfig.HiddenSize, config.ProjectionDim, hasBias: false);
         text_projection = nn.Linear(config.TextConfig.HiddenSize, config.ProjectionDim, hasBias: false);
         logit_scale = nn.Parameter(tensor((float)config.LogitScaleInitValue));
@@ -117,7 +117,7 @@ public sealed partial class ClipModel : nn.Module<Tensor, Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         Tensor hidden = GetTextHiddenStates(inputIds); // [N, T, C]
-        return text_projection.call(ClipTextTransformer.Pool(hidden, inputIds)).MoveToOuterDisposeScope();
+        return text_projection.call(ClipTransformer.Pool(hidden, inputIds)).MoveToOuterDisposeScope();
     }
 
     /// <summary>The text transformer's last hidden states after the final LayerNorm: the per-token conditioning diffusion models use.</summary>
@@ -126,7 +126,7 @@ public sealed partial class ClipModel : nn.Module<Tensor, Tensor, Tensor>
     /// <exception cref="ArgumentException">The shape, dtype or an id does not fit the model.</exception>
     public Tensor GetTextHiddenStates(Tensor inputIds)
     {
-        ClipTextTransformer.ValidateIds(inputIds, Config.TextConfig, nameof(inputIds));
+        ClipTransformer.ValidateIds(inputIds, Config.TextConfig, nameof(inputIds));
         return text_model.call(inputIds);
     }
 

@@ -17,7 +17,7 @@ namespace Diffusion.Clip;
 /// </remarks>
 public sealed partial class ClipTextModel : nn.Module<Tensor, Tensor>
 {
-    private readonly ClipTextTransformer text_model;
+    private readonly ClipTransformer text_model;
 
     /// <summary>Creates a text model with freshly initialised weights (transformers' initialisation).</summary>
     /// <param name="config">The architecture.</param>
@@ -34,7 +34,7 @@ public sealed partial class ClipTextModel : nn.Module<Tensor, Tensor>
         OptionsValidation.ThrowIfAny(nameof(ClipTextConfig), [.. config.Violations()], nameof(config));
 
         Config = config;
-        text_model = new ClipTextTransformer(config, initialize);
+        text_model = ClipTransformer.Text(config, initialize);
         RegisterComponents();
     }
 
@@ -53,7 +53,7 @@ public sealed partial class ClipTextModel : nn.Module<Tensor, Tensor>
     /// <exception cref="ArgumentException">The shape, dtype or an id does not fit the model.</exception>
     public override Tensor forward(Tensor inputIds)
     {
-        ClipTextTransformer.ValidateIds(inputIds, Config, nameof(inputIds));
+        ClipTransformer.ValidateIds(inputIds, Config, nameof(inputIds));
         return text_model.call(inputIds);
     }
 }

@@ -25,8 +25,8 @@ namespace Diffusion.Models;
 /// </remarks>
 public sealed partial class AutoencoderKL : nn.Module, IPretrainedModel
 {
-    private readonly VaeEncoder encoder;
-    private readonly VaeDecoder decoder;
+    private readonly VaeCoder encoder;
+    private readonly VaeCoder decoder;
     private readonly Conv2d? quant_conv;
     private readonly Conv2d? post_quant_conv;
 
@@ -50,8 +50,8 @@ public sealed partial class AutoencoderKL : nn.Module, IPretrainedModel
             LatentsStd = given.LatentsStd is null ? null : [.. given.LatentsStd],
         };
         AutoencoderKLConfig c = Config;
-        encoder = new VaeEncoder(c);
-        decoder = new VaeDecoder(c);
+        encoder = VaeCoder.Encoder(c);
+        decoder = VaeCoder.Decoder(c);
         quant_conv = c.UseQuantConv ? nn.Conv2d(2 * c.LatentChannels, 2 * c.LatentChannels, 1) : null;
         post_quant_conv = c.UsePostQuantConv ? nn.Conv2d(c.LatentChannels, c.LatentChannels, 1) : null;
         RegisterComponents();

@@ -76,6 +76,7 @@ public sealed partial class UNet2DModel : nn.Module<Tensor, Tensor, Tensor>, IPr
         };
 
         var settings = new ResnetSettings(tembDim, c.NormNumGroups, c.NormEps, c.ActFn, c.ResnetTimeScaleShift, c.Dropout);
+
         var down = new DownBlock2D[levels];
         for (int i = 0; i < levels; i++)
         {
@@ -83,8 +84,7 @@ public sealed partial class UNet2DModel : nn.Module<Tensor, Tensor, Tensor>, IPr
             bool last = i == levels - 1;
             ResampleType? downsample = last ? null : attention ? c.DownsampleType : ResampleType.Conv; // DownBlock2D always convolves
             down[i] = new DownBlock2D(
-                c.LayersPerBlock, i == 0 ? channels[0] : channels[i - 1], channels[i], settings,
-                attention ? c.AttentionHeadDim ?? channels[i] : null, downsample, c.DownsamplePadding);
+                c.LayersPerBlock, i == 0 ? channels[0] : channels[i - 1], channels[i], settings, settings.SpatialAttentions(attention, c.AttentionHeadDim, c.NormNumGroups), downsample, c.DownsamplePadding);
         }
 
         down_blocks = nn.ModuleList(down);
@@ -92,8 +92,8 @@ public sealed partial class UNet2DModel : nn.Module<Tensor, Tensor, Tensor>, IPr
         if (c.MidBlockType is not null)
         {
             int? attnGroups = c.AttnNormNumGroups ?? (c.ResnetTimeScaleShift == ResnetTimeScaleShift.Default ? c.NormNumGroups : null);
-            mid_block = new UNetMidBlock2D(
-                channels[^1], settings with { OutputScaleFactor = c.MidBlockScaleFactor }, c.AttentionHeadDim ?? channels[^1], attnGroups, c.AddAttention);
+            ResnetSettings mid = settings with { OutputScaleFactor = c.MidBlockScaleFactor };
+            mid_block = new UNetMidBlock2D(channels[^1], mid, mid.SpatialAttentions(c.AddAttention, c.AttentionHeadDim, attnGroups));
         }
 
         var up = new UpBlock2D[levels];
@@ -107,7 +107,7 @@ public sealed partial class UNet2DModel : nn.Module<Tensor, Tensor, Tensor>, IPr
             bool last = i == levels - 1;
             ResampleType? upsample = last ? null : attention ? c.UpsampleType : ResampleType.Conv; // UpBlock2D always convolves
             up[i] = new UpBlock2D(
-                c.LayersPerBlock + 1, inChannel, prevOutput, outChannel, settings, attention ? c.AttentionHeadDim ?? outChannel : null, upsample);
+                c.LayersPerBlock + 1, inChannel, prevOutput, outChannel, settings, settings.SpatialAttentions(attention, c.AttentionHeadDim, c.NormNumGroups), upsample);
         }
 
         up_blocks = nn.ModuleList(up);

@@ -28,8 +28,7 @@ internal sealed class Attention : nn.Module<Tensor, Tensor?, Tensor>, IBlockAtte
     private readonly Linear to_k;
     private readonly Linear to_v;
     private readonly ModuleList<nn.Module<Tensor, Tensor>> to_out;
-    private readonly int heads;
-    private readonly int dimHead;
+    private readonly AttentionHeads heads;
     private readonly double rescaleOutputFactor;
     private readonly bool residualConnection;
     private readonly bool upcastAttention;
@@ -62,14 +61,11 @@ internal sealed class Attention : nn.Module<Tensor, Tensor?, Tensor>, IBlockAtte
         bool upcastAttention = false)
         : base(nameof(Attention))
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(heads, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(dimHead, 1);
-        this.heads = heads;
-        this.dimHead = dimHead;
+        this.heads = new AttentionHeads(heads, dimHead);
         this.rescaleOutputFactor = rescaleOutputFactor;
         this.residualConnection = residualConnection;
         this.upcastAttention = upcastAttention;
-        int inner = heads * dimHead;
+        int inner = this.heads.Width;
         int context = crossAttentionDim ?? queryDim;
         group_norm = normNumGroups is { } groups ? Layers.GroupNorm(groups, queryDim, eps) : null;
         to_q = nn.Linear(queryDim, inner, hasBias: bias);
@@ -134,7 +130,7 @@ internal sealed class Attention : nn.Module<Tensor, Tensor?, Tensor>, IBlockAtte
             o = o.to(type);
         }
 
-        o = o.transpose(1, 2).reshape(n, -1, heads * dimHead);                          // [N, L, heads·d]
+        o = heads.Merge(o);                                                             // [N, L, heads·d]
         foreach (nn.Module<Tensor, Tensor> layer in to_out)
         {
             o = layer.call(o);                                                          // [N, L, C]
@@ -162,6 +158,5 @@ internal sealed class Attention : nn.Module<Tensor, Tensor?, Tensor>, IBlockAtte
 
     // Contiguous for scaled_dot_product_attention: libtorch's CPU kernel is several times slower on strided views
     // (docs/performance.md §5, #1); with one head the transpose is already contiguous and nothing is copied.
-    private Tensor SplitHeads(Tensor t) =>
-        t.view(t.shape[0], t.shape[1], heads, dimHead).transpose(1, 2).contiguous();    // [N, L, heads·d] → [N, heads, L, d]
+    private Tensor SplitHeads(Tensor t) => heads.Split(t).contiguous();                // [N, L, heads·d] → [N, heads, L, d]
 }

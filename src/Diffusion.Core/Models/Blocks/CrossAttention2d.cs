@@ -26,8 +26,7 @@ internal sealed class CrossAttention2d : nn.Module<Tensor, Tensor, Tensor>
     private readonly Linear to_k;
     private readonly Linear to_v;
     private readonly Linear to_out;
-    private readonly int heads;
-    private readonly int dimHead;
+    private readonly AttentionHeads heads;
 
     /// <summary>Creates the block.</summary>
     /// <param name="dim">Channels C of the feature map.</param>
@@ -40,11 +39,8 @@ internal sealed class CrossAttention2d : nn.Module<Tensor, Tensor, Tensor>
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(dim, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(contextDim, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(heads, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(dimHead, 1);
-        this.heads = heads;
-        this.dimHead = dimHead;
-        int inner = heads * dimHead;
+        this.heads = new AttentionHeads(heads, dimHead);
+        int inner = this.heads.Width;
         norm = new ChannelLayerNorm(dim);
         to_q = nn.Linear(dim, inner, hasBias: false);
         to_k = nn.Linear(contextDim, inner, hasBias: false);
@@ -72,17 +68,13 @@ internal sealed class CrossAttention2d : nn.Module<Tensor, Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         long n = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3];
-        long tokens = context.shape[1];
         Tensor pixels = norm.call(x).reshape(n, c, h * w).transpose(1, 2);            // [N, HW, C]
-        Tensor q = Heads(to_q.call(pixels), n, h * w);                                 // [N, heads, HW, d]
-        Tensor k = Heads(to_k.call(context), n, tokens);                               // [N, heads, L, d]
-        Tensor v = Heads(to_v.call(context), n, tokens);                               // [N, heads, L, d]
+        Tensor q = heads.Split(to_q.call(pixels));                                     // [N, heads, HW, d]
+        Tensor k = heads.Split(to_k.call(context));                                    // [N, heads, L, d]
+        Tensor v = heads.Split(to_v.call(context));                                    // [N, heads, L, d]
         Tensor attended = nn.functional.scaled_dot_product_attention(q, k, v);         // [N, heads, HW, d]
-        Tensor merged = attended.transpose(1, 2).reshape(n, h * w, heads * dimHead);   // [N, HW, heads·d]
+        Tensor merged = heads.Merge(attended);                                         // [N, HW, heads·d]
         Tensor output = to_out.call(merged).transpose(1, 2).reshape(n, c, h, w);       // [N, C, H, W]
         return (x + output).MoveToOuterDisposeScope();
     }
-
-    // [N, T, heads·d] -> [N, T, heads, d] -> [N, heads, T, d]
-    private Tensor Heads(Tensor t, long n, long tokens) => t.reshape(n, tokens, heads, dimHead).transpose(1, 2);
 }

@@ -30,4 +30,10 @@ internal sealed record ResnetSettings(
     public Attention SpatialAttention(int channels, int headDim, int? normGroups) =>
         new(channels, heads: channels / headDim, dimHead: headDim, bias: true, normNumGroups: normGroups, eps: Eps,
             rescaleOutputFactor: OutputScaleFactor, residualConnection: true);
+
+    /// <summary>What a block needs to make its <see cref="SpatialAttention"/>s from their channel count: heads of
+    /// <paramref name="headDim"/> (diffusers' <c>attention_head_dim</c>; null means one head of the channels), or null
+    /// (no attention) when <paramref name="addAttention"/> is false.</summary>
+    public Func<int, nn.Module>? SpatialAttentions(bool addAttention, int? headDim, int? normGroups) =>
+        addAttention ? channels => SpatialAttention(channels, headDim ?? channels, normGroups) : null;
 }

@@ -18,8 +18,7 @@ internal sealed class SelfAttention2d : nn.Module<Tensor, Tensor>
 {
     private readonly Conv2d to_qkv;
     private readonly Conv2d to_out;
-    private readonly int heads;
-    private readonly int dimHead;
+    private readonly AttentionHeads heads;
 
     /// <summary>Creates the attention for <paramref name="dim"/> input channels.</summary>
     /// <param name="dim">The channel count C of the input and output.</param>
@@ -30,11 +29,8 @@ internal sealed class SelfAttention2d : nn.Module<Tensor, Tensor>
         : base(nameof(SelfAttention2d))
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(dim, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(heads, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(dimHead, 1);
-        this.heads = heads;
-        this.dimHead = dimHead;
-        int hidden = heads * dimHead;
+        this.heads = new AttentionHeads(heads, dimHead);
+        int hidden = this.heads.Width;
         to_qkv = nn.Conv2d(dim, hidden * 3, 1, bias: false);
         to_out = nn.Conv2d(hidden, dim, 1);
         RegisterComponents();
@@ -51,11 +47,11 @@ internal sealed class SelfAttention2d : nn.Module<Tensor, Tensor>
         // One copy puts each head's d components last and contiguous. Views of the conv output would have
         // stride HW along d, and libtorch's CPU attention kernel is then 4-6× slower (docs/performance.md).
         Tensor qkv = to_qkv.call(x)                                                 // [N, 3·heads·d, H, W]
-            .reshape(n, 3, heads, dimHead, h * w)                                   // [N, 3, heads, d, HW]
+            .reshape(n, 3, heads.Count, heads.Dim, h * w)                           // [N, 3, heads, d, HW]
             .permute(1, 0, 2, 4, 3)                                                 // [3, N, heads, HW, d]
             .contiguous();
         Tensor attended = nn.functional.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2]); // [N, heads, HW, d]
-        Tensor merged = attended.transpose(2, 3).reshape(n, heads * dimHead, h, w); // [N, heads·d, H, W]
+        Tensor merged = attended.transpose(2, 3).reshape(n, heads.Width, h, w);     // [N, heads·d, H, W]
         return to_out.call(merged).MoveToOuterDisposeScope();
     }
 }

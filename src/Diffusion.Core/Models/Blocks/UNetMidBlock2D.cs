@@ -13,18 +13,6 @@ internal sealed class UNetMidBlock2D : nn.Module<Tensor, Tensor?, Tensor>
     private readonly ModuleList<nn.Module> attentions;
     private readonly ModuleList<ResnetBlock2D> resnets;
 
-    /// <summary>Creates the block.</summary>
-    /// <param name="channels">The bottleneck width (input and output).</param>
-    /// <param name="settings">The residual blocks' settings; their output scale factor is diffusers' <c>mid_block_scale_factor</c>.</param>
-    /// <param name="attentionHeadDim">Head width of the attentions; null means one head of <paramref name="channels"/>.</param>
-    /// <param name="attentionGroups">Groups of the attentions' GroupNorm; null means none.</param>
-    /// <param name="addAttention">Whether the attentions exist.</param>
-    /// <param name="numLayers">Attention + residual pairs after the first residual block.</param>
-    public UNetMidBlock2D(int channels, ResnetSettings settings, int? attentionHeadDim, int? attentionGroups, bool addAttention, int numLayers = 1)
-        : this(channels, settings, addAttention ? c => settings.SpatialAttention(c, attentionHeadDim ?? c, attentionGroups) : null, numLayers)
-    {
-    }
-
     /// <summary>Creates the block with the attentions <paramref name="attention"/> makes.</summary>
     /// <param name="channels">The bottleneck width (input and output).</param>
     /// <param name="settings">The residual blocks' settings; their output scale factor is diffusers' <c>mid_block_scale_factor</c>.</param>

@@ -1,34 +1,18 @@
-using TorchSharp.Modules;
-
 namespace Diffusion.Models.Blocks;
 
 /// <summary>
-/// diffusers' <c>UpBlock2D</c>, <c>AttnUpBlock2D</c> and <c>CrossAttnUpBlock2D</c>
-/// (<c>src/diffusers/models/unets/unet_2d_blocks.py</c>): <c>numLayers</c> residual blocks, each taking the running
-/// features concatenated with one skip (the last skip first), each followed by an attention in the <c>Attn</c>
-/// variants (a feature-map self-attention, or a <see cref="Transformer2DModel"/> with cross-attention), then an
-/// optional upsampler. Keys: <c>attentions.i.*</c> (attention variants only), <c>resnets.i.*</c>, <c>upsamplers.0.*</c>.
+/// diffusers' <c>UpBlock2D</c>, <c>AttnUpBlock2D</c>, <c>CrossAttnUpBlock2D</c> and the VAE's <c>UpDecoderBlock2D</c>
+/// (<c>src/diffusers/models/unets/unet_2d_blocks.py</c>): <c>numLayers</c> residual blocks, in a U-Net each taking the
+/// running features concatenated with one skip (the last skip first), each followed by an attention in the
+/// <c>Attn</c> variants (a feature-map self-attention, or a <see cref="Transformer2DModel"/> with cross-attention), then
+/// an optional upsampler. Keys: <c>attentions.i.*</c> (attention variants only), <c>resnets.i.*</c>, <c>upsamplers.0.*</c>.
 /// </summary>
-internal sealed class UpBlock2D : nn.Module
+/// <remarks>The VAE's decoder block (<see cref="Decoder"/>) takes neither skips nor a time embedding and runs through
+/// <see cref="ResnetStackBlock2D.forward"/>.</remarks>
+internal sealed class UpBlock2D : ResnetStackBlock2D
 {
-    private readonly ModuleList<nn.Module>? attentions;
-    private readonly ModuleList<ResnetBlock2D> resnets;
-    private readonly ModuleList<nn.Module>? upsamplers;
-
-    /// <summary>Creates the block (diffusers' channel arithmetic).</summary>
-    /// <param name="numLayers">Residual blocks (diffusers' <c>layers_per_block + 1</c>).</param>
-    /// <param name="inChannels">Channels of the last skip this block takes (the next-shallower level's width).</param>
-    /// <param name="prevOutputChannel">Channels of the running features entering the block.</param>
-    /// <param name="outChannels">Channels of every residual block's output.</param>
-    /// <param name="settings">The residual blocks' shared settings.</param>
-    /// <param name="attentionHeadDim">Head width of the attentions (<c>AttnUpBlock2D</c>); null for <c>UpBlock2D</c>.</param>
-    /// <param name="upsample">The upsampler: a convolution, a residual block, or none (the last level).</param>
-    public UpBlock2D(int numLayers, int inChannels, int prevOutputChannel, int outChannels, ResnetSettings settings, int? attentionHeadDim, ResampleType? upsample)
-        : this(numLayers, inChannels, prevOutputChannel, outChannels, settings, DownBlock2D.SelfAttention(settings, attentionHeadDim), upsample)
-    {
-    }
-
-    /// <summary>Creates the block with the attention <paramref name="attention"/> makes after each residual block.</summary>
+    /// <summary>Creates a U-Net block (diffusers' channel arithmetic) with the attention <paramref name="attention"/>
+    /// makes after each residual block.</summary>
     /// <param name="numLayers">Residual blocks (diffusers' <c>layers_per_block + 1</c>).</param>
     /// <param name="inChannels">Channels of the last skip this block takes (the next-shallower level's width).</param>
     /// <param name="prevOutputChannel">Channels of the running features entering the block.</param>
@@ -38,34 +22,36 @@ internal sealed class UpBlock2D : nn.Module
     /// module); null for a block without attention.</param>
     /// <param name="upsample">The upsampler: a convolution, a residual block, or none (the last level).</param>
     public UpBlock2D(int numLayers, int inChannels, int prevOutputChannel, int outChannels, ResnetSettings settings, Func<int, nn.Module>? attention, ResampleType? upsample)
-        : base(nameof(UpBlock2D))
+        : this(
+            numLayers,
+            i => (i == 0 ? prevOutputChannel : outChannels) + (i == numLayers - 1 ? inChannels : outChannels), // running features + skip
+            outChannels,
+            settings,
+            attention,
+            upsample)
     {
-        var blocks = new List<ResnetBlock2D>();
-        var attends = new List<nn.Module>();
-        for (int i = 0; i < numLayers; i++)
-        {
-            int skipChannels = i == numLayers - 1 ? inChannels : outChannels;
-            int resnetIn = i == 0 ? prevOutputChannel : outChannels;
-            blocks.Add(settings.Resnet(resnetIn + skipChannels, outChannels));
-            if (attention is not null)
-            {
-                attends.Add(attention(outChannels));
-            }
-        }
+    }
 
-        attentions = attention is null ? null : nn.ModuleList([.. attends]);
-        resnets = nn.ModuleList([.. blocks]);
-        upsamplers = upsample switch
-        {
-            ResampleType.Conv => nn.ModuleList<nn.Module>(new Upsample2D(outChannels, useConv: true, outChannels)),
-            ResampleType.Resnet => nn.ModuleList<nn.Module>(settings.Resnet(outChannels, outChannels, ResnetResample.Up)),
-            _ => null,
-        };
-        RegisterComponents();
+    private UpBlock2D(int numLayers, Func<int, int> resnetInChannels, int outChannels, ResnetSettings settings, Func<int, nn.Module>? attention, ResampleType? upsample)
+        : base(
+            nameof(UpBlock2D), numLayers, resnetInChannels, outChannels, settings, attention, ResnetResample.Up,
+            Resampler(upsample, ResnetResample.Up, settings, outChannels, () => new Upsample2D(outChannels, useConv: true, outChannels)))
+    {
     }
 
     /// <summary>How many skips the block takes (one per residual block).</summary>
-    public int SkipCount => resnets.Count;
+    public int SkipCount => Layers;
+
+    /// <summary>The VAE decoder's <c>UpDecoderBlock2D</c>: residual blocks without a time embedding and without skips,
+    /// then (except at the last level) nearest-neighbour ×2 and a 3×3 convolution.</summary>
+    /// <param name="numLayers">Residual blocks (diffusers' <c>layers_per_block + 1</c>).</param>
+    /// <param name="inChannels">Channels of the input.</param>
+    /// <param name="outChannels">Channels of every residual block's output.</param>
+    /// <param name="settings">The residual blocks' settings (no time embedding).</param>
+    /// <param name="addUpsample">Whether the block doubles the resolution at its end.</param>
+    /// <returns>The block; run it with <see cref="ResnetStackBlock2D.forward"/>.</returns>
+    public static UpBlock2D Decoder(int numLayers, int inChannels, int outChannels, ResnetSettings settings, bool addUpsample) =>
+        new(numLayers, i => i == 0 ? inChannels : outChannels, outChannels, settings, attention: null, addUpsample ? ResampleType.Conv : null);
 
     /// <summary>Runs the block, taking its skips from the end of <paramref name="skips"/>.</summary>
     /// <param name="x">The running features, <c>[N, prevOutputChannel, H, W]</c>.</param>
@@ -77,30 +63,13 @@ internal sealed class UpBlock2D : nn.Module
     /// <returns>The output, <c>[N, outChannels, 2H, 2W]</c> (or H, W without an upsampler).</returns>
     public Tensor Forward(Tensor x, List<Tensor> skips, Tensor temb, Tensor? context = null, Tensor? contextBias = null, long[]? upsampleSize = null)
     {
-        for (int i = 0; i < resnets.Count; i++)
+        for (int i = 0; i < Layers; i++)
         {
             Tensor skip = skips[^1];
             skips.RemoveAt(skips.Count - 1);
-            x = resnets[i].call(cat([x, skip], 1), temb);                              // (x, skip) along channels
-            if (attentions is not null)
-            {
-                x = ((IBlockAttention)attentions[i]).Attend(x, context, contextBias);
-            }
+            x = Layer(i, cat([x, skip], 1), temb, context, contextBias);                // (x, skip) along channels
         }
 
-        if (upsamplers is not null)
-        {
-            foreach (nn.Module upsampler in upsamplers)
-            {
-                x = upsampler switch
-                {
-                    ResnetBlock2D resnet => resnet.call(x, temb),
-                    Upsample2D conv => conv.Forward(x, upsampleSize),
-                    _ => throw new InvalidOperationException($"unexpected upsampler {upsampler.GetType().Name}."),
-                };
-            }
-        }
-
-        return x;
+        return Resample(x, temb, upsampleSize);
     }
 }
