@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Diffusion.Clip;
+using Diffusion.Internal;
 using Diffusion.Models;
 using Diffusion.Schedulers;
 using Microsoft.Extensions.Logging;
@@ -138,17 +139,7 @@ public sealed partial class StableDiffusionPipeline
         }
     }
 
-    private static T ReadConfig<T>(string path, Func<string, T> parse)
-    {
-        try
-        {
-            return parse(File.ReadAllText(path));
-        }
-        catch (Exception e) when (e is InvalidDataException or JsonException or ArgumentException)
-        {
-            throw new InvalidDataException($"{path}: {e.Message}", e);
-        }
-    }
+    private static T ReadConfig<T>(string path, Func<string, T> parse) => DataFile.Naming(path, () => parse(File.ReadAllText(path)));
 
     private static void ReadModelIndex(string indexPath, ILogger logger)
     {

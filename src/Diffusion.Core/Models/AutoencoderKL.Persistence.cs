@@ -1,7 +1,6 @@
 using Diffusion.IO;
 using Diffusion.Models.Internal;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Diffusion.Models;
 
@@ -37,10 +36,9 @@ public sealed partial class AutoencoderKL
     public static AutoencoderKL FromPretrained(string directory, Device? device = null, ScalarType? dtype = null, ILoggerFactory? loggerFactory = null) =>
         PretrainedFolder.Open(
             directory,
-            nameof(AutoencoderKL),
             device,
             dtype,
-            (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<AutoencoderKL>(),
+            loggerFactory,
             AutoencoderKLConfig.FromJson,
             config => config.GetViolations(),
             CheckSizesAgainstWeights,

@@ -1,7 +1,6 @@
 using Diffusion.IO;
 using Diffusion.Models.Internal;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Diffusion.Models;
 
@@ -39,10 +38,9 @@ public sealed partial class UNet2DConditionModel
     public static UNet2DConditionModel FromPretrained(string directory, Device? device = null, ScalarType? dtype = null, ILoggerFactory? loggerFactory = null) =>
         PretrainedFolder.Open(
             directory,
-            nameof(UNet2DConditionModel),
             device,
             dtype,
-            (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<UNet2DConditionModel>(),
+            loggerFactory,
             UNet2DConditionModelConfig.FromJson,
             config => config.GetViolations(),
             CheckSizesAgainstWeights,

@@ -1,7 +1,6 @@
 using Diffusion.IO;
 using Diffusion.Models.Internal;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Diffusion.Models;
 
@@ -37,10 +36,9 @@ public sealed partial class UNet2DModel
     public static UNet2DModel FromPretrained(string directory, Device? device = null, ScalarType? dtype = null, ILoggerFactory? loggerFactory = null) =>
         PretrainedFolder.Open(
             directory,
-            nameof(UNet2DModel),
             device,
             dtype,
-            (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<UNet2DModel>(),
+            loggerFactory,
             UNet2DModelConfig.FromJson,
             config => config.GetViolations(),
             CheckSizesAgainstWeights,
