@@ -12,7 +12,7 @@ namespace Diffusion.Pipelines;
 public sealed partial class StableDiffusionPipeline
 {
     /// <summary>The pipeline index file of a diffusers pipeline folder.</summary>
-    public const string ModelIndexFileName = "model_index.json";
+    public const string ModelIndexFileName = ModelIndexFile.FileName;
 
     // Each required component: its folder and the file that must be in it.
     private static readonly (string Name, string File)[] Components =

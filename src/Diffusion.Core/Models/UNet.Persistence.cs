@@ -30,7 +30,7 @@ public sealed partial class UNet
             loggerFactory,
             UNetOptions.FromJson,
             options => options.GetViolations(),
-            (options, shapes, weightsPath) => StateDictCheck.ConfigSizes(weightsPath, PretrainedFolder.ConfigFileName, "do not fit the UNet", ExpectedShapes(options), shapes),
+            ExpectedShapes,
             (options, type) => new UNet(options, dtype: type));
 
     /// <inheritdoc />

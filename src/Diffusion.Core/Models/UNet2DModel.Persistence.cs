@@ -41,7 +41,7 @@ public sealed partial class UNet2DModel
             loggerFactory,
             UNet2DModelConfig.FromJson,
             config => config.GetViolations(),
-            CheckSizesAgainstWeights,
+            ExpectedShapes,
             (config, type) => new UNet2DModel(config, dtype: type));
 
     /// <summary>
@@ -58,7 +58,7 @@ public sealed partial class UNet2DModel
 
     // The sizes config.json names, against the weights file's header, before the model is built (a wrong digit in
     // block_out_channels or layers_per_block must not allocate more than the file holds).
-    private static void CheckSizesAgainstWeights(UNet2DModelConfig c, IReadOnlyDictionary<string, IReadOnlyList<long>> shapes, string weightsPath)
+    private static List<(string Key, long[] Shape)> ExpectedShapes(UNet2DModelConfig c)
     {
         IReadOnlyList<int> ch = c.BlockOutChannels;
         int levels = ch.Count, layers = c.LayersPerBlock, tembIn = c.TimeEmbeddingType == TimeEmbeddingType.Fourier ? 2 * ch[0] : ch[0];
@@ -85,6 +85,6 @@ public sealed partial class UNet2DModel
             expected.Add(("class_embedding.weight", [classes, c.TimeEmbedDim]));
         }
 
-        StateDictCheck.ConfigSizes(weightsPath, ConfigFileName, "do not fit the UNet2DModel", expected, shapes);
+        return expected;
     }
 }

@@ -11,7 +11,7 @@ namespace Diffusion.Pipelines;
 public sealed partial class DiffusionPipeline
 {
     /// <summary>The pipeline index file of a diffusers pipeline folder.</summary>
-    public const string ModelIndexFileName = "model_index.json";
+    public const string ModelIndexFileName = ModelIndexFile.FileName;
 
     private const string UNetFolder = "unet";
     private const string SchedulerFolder = "scheduler";

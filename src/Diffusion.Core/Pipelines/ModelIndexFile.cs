@@ -6,6 +6,9 @@ namespace Diffusion.Pipelines;
 /// <summary>Reading a diffusers pipeline folder's <c>model_index.json</c>, for every pipeline that opens one.</summary>
 internal static class ModelIndexFile
 {
+    /// <summary>The pipeline index file of a diffusers pipeline folder.</summary>
+    public const string FileName = "model_index.json";
+
     /// <summary>Parses the file and checks that it holds a JSON object.</summary>
     /// <param name="indexPath">The file.</param>
     /// <returns>The document; the caller disposes it.</returns>

@@ -22,7 +22,7 @@ public sealed partial class ConditionalUNet
             loggerFactory,
             ConditionalUNetOptions.FromJson,
             options => options.GetViolations(),
-            (options, shapes, weightsPath) => StateDictCheck.ConfigSizes(weightsPath, PretrainedFolder.ConfigFileName, "do not fit the ConditionalUNet", ExpectedShapes(options), shapes),
+            ExpectedShapes,
             (options, type) => new ConditionalUNet(options, dtype: type));
 
     /// <inheritdoc />

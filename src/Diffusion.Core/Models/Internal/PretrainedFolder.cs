@@ -9,7 +9,7 @@ namespace Diffusion.Models.Internal;
 /// The steps every diffusers model folder shares (<c>config.json</c> + <c>diffusion_pytorch_model.*</c>), whatever the
 /// class: argument checks, reading the config (unknown keys logged, rule violations listed), finding the weights,
 /// checking them, building the model and copying the weights in tensor by tensor, and writing a folder back with
-/// each file replaced atomically. Each model class supplies its config parser, its size check and its constructor.
+/// each file replaced atomically. Each model class supplies its config parser, the tensor shapes its config fixes, and its constructor.
 /// </summary>
 internal static class PretrainedFolder
 {
@@ -29,8 +29,8 @@ internal static class PretrainedFolder
     /// <param name="parse">Parses config.json's text, adding keys it does not know to the list; throws
     /// <see cref="InvalidDataException"/> for a value of the wrong type.</param>
     /// <param name="violations">The config's broken rules (none: the model can be built).</param>
-    /// <param name="checkSizes">Compares the config's sizes against the weights' shapes (name → shape) before anything is
-    /// allocated; throws <see cref="InvalidDataException"/> naming the weights file.</param>
+    /// <param name="expectedShapes">The shapes the config fixes for a few telling tensors (name → shape), compared with the
+    /// weights file's header before anything is allocated (see <see cref="StateDictCheck.ConfigSizes"/>).</param>
     /// <param name="build">Builds the model in <paramref name="dtype"/> on the CPU.</param>
     /// <returns>The model in eval mode; the caller owns it.</returns>
     public static TModel Open<TConfig, TModel>(
@@ -40,7 +40,7 @@ internal static class PretrainedFolder
         ILoggerFactory? loggerFactory,
         Func<string, ICollection<string>, TConfig> parse,
         Func<TConfig, IReadOnlyList<string>> violations,
-        Action<TConfig, IReadOnlyDictionary<string, IReadOnlyList<long>>, string> checkSizes,
+        Func<TConfig, IEnumerable<(string Key, long[] Shape)>> expectedShapes,
         Func<TConfig, ScalarType?, TModel> build)
         where TModel : nn.Module
     {
@@ -49,7 +49,7 @@ internal static class PretrainedFolder
         string configPath = RequireConfig(directory, className, dtype);
         TConfig config = ReadConfig(configPath, className, logger, parse, violations);
         string weightsPath = DiffusersWeights.Find(directory);
-        checkSizes(config, DiffusersWeights.Shapes(weightsPath), weightsPath);
+        StateDictCheck.ConfigSizes(weightsPath, ConfigFileName, $"do not fit the {className}", expectedShapes(config), DiffusersWeights.Shapes(weightsPath));
 
         return Disposal.DisposeOnFailure(build(config, dtype), model =>
         {
