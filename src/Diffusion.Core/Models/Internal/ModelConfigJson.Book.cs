@@ -17,33 +17,21 @@ internal static partial class ModelConfigJson
         return document.RootElement.TryGetProperty("_class_name", out JsonElement name) ? NullableString("_class_name", name) : null;
     }
 
-    private static readonly ConfigKey<UNetOptions>[] UNetKeys =
-    [
-        new("in_channels", o => o.InChannels, (o, k, v) => o with { InChannels = Int(k, v) }),
-        new("out_channels", o => o.OutChannels, (o, k, v) => o with { OutChannels = Int(k, v) }),
-        new("hidden_dims", o => o.HiddenDims, (o, k, v) => o with { HiddenDims = Ints(k, v) }),
-        new("image_size", o => o.ImageSize, (o, k, v) => o with { ImageSize = Int(k, v) }),
-        new("norm_groups", o => o.NormGroups, (o, k, v) => o with { NormGroups = Int(k, v) }),
-        new("attention_heads", o => o.AttentionHeads, (o, k, v) => o with { AttentionHeads = Int(k, v) }),
-        new("attention_head_dim", o => o.AttentionHeadDim, (o, k, v) => o with { AttentionHeadDim = Int(k, v) }),
-    ];
+    private static readonly ConfigKey<UNetOptions>[] UNetKeys = KeysOf<UNetOptions>([], []);
 
-    // The book U-Net's keys (for the nested UNet options), then the conditioning's own. Declared after UNetKeys, which
-    // it reads when initialised.
-    private static readonly ConfigKey<ConditionalUNetOptions>[] ConditionalUNetKeys =
-    [
-        .. UNetKeys.Select(key => new ConfigKey<ConditionalUNetOptions>(key.Name, c => key.Get(c.UNet), (c, k, v) => c with { UNet = key.Set(c.UNet, k, v) })),
-        new("context_dim", c => c.ContextDim, (c, k, v) => c with { ContextDim = NullableInt(k, v) }),
-        new("num_classes", c => c.NumClasses, (c, k, v) => c with { NumClasses = NullableInt(k, v) }),
-        new("cross_attention_heads", c => c.CrossAttentionHeads, (c, k, v) => c with { CrossAttentionHeads = Int(k, v) }),
-        new("cross_attention_head_dim", c => c.CrossAttentionHeadDim, (c, k, v) => c with { CrossAttentionHeadDim = Int(k, v) }),
-        new("cross_attention_down_levels", c => c.CrossAttentionLevels.DownLevels,
-            (c, k, v) => c with { CrossAttentionLevels = c.CrossAttentionLevels with { DownLevels = v.ValueKind == JsonValueKind.Null ? null : Ints(k, v) } }),
-        new("cross_attention_middle", c => c.CrossAttentionLevels.Middle,
-            (c, k, v) => c with { CrossAttentionLevels = c.CrossAttentionLevels with { Middle = Bool(k, v) } }),
-        new("cross_attention_up_levels", c => c.CrossAttentionLevels.UpLevels,
-            (c, k, v) => c with { CrossAttentionLevels = c.CrossAttentionLevels with { UpLevels = v.ValueKind == JsonValueKind.Null ? null : Ints(k, v) } }),
-    ];
+    // The book U-Net's keys (for the nested UNet options), the cross-attention sites', then the conditioning's own
+    // properties. Declared after UNetKeys, which it reads when initialised.
+    private static readonly ConfigKey<ConditionalUNetOptions>[] ConditionalUNetKeys = KeysOf<ConditionalUNetOptions>(
+        [nameof(ConditionalUNetOptions.UNet), nameof(ConditionalUNetOptions.CrossAttentionLevels)],
+        [
+            .. UNetKeys.Select(key => new ConfigKey<ConditionalUNetOptions>(key.Name, c => key.Get(c.UNet), (c, k, v) => c with { UNet = key.Set(c.UNet, k, v) })),
+            new("cross_attention_down_levels", c => c.CrossAttentionLevels.DownLevels,
+                (c, k, v) => c with { CrossAttentionLevels = c.CrossAttentionLevels with { DownLevels = v.ValueKind == JsonValueKind.Null ? null : Ints(k, v) } }),
+            new("cross_attention_middle", c => c.CrossAttentionLevels.Middle,
+                (c, k, v) => c with { CrossAttentionLevels = c.CrossAttentionLevels with { Middle = Bool(k, v) } }),
+            new("cross_attention_up_levels", c => c.CrossAttentionLevels.UpLevels,
+                (c, k, v) => c with { CrossAttentionLevels = c.CrossAttentionLevels with { UpLevels = v.ValueKind == JsonValueKind.Null ? null : Ints(k, v) } }),
+        ]);
 
     public static UNetOptions ReadUNet(string json, ICollection<string>? unknownKeys) => Read(json, unknownKeys, UNetKeys, requiredClass: nameof(UNet));
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Reflection;
 using System.Text;
 using System.Text.Json;
 using Diffusion.Internal;
@@ -28,6 +29,60 @@ internal static partial class ModelConfigJson
             (ActivationFunction.Gelu, "gelu"), (ActivationFunction.Relu, "relu"),
         ],
     };
+
+    /// <summary>
+    /// A config's key table, declared by the record itself: every public settable property of <typeparamref name="T"/> is
+    /// the key of its snake_case name (<c>InChannels</c> → <c>in_channels</c>, as the scheduler configs map theirs), read
+    /// by the reader its type calls for and written as it is. <paramref name="special"/> declares the keys whose reading or
+    /// writing differs (and keys of nested records); it replaces a property's key of the same name.
+    /// </summary>
+    /// <param name="skipped">Properties that are not keys themselves (nested records whose keys <paramref name="special"/> declares).</param>
+    /// <param name="special">The keys that are not read and written by their type alone.</param>
+    private static ConfigKey<T>[] KeysOf<T>(string[] skipped, ConfigKey<T>[] special)
+    {
+        MethodInfo clone = typeof(T).GetMethod("<Clone>$") ?? throw new InvalidOperationException($"{typeof(T).Name} is not a record.");
+        return
+        [
+            .. special,
+            .. typeof(T).GetProperties(BindingFlags.Public | BindingFlags.Instance)
+                .Where(p => p.CanWrite && !skipped.Contains(p.Name) && !special.Any(k => k.Name == SchedulerJson.SnakeCase(p.Name)))
+                .Select(p =>
+                {
+                    Func<string, JsonElement, object?> read = ReaderFor(p);
+                    return new ConfigKey<T>(SchedulerJson.SnakeCase(p.Name), c => p.GetValue(c), (c, k, v) =>
+                    {
+                        object? value = read(k, v);
+                        object copy = clone.Invoke(c, null)!; // what `c with { P = value }` does: clone, then set the init property
+                        p.SetValue(copy, value);
+                        return (T)copy;
+                    });
+                }),
+        ];
+    }
+
+    /// <summary>The reader of a property's JSON value, by the property's type.</summary>
+    private static Func<string, JsonElement, object?> ReaderFor(PropertyInfo property)
+    {
+        Type type = property.PropertyType;
+        Type? underlying = Nullable.GetUnderlyingType(type);
+        Func<string, JsonElement, object?> read = (underlying ?? type) switch
+        {
+            Type t when t == typeof(int) => underlying is null ? (k, v) => Int(k, v) : (k, v) => NullableInt(k, v),
+            Type t when t == typeof(bool) => (k, v) => Bool(k, v),
+            Type t when t == typeof(double) => (k, v) => Double(k, v),
+            Type t when t == typeof(string) => NullableString,
+            Type t when t.IsEnum => (k, v) => EnumValue(t, k, v),
+            Type t when t == typeof(IReadOnlyList<string>) => Strings,
+            Type t when t == typeof(IReadOnlyList<int>) => Ints,
+            Type t when t == typeof(IReadOnlyList<bool>) => BoolOrBools,
+            Type t when t == typeof(IReadOnlyList<double>) => NullableDoubles,
+            Type t when t == typeof(IReadOnlyList<IReadOnlyList<int>>) => NestedInts,
+            _ => throw new InvalidOperationException($"No config.json mapping for {property.DeclaringType?.Name}.{property.Name} ({type})."),
+        };
+
+        // A nullable value type (int? and the like are handled by their readers) takes JSON null as null.
+        return underlying is not null && underlying != typeof(int) ? (k, v) => v.ValueKind == JsonValueKind.Null ? null : read(k, v) : read;
+    }
 
     /// <summary>
     /// Reads a config as <paramref name="keys"/> declare it: each known key sets its field of a default record, keys
@@ -233,12 +288,14 @@ internal static partial class ModelConfigJson
     }
 
     private static TEnum Enum<TEnum>(string key, JsonElement v)
-        where TEnum : struct, Enum
+        where TEnum : struct, Enum => (TEnum)EnumValue(typeof(TEnum), key, v);
+
+    private static object EnumValue(Type type, string key, JsonElement v)
     {
-        (object Value, string Name)[] names = EnumNames[typeof(TEnum)];
+        (object Value, string Name)[] names = EnumNames[type];
         if (v.ValueKind == JsonValueKind.String && names.FirstOrDefault(n => n.Name == v.GetString()) is { Name: not null } match)
         {
-            return (TEnum)match.Value;
+            return match.Value;
         }
 
         throw Wrong(key, "one of " + string.Join(", ", names.Select(n => "\"" + n.Name + "\"")), v);
