@@ -36,12 +36,7 @@ public sealed partial class ClipModel
     /// <exception cref="InvalidDataException">A file is malformed or the weights do not fit the configuration; the message names the file.</exception>
     public static ClipModel Load(string directory, Device? device = null)
     {
-        ArgumentException.ThrowIfNullOrEmpty(directory);
-        if (!Directory.Exists(directory))
-        {
-            throw new DirectoryNotFoundException($"CLIP model folder not found: {directory}");
-        }
-
+        PretrainedFolder.RequireDirectory(directory, "CLIP model");
         string configPath = RequireFile(directory, ConfigFileName);
         string weightsPath = RequireFile(directory, WeightsFileName);
         ClipConfig config = ClipConfig.Load(configPath);

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Diffusion.Clip;
 using Diffusion.Internal;
 using Diffusion.Models;
+using Diffusion.Models.Internal;
 using Diffusion.Schedulers;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -52,12 +53,7 @@ public sealed partial class StableDiffusionPipeline
     public static StableDiffusionPipeline FromPretrained(string directory, Device? device = null, ScalarType? dtype = null,
         ILoggerFactory? loggerFactory = null, INoiseScheduler? scheduler = null)
     {
-        ArgumentException.ThrowIfNullOrEmpty(directory);
-        if (!Directory.Exists(directory))
-        {
-            throw new DirectoryNotFoundException($"Stable Diffusion folder not found: {directory}");
-        }
-
+        PretrainedFolder.RequireDirectory(directory, "Stable Diffusion");
         ILogger logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<StableDiffusionPipeline>();
         string indexPath = Path.Combine(directory, ModelIndexFileName);
         if (!File.Exists(indexPath))

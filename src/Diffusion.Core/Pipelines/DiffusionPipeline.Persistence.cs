@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Diffusion.IO;
 using Diffusion.Models;
+using Diffusion.Models.Internal;
 using Diffusion.Schedulers;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -43,12 +44,7 @@ public sealed partial class DiffusionPipeline
     public static DiffusionPipeline FromPretrained(string directory, INoiseScheduler? scheduler = null, Device? device = null,
         ScalarType? dtype = null, ILoggerFactory? loggerFactory = null)
     {
-        ArgumentException.ThrowIfNullOrEmpty(directory);
-        if (!Directory.Exists(directory))
-        {
-            throw new DirectoryNotFoundException($"Pipeline folder not found: {directory}");
-        }
-
+        PretrainedFolder.RequireDirectory(directory, "Pipeline");
         ILogger logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<DiffusionPipeline>();
         string indexPath = Path.Combine(directory, ModelIndexFileName);
         string unetDirectory, schedulerPath;

@@ -70,7 +70,7 @@ internal static partial class ModelConfigJson
             Type t when t == typeof(int) => underlying is null ? (k, v) => Int(k, v) : (k, v) => NullableInt(k, v),
             Type t when t == typeof(bool) => (k, v) => Bool(k, v),
             Type t when t == typeof(double) => (k, v) => Double(k, v),
-            Type t when t == typeof(string) => NullableString,
+            Type t when t == typeof(string) => NullableString, // every string key may be null but attention_type, declared apart
             Type t when t.IsEnum => (k, v) => EnumValue(t, k, v),
             Type t when t == typeof(IReadOnlyList<string>) => Strings,
             Type t when t == typeof(IReadOnlyList<int>) => Ints,

@@ -9,7 +9,8 @@ namespace Diffusion.Models.Internal;
 /// The steps every diffusers model folder shares (<c>config.json</c> + <c>diffusion_pytorch_model.*</c>), whatever the
 /// class: argument checks, reading the config (unknown keys logged, rule violations listed), finding the weights,
 /// checking them, building the model and copying the weights in tensor by tensor, and writing a folder back with
-/// each file replaced atomically. Each model class supplies its config parser, the tensor shapes its config fixes, and its constructor.
+/// each file replaced atomically. Each model class supplies its config parser, the tensor shapes its config fixes and
+/// its constructor.
 /// </summary>
 internal static class PretrainedFolder
 {
@@ -49,7 +50,8 @@ internal static class PretrainedFolder
         string configPath = RequireConfig(directory, className, dtype);
         TConfig config = ReadConfig(configPath, className, logger, parse, violations);
         string weightsPath = DiffusersWeights.Find(directory);
-        StateDictCheck.ConfigSizes(weightsPath, ConfigFileName, $"do not fit the {className}", expectedShapes(config), DiffusersWeights.Shapes(weightsPath));
+        IReadOnlyDictionary<string, IReadOnlyList<long>> fileShapes = DiffusersWeights.Shapes(weightsPath);
+        StateDictCheck.ConfigSizes(weightsPath, ConfigFileName, $"do not fit the {className}", expectedShapes(config), fileShapes);
 
         return Disposal.DisposeOnFailure(build(config, dtype), model =>
         {
@@ -81,13 +83,23 @@ internal static class PretrainedFolder
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         CheckDType(dtype);
-        if (!Directory.Exists(directory))
-        {
-            throw new DirectoryNotFoundException($"{className} folder not found: {directory}");
-        }
-
+        RequireDirectory(directory, className);
         string configPath = Path.Combine(directory, ConfigFileName);
         return File.Exists(configPath) ? configPath : throw new FileNotFoundException($"{directory} has no {ConfigFileName}.", configPath);
+    }
+
+    /// <summary>The check every folder a factory opens starts with (a model's, a pipeline's).</summary>
+    /// <param name="directory">The folder.</param>
+    /// <param name="what">What the folder holds, for the message: "UNet2DModel", "Stable Diffusion", ...</param>
+    /// <exception cref="ArgumentException"><paramref name="directory"/> is null or empty.</exception>
+    /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
+    public static void RequireDirectory(string directory, string what)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        if (!Directory.Exists(directory))
+        {
+            throw new DirectoryNotFoundException($"{what} folder not found: {directory}");
+        }
     }
 
     /// <summary>The first of <paramref name="names"/> (the weights files in order of preference) that
