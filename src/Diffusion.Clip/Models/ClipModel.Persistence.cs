@@ -1,4 +1,6 @@
+using Diffusion.Internal;
 using Diffusion.IO;
+using Diffusion.Models.Internal;
 
 namespace Diffusion.Clip;
 
@@ -9,7 +11,7 @@ public sealed partial class ClipModel
     public const string WeightsFileName = "model.safetensors";
 
     /// <summary>Configuration file name.</summary>
-    public const string ConfigFileName = "config.json";
+    public const string ConfigFileName = PretrainedFolder.ConfigFileName;
 
     /// <summary>Image preprocessing file name.</summary>
     public const string PreprocessorConfigFileName = "preprocessor_config.json";
@@ -34,12 +36,7 @@ public sealed partial class ClipModel
     /// <exception cref="InvalidDataException">A file is malformed or the weights do not fit the configuration; the message names the file.</exception>
     public static ClipModel Load(string directory, Device? device = null)
     {
-        ArgumentException.ThrowIfNullOrEmpty(directory);
-        if (!Directory.Exists(directory))
-        {
-            throw new DirectoryNotFoundException($"CLIP model folder not found: {directory}");
-        }
-
+        PretrainedFolder.RequireDirectory(directory, "CLIP model");
         string configPath = RequireFile(directory, ConfigFileName);
         string weightsPath = RequireFile(directory, WeightsFileName);
         ClipConfig config = ClipConfig.Load(configPath);
@@ -76,30 +73,14 @@ public sealed partial class ClipModel
             throw new InvalidDataException($"{directory}: the files do not fit together: {e.Message}", e);
         }
 
-        try
+        return Disposal.DisposeOnFailure(model, loaded =>
         {
-            SafeTensorsLoadResult result = model.LoadSafeTensors(weightsPath, strict: false);
-            string[] unexpected = [.. result.UnexpectedKeys.Where(k => !IgnoredCheckpointKeys.Contains(k))];
-            if (result.MissingKeys.Count > 0 || unexpected.Length > 0)
-            {
-                throw new InvalidDataException(
-                    $"{weightsPath}: the weights do not match the CLIP architecture in {ConfigFileName}. " +
-                    $"Missing ({result.MissingKeys.Count}): {string.Join(", ", result.MissingKeys.Take(8))}. " +
-                    $"Unexpected ({unexpected.Length}): {string.Join(", ", unexpected.Take(8))}.");
-            }
-
+            TransformersWeights.Load(loaded, weightsPath, IgnoredCheckpointKeys, "do not match the CLIP architecture");
             if (device is not null)
             {
-                model.to(device);
+                loaded.to(device);
             }
-
-            return model;
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
+        });
     }
 
     /// <summary>

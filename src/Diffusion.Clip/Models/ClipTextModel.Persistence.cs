@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Diffusion.Internal;
 using Diffusion.IO;
 using Diffusion.Models.Internal;
 using Microsoft.Extensions.Logging;
@@ -11,7 +12,7 @@ namespace Diffusion.Clip;
 public sealed partial class ClipTextModel
 {
     /// <summary>Configuration file name.</summary>
-    public const string ConfigFileName = "config.json";
+    public const string ConfigFileName = PretrainedFolder.ConfigFileName;
 
     /// <summary>The weights file <see cref="SavePretrained"/> writes and <see cref="FromPretrained"/> looks for first.</summary>
     public const string WeightsFileName = "model.safetensors";
@@ -25,7 +26,7 @@ public sealed partial class ClipTextModel
     private const string ModelType = "clip_text_model";
 
     // A buffer older transformers releases saved; positions are made on the fly here.
-    private const string PositionIdsKey = "text_model.embeddings.position_ids";
+    private static readonly HashSet<string> IgnoredCheckpointKeys = new(StringComparer.Ordinal) { "text_model.embeddings.position_ids" };
 
     /// <summary>
     /// Opens a Hugging Face <c>CLIPTextModel</c> folder, such as the <c>text_encoder/</c> folder of a Stable Diffusion download:
@@ -45,50 +46,20 @@ public sealed partial class ClipTextModel
     /// <exception cref="InvalidDataException">A file is malformed, the config is not a CLIP text config, or the weights do not fit it; the message names the file.</exception>
     public static ClipTextModel FromPretrained(string directory, Device? device = null, ScalarType? dtype = null, ILoggerFactory? loggerFactory = null)
     {
-        ArgumentException.ThrowIfNullOrEmpty(directory);
-        PretrainedFolder.CheckDType(dtype);
-        if (!Directory.Exists(directory))
-        {
-            throw new DirectoryNotFoundException($"CLIPTextModel folder not found: {directory}");
-        }
-
-        string configPath = Path.Combine(directory, ConfigFileName);
-        if (!File.Exists(configPath))
-        {
-            throw new FileNotFoundException($"{directory} has no {ConfigFileName}.", configPath);
-        }
-
+        string configPath = PretrainedFolder.RequireConfig(directory, "CLIPTextModel", dtype);
         ClipTextConfig config = ReadConfig(configPath);
-        string weightsPath = FindWeights(directory);
+        string weightsPath = PretrainedFolder.FindWeights(directory, WeightsFileName, Fp16WeightsFileName, PickleFileName);
         CheckSizesAgainstWeights(config, DiffusersWeights.Shapes(weightsPath), weightsPath);
 
-        var model = new ClipTextModel(config, initialize: false);
-        try
+        return Disposal.DisposeOnFailure(new ClipTextModel(config, initialize: false), model =>
         {
             model.to(device ?? CPU, dtype ?? ScalarType.Float32); // before loading: each tensor is copied straight into place
-            SafeTensorsLoadResult result = weightsPath.EndsWith(".bin", StringComparison.Ordinal)
-                ? model.LoadTorchStateDict(weightsPath, strict: false)
-                : model.LoadSafeTensors(weightsPath, strict: false);
-            string[] unexpected = [.. result.UnexpectedKeys.Where(k => k != PositionIdsKey)];
-            if (result.MissingKeys.Count > 0 || unexpected.Length > 0)
-            {
-                throw new InvalidDataException(
-                    $"{weightsPath}: the weights do not fit the CLIPTextModel in {ConfigFileName}. " +
-                    $"Missing ({result.MissingKeys.Count}): {string.Join(", ", result.MissingKeys.Take(8))}. " +
-                    $"Unexpected ({unexpected.Length}): {string.Join(", ", unexpected.Take(8))}" +
-                    (unexpected.Contains("text_projection.weight") ? " (a CLIPTextModelWithProjection: its projection is not used here)." : "."));
-            }
-
+            TransformersWeights.Load(model, weightsPath, IgnoredCheckpointKeys, "do not fit the CLIPTextModel",
+                unexpected => unexpected.Contains("text_projection.weight") ? " (a CLIPTextModelWithProjection: its projection is not used here)." : ".");
             model.eval();
             ILogger logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<ClipTextModel>();
             Log.TextModelLoaded(logger, directory, model.parameters().Sum(p => p.numel()), model.DType.ToString(), config.HiddenAct);
-            return model;
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
+        });
     }
 
     /// <summary>
@@ -137,21 +108,6 @@ public sealed partial class ClipTextModel
         {
             throw new InvalidDataException($"{configPath}: not a valid CLIP text config.json: {e.Message}", e);
         }
-    }
-
-    private static string FindWeights(string directory)
-    {
-        foreach (string name in new[] { WeightsFileName, Fp16WeightsFileName, PickleFileName })
-        {
-            string path = Path.Combine(directory, name);
-            if (File.Exists(path))
-            {
-                return path;
-            }
-        }
-
-        throw new FileNotFoundException(
-            $"{directory} has no weights: expected {WeightsFileName}, {Fp16WeightsFileName} or {PickleFileName}.", Path.Combine(directory, WeightsFileName));
     }
 
     private static void CheckSizesAgainstWeights(ClipTextConfig c, IReadOnlyDictionary<string, IReadOnlyList<long>> shapes, string weightsPath)

@@ -1,6 +1,8 @@
 using System.Text.Json;
 using Diffusion.Clip;
+using Diffusion.Internal;
 using Diffusion.Models;
+using Diffusion.Models.Internal;
 using Diffusion.Schedulers;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -11,7 +13,7 @@ namespace Diffusion.Pipelines;
 public sealed partial class StableDiffusionPipeline
 {
     /// <summary>The pipeline index file of a diffusers pipeline folder.</summary>
-    public const string ModelIndexFileName = "model_index.json";
+    public const string ModelIndexFileName = ModelIndexFile.FileName;
 
     // Each required component: its folder and the file that must be in it.
     private static readonly (string Name, string File)[] Components =
@@ -51,12 +53,7 @@ public sealed partial class StableDiffusionPipeline
     public static StableDiffusionPipeline FromPretrained(string directory, Device? device = null, ScalarType? dtype = null,
         ILoggerFactory? loggerFactory = null, INoiseScheduler? scheduler = null)
     {
-        ArgumentException.ThrowIfNullOrEmpty(directory);
-        if (!Directory.Exists(directory))
-        {
-            throw new DirectoryNotFoundException($"Stable Diffusion folder not found: {directory}");
-        }
-
+        PretrainedFolder.RequireDirectory(directory, "Stable Diffusion");
         ILogger logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<StableDiffusionPipeline>();
         string indexPath = Path.Combine(directory, ModelIndexFileName);
         if (!File.Exists(indexPath))
@@ -138,17 +135,7 @@ public sealed partial class StableDiffusionPipeline
         }
     }
 
-    private static T ReadConfig<T>(string path, Func<string, T> parse)
-    {
-        try
-        {
-            return parse(File.ReadAllText(path));
-        }
-        catch (Exception e) when (e is InvalidDataException or JsonException or ArgumentException)
-        {
-            throw new InvalidDataException($"{path}: {e.Message}", e);
-        }
-    }
+    private static T ReadConfig<T>(string path, Func<string, T> parse) => DataFile.Naming(path, () => parse(File.ReadAllText(path)));
 
     private static void ReadModelIndex(string indexPath, ILogger logger)
     {

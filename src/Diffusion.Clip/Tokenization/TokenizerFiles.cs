@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Diffusion.Internal;
 
 namespace Diffusion.Clip;
 
@@ -23,7 +24,7 @@ internal static class TokenizerFiles
         string configPath = Path.Combine(directory, ConfigFileName);
         if (File.Exists(configPath))
         {
-            using JsonDocument config = Parse(configPath);
+            using JsonDocument config = DataFile.ReadObject(configPath);
             if (config.RootElement.TryGetProperty("model_max_length", out JsonElement max))
             {
                 if (max.ValueKind != JsonValueKind.Number || !max.TryGetDouble(out double value) || value < 2 || value > MaxContextLength || value != Math.Floor(value))
@@ -40,32 +41,11 @@ internal static class TokenizerFiles
         string specialPath = Path.Combine(directory, SpecialTokensFileName);
         if (File.Exists(specialPath))
         {
-            using JsonDocument special = Parse(specialPath);
+            using JsonDocument special = DataFile.ReadObject(specialPath);
             padToken = PadToken(special.RootElement, specialPath) ?? padToken;
         }
 
         return (contextLength, padToken);
-    }
-
-    private static JsonDocument Parse(string path)
-    {
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(File.ReadAllText(path));
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"{path}: not valid JSON: {e.Message}", e);
-        }
-
-        if (document.RootElement.ValueKind != JsonValueKind.Object)
-        {
-            document.Dispose();
-            throw new InvalidDataException($"{path}: must hold a JSON object.");
-        }
-
-        return document;
     }
 
     private static string? PadToken(JsonElement root, string path)

@@ -1,7 +1,6 @@
 using Diffusion.IO;
 using Diffusion.Models.Internal;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Diffusion.Models;
 
@@ -37,13 +36,12 @@ public sealed partial class AutoencoderKL
     public static AutoencoderKL FromPretrained(string directory, Device? device = null, ScalarType? dtype = null, ILoggerFactory? loggerFactory = null) =>
         PretrainedFolder.Open(
             directory,
-            nameof(AutoencoderKL),
             device,
             dtype,
-            (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<AutoencoderKL>(),
+            loggerFactory,
             AutoencoderKLConfig.FromJson,
             config => config.GetViolations(),
-            CheckSizesAgainstWeights,
+            ExpectedShapes,
             (config, type) => new AutoencoderKL(config, dtype: type));
 
     /// <summary>
@@ -60,7 +58,7 @@ public sealed partial class AutoencoderKL
 
     // The sizes config.json names, against the weights file's header, before the model is built (a wrong digit in
     // block_out_channels, layers_per_block or latent_channels must not allocate more than the file holds).
-    private static void CheckSizesAgainstWeights(AutoencoderKLConfig c, IReadOnlyDictionary<string, IReadOnlyList<long>> shapes, string weightsPath)
+    private static List<(string Key, long[] Shape)> ExpectedShapes(AutoencoderKLConfig c)
     {
         IReadOnlyList<int> ch = c.BlockOutChannels;
         int levels = ch.Count, layers = c.LayersPerBlock, latent = c.LatentChannels;
@@ -87,6 +85,6 @@ public sealed partial class AutoencoderKL
             expected.Add(("post_quant_conv.weight", [latent, latent, 1, 1]));
         }
 
-        StateDictCheck.ConfigSizes(weightsPath, ConfigFileName, "do not fit the AutoencoderKL", expected, shapes);
+        return expected;
     }
 }

@@ -1,7 +1,6 @@
 using Diffusion.IO;
 using Diffusion.Models.Internal;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Diffusion.Models;
 
@@ -26,13 +25,12 @@ public sealed partial class UNet
     public static UNet FromPretrained(string directory, Device? device = null, ScalarType? dtype = null, ILoggerFactory? loggerFactory = null) =>
         PretrainedFolder.Open(
             directory,
-            nameof(UNet),
             device,
             dtype,
-            (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<UNet>(),
+            loggerFactory,
             UNetOptions.FromJson,
             options => options.GetViolations(),
-            (options, shapes, weightsPath) => StateDictCheck.ConfigSizes(weightsPath, PretrainedFolder.ConfigFileName, "do not fit the UNet", ExpectedShapes(options), shapes),
+            ExpectedShapes,
             (options, type) => new UNet(options, dtype: type));
 
     /// <inheritdoc />

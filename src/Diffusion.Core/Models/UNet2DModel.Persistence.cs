@@ -1,7 +1,6 @@
 using Diffusion.IO;
 using Diffusion.Models.Internal;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Diffusion.Models;
 
@@ -37,13 +36,12 @@ public sealed partial class UNet2DModel
     public static UNet2DModel FromPretrained(string directory, Device? device = null, ScalarType? dtype = null, ILoggerFactory? loggerFactory = null) =>
         PretrainedFolder.Open(
             directory,
-            nameof(UNet2DModel),
             device,
             dtype,
-            (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<UNet2DModel>(),
+            loggerFactory,
             UNet2DModelConfig.FromJson,
             config => config.GetViolations(),
-            CheckSizesAgainstWeights,
+            ExpectedShapes,
             (config, type) => new UNet2DModel(config, dtype: type));
 
     /// <summary>
@@ -60,7 +58,7 @@ public sealed partial class UNet2DModel
 
     // The sizes config.json names, against the weights file's header, before the model is built (a wrong digit in
     // block_out_channels or layers_per_block must not allocate more than the file holds).
-    private static void CheckSizesAgainstWeights(UNet2DModelConfig c, IReadOnlyDictionary<string, IReadOnlyList<long>> shapes, string weightsPath)
+    private static List<(string Key, long[] Shape)> ExpectedShapes(UNet2DModelConfig c)
     {
         IReadOnlyList<int> ch = c.BlockOutChannels;
         int levels = ch.Count, layers = c.LayersPerBlock, tembIn = c.TimeEmbeddingType == TimeEmbeddingType.Fourier ? 2 * ch[0] : ch[0];
@@ -87,6 +85,6 @@ public sealed partial class UNet2DModel
             expected.Add(("class_embedding.weight", [classes, c.TimeEmbedDim]));
         }
 
-        StateDictCheck.ConfigSizes(weightsPath, ConfigFileName, "do not fit the UNet2DModel", expected, shapes);
+        return expected;
     }
 }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Diffusion.IO;
 using Diffusion.Models;
+using Diffusion.Models.Internal;
 using Diffusion.Schedulers;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -11,7 +12,7 @@ namespace Diffusion.Pipelines;
 public sealed partial class DiffusionPipeline
 {
     /// <summary>The pipeline index file of a diffusers pipeline folder.</summary>
-    public const string ModelIndexFileName = "model_index.json";
+    public const string ModelIndexFileName = ModelIndexFile.FileName;
 
     private const string UNetFolder = "unet";
     private const string SchedulerFolder = "scheduler";
@@ -43,12 +44,7 @@ public sealed partial class DiffusionPipeline
     public static DiffusionPipeline FromPretrained(string directory, INoiseScheduler? scheduler = null, Device? device = null,
         ScalarType? dtype = null, ILoggerFactory? loggerFactory = null)
     {
-        ArgumentException.ThrowIfNullOrEmpty(directory);
-        if (!Directory.Exists(directory))
-        {
-            throw new DirectoryNotFoundException($"Pipeline folder not found: {directory}");
-        }
-
+        PretrainedFolder.RequireDirectory(directory, "Pipeline");
         ILogger logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<DiffusionPipeline>();
         string indexPath = Path.Combine(directory, ModelIndexFileName);
         string unetDirectory, schedulerPath;

@@ -2,6 +2,7 @@ using Diffusion.Models;
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Text.Json;
+using Diffusion.Internal;
 using Diffusion.IO;
 
 namespace Diffusion.Training;
@@ -82,32 +83,18 @@ public static class TrainingCheckpoint
                 $"{checkpointPath}: the checkpoint records no model config (it predates them, or the model has none); build the model with the options it was trained with and call TrainingCheckpoint.LoadWeights.");
         }
 
-        nn.Module model;
-        try
-        {
-            model = PretrainedModel.FromConfigJson(config);
-        }
-        catch (InvalidDataException e)
-        {
-            throw new InvalidDataException($"{checkpointPath}: {e.Message}", e);
-        }
+        nn.Module model = DataFile.Naming(checkpointPath, () => PretrainedModel.FromConfigJson(config));
 
-        try
+        return Disposal.DisposeOnFailure(model, loaded =>
         {
-            LoadWeights(checkpointPath, model, useEma);
+            LoadWeights(checkpointPath, loaded, useEma);
             if (device is not null)
             {
-                model.to(device);
+                loaded.to(device);
             }
 
-            model.eval();
-            return model;
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
+            loaded.eval();
+        });
     }
 
     internal static string PathFor(string directory, long step) =>

@@ -1,7 +1,6 @@
 using Diffusion.IO;
 using Diffusion.Models.Internal;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Diffusion.Models;
 
@@ -18,13 +17,12 @@ public sealed partial class ConditionalUNet
     public static ConditionalUNet FromPretrained(string directory, Device? device = null, ScalarType? dtype = null, ILoggerFactory? loggerFactory = null) =>
         PretrainedFolder.Open(
             directory,
-            nameof(ConditionalUNet),
             device,
             dtype,
-            (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<ConditionalUNet>(),
+            loggerFactory,
             ConditionalUNetOptions.FromJson,
             options => options.GetViolations(),
-            (options, shapes, weightsPath) => StateDictCheck.ConfigSizes(weightsPath, PretrainedFolder.ConfigFileName, "do not fit the ConditionalUNet", ExpectedShapes(options), shapes),
+            ExpectedShapes,
             (options, type) => new ConditionalUNet(options, dtype: type));
 
     /// <inheritdoc />

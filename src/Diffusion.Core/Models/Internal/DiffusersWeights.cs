@@ -20,21 +20,7 @@ internal static partial class DiffusersWeights
 
     /// <summary>The weights file of <paramref name="directory"/>, in diffusers' order of preference.</summary>
     /// <exception cref="FileNotFoundException">None of the three files exists.</exception>
-    public static string Find(string directory)
-    {
-        foreach (string name in new[] { SafeTensorsFileName, Fp16SafeTensorsFileName, PickleFileName })
-        {
-            string path = Path.Combine(directory, name);
-            if (File.Exists(path))
-            {
-                return path;
-            }
-        }
-
-        throw new FileNotFoundException(
-            $"{directory} has no weights: expected {SafeTensorsFileName}, {Fp16SafeTensorsFileName} or {PickleFileName}.",
-            Path.Combine(directory, SafeTensorsFileName));
-    }
+    public static string Find(string directory) => PretrainedFolder.FindWeights(directory, SafeTensorsFileName, Fp16SafeTensorsFileName, PickleFileName);
 
     /// <summary>Every tensor's shape, from a safetensors header or a pickle (no tensor data is read).</summary>
     /// <exception cref="InvalidDataException">The header or pickle is malformed.</exception>

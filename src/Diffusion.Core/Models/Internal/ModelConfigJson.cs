@@ -1,6 +1,8 @@
 using System.Globalization;
+using System.Reflection;
 using System.Text;
 using System.Text.Json;
+using Diffusion.Internal;
 using Diffusion.Schedulers.Internal;
 
 namespace Diffusion.Models.Internal;
@@ -28,93 +30,110 @@ internal static partial class ModelConfigJson
         ],
     };
 
-    public static UNet2DModelConfig ReadUNet2D(string json, ICollection<string>? unknownKeys)
+    /// <summary>
+    /// A config's key table, declared by the record itself: every public settable property of <typeparamref name="T"/> is
+    /// the key of its snake_case name (<c>InChannels</c> → <c>in_channels</c>, as the scheduler configs map theirs), read
+    /// by the reader its type calls for and written as it is. <paramref name="special"/> declares the keys whose reading or
+    /// writing differs (and keys of nested records); it replaces a property's key of the same name.
+    /// </summary>
+    /// <param name="skipped">Properties that are not keys themselves (nested records whose keys <paramref name="special"/> declares).</param>
+    /// <param name="special">The keys that are not read and written by their type alone.</param>
+    private static ConfigKey<T>[] KeysOf<T>(string[] skipped, ConfigKey<T>[] special)
+    {
+        MethodInfo clone = typeof(T).GetMethod("<Clone>$") ?? throw new InvalidOperationException($"{typeof(T).Name} is not a record.");
+        return
+        [
+            .. special,
+            .. typeof(T).GetProperties(BindingFlags.Public | BindingFlags.Instance)
+                .Where(p => p.CanWrite && !skipped.Contains(p.Name) && !special.Any(k => k.Name == SchedulerJson.SnakeCase(p.Name)))
+                .Select(p =>
+                {
+                    Func<string, JsonElement, object?> read = ReaderFor(p);
+                    return new ConfigKey<T>(SchedulerJson.SnakeCase(p.Name), c => p.GetValue(c), (c, k, v) =>
+                    {
+                        object? value = read(k, v);
+                        object copy = clone.Invoke(c, null)!; // what `c with { P = value }` does: clone, then set the init property
+                        p.SetValue(copy, value);
+                        return (T)copy;
+                    });
+                }),
+        ];
+    }
+
+    /// <summary>The reader of a property's JSON value, by the property's type.</summary>
+    private static Func<string, JsonElement, object?> ReaderFor(PropertyInfo property)
+    {
+        Type type = property.PropertyType;
+        Type? underlying = Nullable.GetUnderlyingType(type);
+        Func<string, JsonElement, object?> read = (underlying ?? type) switch
+        {
+            Type t when t == typeof(int) => underlying is null ? (k, v) => Int(k, v) : (k, v) => NullableInt(k, v),
+            Type t when t == typeof(bool) => (k, v) => Bool(k, v),
+            Type t when t == typeof(double) => (k, v) => Double(k, v),
+            Type t when t == typeof(string) => NullableString, // every string key may be null but attention_type, declared apart
+            Type t when t.IsEnum => (k, v) => EnumValue(t, k, v),
+            Type t when t == typeof(IReadOnlyList<string>) => Strings,
+            Type t when t == typeof(IReadOnlyList<int>) => Ints,
+            Type t when t == typeof(IReadOnlyList<bool>) => BoolOrBools,
+            Type t when t == typeof(IReadOnlyList<double>) => NullableDoubles,
+            Type t when t == typeof(IReadOnlyList<IReadOnlyList<int>>) => NestedInts,
+            _ => throw new InvalidOperationException($"No config.json mapping for {property.DeclaringType?.Name}.{property.Name} ({type})."),
+        };
+
+        // A nullable value type (int? and the like are handled by their readers) takes JSON null as null.
+        return underlying is not null && underlying != typeof(int) ? (k, v) => v.ValueKind == JsonValueKind.Null ? null : read(k, v) : read;
+    }
+
+    /// <summary>
+    /// Reads a config as <paramref name="keys"/> declare it: each known key sets its field of a default record, keys
+    /// starting with "_" are metadata, any other key is added to <paramref name="unknownKeys"/>.
+    /// </summary>
+    /// <param name="json">The config text.</param>
+    /// <param name="unknownKeys">Receives the keys the table does not know; null ignores them.</param>
+    /// <param name="keys">The config's key table.</param>
+    /// <param name="requiredClass">When set, a <c>_class_name</c> naming another class is refused.</param>
+    private static T Read<T>(string json, ICollection<string>? unknownKeys, IReadOnlyList<ConfigKey<T>> keys, string? requiredClass = null)
+        where T : new()
     {
         ArgumentNullException.ThrowIfNull(json);
         using JsonDocument document = Parse(json);
-        var c = new UNet2DModelConfig();
+        if (requiredClass is not null)
+        {
+            RequireClass(document, requiredClass);
+        }
+
+        var c = new T();
         foreach (JsonProperty item in document.RootElement.EnumerateObject())
         {
-            string key = item.Name;
-            JsonElement v = item.Value;
-            switch (key)
+            // A linear search: a table has at most a few dozen keys, read once per config.
+            if (keys.FirstOrDefault(k => k.Name == item.Name) is { } key)
             {
-                case "sample_size": c = c with { SampleSize = SampleSize(key, v) }; break;
-                case "in_channels": c = c with { InChannels = Int(key, v) }; break;
-                case "out_channels": c = c with { OutChannels = Int(key, v) }; break;
-                case "center_input_sample": c = c with { CenterInputSample = Bool(key, v) }; break;
-                case "time_embedding_type": c = c with { TimeEmbeddingType = Enum<TimeEmbeddingType>(key, v) }; break;
-                case "time_embedding_dim": c = c with { TimeEmbeddingDim = NullableInt(key, v) }; break;
-                case "freq_shift": c = c with { FreqShift = Int(key, v) }; break;
-                case "flip_sin_to_cos": c = c with { FlipSinToCos = Bool(key, v) }; break;
-                case "down_block_types": c = c with { DownBlockTypes = Strings(key, v) }; break;
-                case "mid_block_type": c = c with { MidBlockType = NullableString(key, v) }; break;
-                case "up_block_types": c = c with { UpBlockTypes = Strings(key, v) }; break;
-                case "block_out_channels": c = c with { BlockOutChannels = Ints(key, v) }; break;
-                case "layers_per_block": c = c with { LayersPerBlock = Int(key, v) }; break;
-                case "mid_block_scale_factor": c = c with { MidBlockScaleFactor = Double(key, v) }; break;
-                case "downsample_padding": c = c with { DownsamplePadding = Int(key, v) }; break;
-                case "downsample_type": c = c with { DownsampleType = Enum<ResampleType>(key, v) }; break;
-                case "upsample_type": c = c with { UpsampleType = Enum<ResampleType>(key, v) }; break;
-                case "dropout": c = c with { Dropout = Double(key, v) }; break;
-                case "act_fn": c = c with { ActFn = Enum<ActivationFunction>(key, v) }; break;
-                case "attention_head_dim": c = c with { AttentionHeadDim = NullableInt(key, v) }; break;
-                case "norm_num_groups": c = c with { NormNumGroups = Int(key, v) }; break;
-                case "attn_norm_num_groups": c = c with { AttnNormNumGroups = NullableInt(key, v) }; break;
-                case "norm_eps": c = c with { NormEps = Double(key, v) }; break;
-                case "resnet_time_scale_shift": c = c with { ResnetTimeScaleShift = Enum<ResnetTimeScaleShift>(key, v) }; break;
-                case "add_attention": c = c with { AddAttention = Bool(key, v) }; break;
-                case "class_embed_type": c = c with { ClassEmbedType = v.ValueKind == JsonValueKind.Null ? null : Enum<ClassEmbedType>(key, v) }; break;
-                case "num_class_embeds": c = c with { NumClassEmbeds = NullableInt(key, v) }; break;
-                case "num_train_timesteps": c = c with { NumTrainTimesteps = NullableInt(key, v) }; break;
-                default:
-                    if (!key.StartsWith('_'))
-                    {
-                        unknownKeys?.Add(key);
-                    }
-
-                    break;
+                c = key.Set(c, item.Name, item.Value);
+            }
+            else if (!item.Name.StartsWith('_'))
+            {
+                unknownKeys?.Add(item.Name);
             }
         }
 
         return c;
     }
 
-    public static string WriteUNet2D(UNet2DModelConfig c)
+    /// <summary>Writes every key of <paramref name="keys"/> with <c>_class_name</c> (and, for diffusers classes,
+    /// <c>_diffusers_version</c>), sorted by key as diffusers sorts them.</summary>
+    private static string Write<T>(T c, IReadOnlyList<ConfigKey<T>> keys, string className, bool diffusersClass)
     {
-        var fields = new SortedDictionary<string, object?>(StringComparer.Ordinal)
+        var fields = new SortedDictionary<string, object?>(StringComparer.Ordinal) { ["_class_name"] = className };
+        if (diffusersClass)
         {
-            ["_class_name"] = "UNet2DModel",
-            ["_diffusers_version"] = DiffusersVersion,
-            ["sample_size"] = c.SampleSize,
-            ["in_channels"] = c.InChannels,
-            ["out_channels"] = c.OutChannels,
-            ["center_input_sample"] = c.CenterInputSample,
-            ["time_embedding_type"] = c.TimeEmbeddingType,
-            ["time_embedding_dim"] = c.TimeEmbeddingDim,
-            ["freq_shift"] = c.FreqShift,
-            ["flip_sin_to_cos"] = c.FlipSinToCos,
-            ["down_block_types"] = c.DownBlockTypes,
-            ["mid_block_type"] = c.MidBlockType,
-            ["up_block_types"] = c.UpBlockTypes,
-            ["block_out_channels"] = c.BlockOutChannels,
-            ["layers_per_block"] = c.LayersPerBlock,
-            ["mid_block_scale_factor"] = c.MidBlockScaleFactor,
-            ["downsample_padding"] = c.DownsamplePadding,
-            ["downsample_type"] = c.DownsampleType,
-            ["upsample_type"] = c.UpsampleType,
-            ["dropout"] = c.Dropout,
-            ["act_fn"] = c.ActFn,
-            ["attention_head_dim"] = c.AttentionHeadDim,
-            ["norm_num_groups"] = c.NormNumGroups,
-            ["attn_norm_num_groups"] = c.AttnNormNumGroups,
-            ["norm_eps"] = c.NormEps,
-            ["resnet_time_scale_shift"] = c.ResnetTimeScaleShift,
-            ["add_attention"] = c.AddAttention,
-            ["class_embed_type"] = c.ClassEmbedType,
-            ["num_class_embeds"] = c.NumClassEmbeds,
-            ["num_train_timesteps"] = c.NumTrainTimesteps,
-        };
+            fields["_diffusers_version"] = DiffusersVersion;
+        }
+
+        foreach (ConfigKey<T> key in keys)
+        {
+            fields[key.Name] = key.Get(c);
+        }
+
         return WriteObject(fields);
     }
 
@@ -137,9 +156,6 @@ internal static partial class ModelConfigJson
         return Encoding.UTF8.GetString(stream.ToArray()) + "\n";
     }
 
-    /// <summary>One line naming every field and its value, for <c>ToString</c>.</summary>
-    public static string Describe(UNet2DModelConfig c) => Describe(WriteUNet2D(c));
-
     /// <summary>One line naming every field of a written config and its value (metadata keys left out).</summary>
     public static string Describe(string configJson)
     {
@@ -147,27 +163,7 @@ internal static partial class ModelConfigJson
         return string.Join(", ", document.RootElement.EnumerateObject().Where(p => !p.Name.StartsWith('_')).Select(p => $"{p.Name} = {p.Value.GetRawText()}"));
     }
 
-    private static JsonDocument Parse(string json)
-    {
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(SchedulerJson.QuoteNonFiniteLiterals(json));
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"The model config is not valid JSON: {e.Message}", e);
-        }
-
-        if (document.RootElement.ValueKind != JsonValueKind.Object)
-        {
-            JsonValueKind kind = document.RootElement.ValueKind;
-            document.Dispose();
-            throw new InvalidDataException($"The model config must be a JSON object; got {kind}.");
-        }
-
-        return document;
-    }
+    private static JsonDocument Parse(string json) => DataFile.ParseObject(SchedulerJson.QuoteNonFiniteLiterals(json), "The model config");
 
     private static void WriteValue(Utf8JsonWriter writer, object? value)
     {
@@ -292,12 +288,14 @@ internal static partial class ModelConfigJson
     }
 
     private static TEnum Enum<TEnum>(string key, JsonElement v)
-        where TEnum : struct, Enum
+        where TEnum : struct, Enum => (TEnum)EnumValue(typeof(TEnum), key, v);
+
+    private static object EnumValue(Type type, string key, JsonElement v)
     {
-        (object Value, string Name)[] names = EnumNames[typeof(TEnum)];
+        (object Value, string Name)[] names = EnumNames[type];
         if (v.ValueKind == JsonValueKind.String && names.FirstOrDefault(n => n.Name == v.GetString()) is { Name: not null } match)
         {
-            return (TEnum)match.Value;
+            return match.Value;
         }
 
         throw Wrong(key, "one of " + string.Join(", ", names.Select(n => "\"" + n.Name + "\"")), v);

@@ -1,5 +1,7 @@
+using Diffusion.Internal;
 using Diffusion.IO;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Diffusion.Models.Internal;
 
@@ -7,7 +9,8 @@ namespace Diffusion.Models.Internal;
 /// The steps every diffusers model folder shares (<c>config.json</c> + <c>diffusion_pytorch_model.*</c>), whatever the
 /// class: argument checks, reading the config (unknown keys logged, rule violations listed), finding the weights,
 /// checking them, building the model and copying the weights in tensor by tensor, and writing a folder back with
-/// each file replaced atomically. Each model class supplies its config parser, its size check and its constructor.
+/// each file replaced atomically. Each model class supplies its config parser, the tensor shapes its config fixes and
+/// its constructor.
 /// </summary>
 internal static class PretrainedFolder
 {
@@ -15,53 +18,42 @@ internal static class PretrainedFolder
     public const string ConfigFileName = "config.json";
 
     /// <summary>
-    /// Opens <paramref name="directory"/> as a <paramref name="className"/> folder.
+    /// Opens <paramref name="directory"/> as a folder of the model class <typeparamref name="TModel"/> (whose name is
+    /// diffusers' class name, for messages and logs).
     /// </summary>
     /// <typeparam name="TConfig">The class's config record.</typeparam>
     /// <typeparam name="TModel">The model class.</typeparam>
     /// <param name="directory">The folder.</param>
-    /// <param name="className">diffusers' class name, for messages and logs.</param>
     /// <param name="device">Where the weights go; null keeps the CPU.</param>
     /// <param name="dtype">Float32, Float16, BFloat16 or null (float32).</param>
-    /// <param name="logger">Receives unknown config keys, renamed keys and the summary line.</param>
+    /// <param name="loggerFactory">Receives unknown config keys, renamed keys and the summary line; null means none.</param>
     /// <param name="parse">Parses config.json's text, adding keys it does not know to the list; throws
     /// <see cref="InvalidDataException"/> for a value of the wrong type.</param>
     /// <param name="violations">The config's broken rules (none: the model can be built).</param>
-    /// <param name="checkSizes">Compares the config's sizes against the weights' shapes (name → shape) before anything is
-    /// allocated; throws <see cref="InvalidDataException"/> naming the weights file.</param>
+    /// <param name="expectedShapes">The shapes the config fixes for a few telling tensors (name → shape), compared with the
+    /// weights file's header before anything is allocated (see <see cref="StateDictCheck.ConfigSizes"/>).</param>
     /// <param name="build">Builds the model in <paramref name="dtype"/> on the CPU.</param>
     /// <returns>The model in eval mode; the caller owns it.</returns>
     public static TModel Open<TConfig, TModel>(
         string directory,
-        string className,
         Device? device,
         ScalarType? dtype,
-        ILogger logger,
+        ILoggerFactory? loggerFactory,
         Func<string, ICollection<string>, TConfig> parse,
         Func<TConfig, IReadOnlyList<string>> violations,
-        Action<TConfig, IReadOnlyDictionary<string, IReadOnlyList<long>>, string> checkSizes,
+        Func<TConfig, IEnumerable<(string Key, long[] Shape)>> expectedShapes,
         Func<TConfig, ScalarType?, TModel> build)
         where TModel : nn.Module
     {
-        ArgumentException.ThrowIfNullOrEmpty(directory);
-        CheckDType(dtype);
-        if (!Directory.Exists(directory))
-        {
-            throw new DirectoryNotFoundException($"{className} folder not found: {directory}");
-        }
-
-        string configPath = Path.Combine(directory, ConfigFileName);
-        if (!File.Exists(configPath))
-        {
-            throw new FileNotFoundException($"{directory} has no {ConfigFileName}.", configPath);
-        }
-
+        string className = typeof(TModel).Name;
+        ILogger logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<TModel>();
+        string configPath = RequireConfig(directory, className, dtype);
         TConfig config = ReadConfig(configPath, className, logger, parse, violations);
         string weightsPath = DiffusersWeights.Find(directory);
-        checkSizes(config, DiffusersWeights.Shapes(weightsPath), weightsPath);
+        IReadOnlyDictionary<string, IReadOnlyList<long>> fileShapes = DiffusersWeights.Shapes(weightsPath);
+        StateDictCheck.ConfigSizes(weightsPath, ConfigFileName, $"do not fit the {className}", expectedShapes(config), fileShapes);
 
-        TModel model = build(config, dtype);
-        try
+        return Disposal.DisposeOnFailure(build(config, dtype), model =>
         {
             if (device is not null)
             {
@@ -77,13 +69,55 @@ internal static class PretrainedFolder
             model.eval();
             ScalarType loadedType = model.parameters().Select(p => p.dtype).FirstOrDefault(ScalarType.Float32);
             Log.LoadedPretrained(logger, className, directory, model.parameters().Sum(p => p.numel()), loadedType.ToString());
-            return model;
-        }
-        catch
+        });
+    }
+
+    /// <summary>The checks every model folder starts with: the arguments, the folder, its <c>config.json</c>.</summary>
+    /// <param name="directory">The folder.</param>
+    /// <param name="className">The model class, for the message.</param>
+    /// <param name="dtype">The requested weights' type (see <see cref="CheckDType"/>).</param>
+    /// <returns>The path of the folder's <c>config.json</c>.</returns>
+    /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
+    /// <exception cref="FileNotFoundException">It has no <c>config.json</c>.</exception>
+    public static string RequireConfig(string directory, string className, ScalarType? dtype)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        CheckDType(dtype);
+        RequireDirectory(directory, className);
+        string configPath = Path.Combine(directory, ConfigFileName);
+        return File.Exists(configPath) ? configPath : throw new FileNotFoundException($"{directory} has no {ConfigFileName}.", configPath);
+    }
+
+    /// <summary>The check every folder a factory opens starts with (a model's, a pipeline's).</summary>
+    /// <param name="directory">The folder.</param>
+    /// <param name="what">What the folder holds, for the message: "UNet2DModel", "Stable Diffusion", ...</param>
+    /// <exception cref="ArgumentException"><paramref name="directory"/> is null or empty.</exception>
+    /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
+    public static void RequireDirectory(string directory, string what)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        if (!Directory.Exists(directory))
         {
-            model.Dispose();
-            throw;
+            throw new DirectoryNotFoundException($"{what} folder not found: {directory}");
         }
+    }
+
+    /// <summary>The first of <paramref name="names"/> (the weights files in order of preference) that
+    /// <paramref name="directory"/> holds.</summary>
+    /// <exception cref="FileNotFoundException">None of them exists.</exception>
+    public static string FindWeights(string directory, params string[] names)
+    {
+        foreach (string name in names)
+        {
+            string path = Path.Combine(directory, name);
+            if (File.Exists(path))
+            {
+                return path;
+            }
+        }
+
+        throw new FileNotFoundException(
+            $"{directory} has no weights: expected {string.Join(", ", names[..^1])} or {names[^1]}.", Path.Combine(directory, names[0]));
     }
 
     /// <summary>Writes <paramref name="model"/>'s weights in their current dtype and <paramref name="configJson"/> into
@@ -109,15 +143,7 @@ internal static class PretrainedFolder
         Func<string, ICollection<string>, TConfig> parse, Func<TConfig, IReadOnlyList<string>> violations)
     {
         var unknown = new List<string>();
-        TConfig config;
-        try
-        {
-            config = parse(File.ReadAllText(configPath), unknown);
-        }
-        catch (InvalidDataException e)
-        {
-            throw new InvalidDataException($"{configPath}: {e.Message}", e);
-        }
+        TConfig config = DataFile.Naming(configPath, () => parse(File.ReadAllText(configPath), unknown));
 
         foreach (string key in unknown)
         {
