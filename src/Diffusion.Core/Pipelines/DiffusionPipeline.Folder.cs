@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using Diffusion.Models;
 using Microsoft.Extensions.Logging;
+using Diffusion.Internal;
 
 namespace Diffusion.Pipelines;
 

@@ -5,6 +5,7 @@ using Diffusion.Models.Internal;
 using Diffusion.Schedulers;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Diffusion.Internal;
 
 namespace Diffusion.Pipelines;
 

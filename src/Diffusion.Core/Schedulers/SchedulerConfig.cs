@@ -3,6 +3,7 @@ using System.Text.Json;
 using Diffusion.Schedulers.Internal;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Diffusion.Internal;
 
 namespace Diffusion.Schedulers;
 

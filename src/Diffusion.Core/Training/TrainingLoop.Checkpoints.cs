@@ -1,4 +1,5 @@
 using TorchSharp.Modules;
+using Diffusion.Internal;
 
 namespace Diffusion.Training;
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Diffusion.Optimization;
 using Microsoft.Extensions.Logging;
 using TorchSharp.Modules;
+using Diffusion.Internal;
 
 namespace Diffusion.Training;
 
