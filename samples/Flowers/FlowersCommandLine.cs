@@ -50,6 +50,9 @@ public sealed record FlowersOptions
     /// <summary>DDIM steps of samples.png.</summary>
     public int SamplingSteps { get; init; } = 50;
 
+    /// <summary>Images generated for the quality figure (the Fréchet distance to held-out flowers); 0 skips it.</summary>
+    public int QualitySamples { get; init; } = 128;
+
     /// <summary>Seed of training and sampling.</summary>
     public long Seed { get; init; }
 
@@ -84,6 +87,15 @@ public sealed class FlowersCommandLine : SampleCommandLine<FlowersOptions>
     private readonly Option<string> device = CommonOptions.Device();
     private readonly Option<int> count = CommonOptions.Count(Defaults.Samples, "images in samples.png");
     private readonly Option<int?> samplingSteps = CommonOptions.SamplingSteps(Defaults.SamplingSteps);
+    private readonly Option<int> qualitySamples = CommonOptions.Range(
+        new Option<int>("--quality-samples")
+        {
+            Description = "images generated for the quality figure (Fréchet distance to held-out flowers in a small CLIP's space); 0 skips it",
+            HelpName = "n",
+            DefaultValueFactory = _ => Defaults.QualitySamples,
+        },
+        0,
+        4096);
     private readonly Option<long> seed = CommonOptions.Seed();
     private readonly Option<bool> fresh = new("--fresh") { Description = "start from noise, not from the committed starting weights (when the output has no checkpoint)" };
     private readonly Option<string> bfloat16 = new Option<string>("--bf16")
@@ -101,7 +113,7 @@ public sealed class FlowersCommandLine : SampleCommandLine<FlowersOptions>
             "Runs resume from the last checkpoint in <output>/checkpoints, so repeated runs keep improving.")
     {
         Command.Add(
-            minutes, steps, imageSize, modelDims, batchSize, learningRate, datasetSize, data, output, device, count, samplingSteps, seed, fresh, bfloat16);
+            minutes, steps, imageSize, modelDims, batchSize, learningRate, datasetSize, data, output, device, count, samplingSteps, qualitySamples, seed, fresh, bfloat16);
         Command.Validate(result =>
         {
             int images = result.GetValue(datasetSize);
@@ -109,6 +121,11 @@ public sealed class FlowersCommandLine : SampleCommandLine<FlowersOptions>
             if (result.GetValue(data) is null && images < batch)
             {
                 result.AddError($"--dataset-size ({images}) must be at least --batch-size ({batch}).");
+            }
+
+            if (result.GetValue(qualitySamples) == 1)
+            {
+                result.AddError("--quality-samples must be 0 (no quality figure) or at least 2 (a covariance needs two images); got 1.");
             }
         });
     }
@@ -128,6 +145,7 @@ public sealed class FlowersCommandLine : SampleCommandLine<FlowersOptions>
         Device = parsed.GetRequiredValue(device),
         Samples = parsed.GetValue(count),
         SamplingSteps = parsed.GetValue(samplingSteps) ?? Defaults.SamplingSteps,
+        QualitySamples = parsed.GetValue(qualitySamples),
         Seed = parsed.GetValue(seed),
         UseStartingCheckpoint = !parsed.GetValue(fresh),
         BFloat16 = parsed.GetValue(bfloat16) switch { "on" => true, "off" => false, _ => null },

@@ -91,7 +91,7 @@ TrainingResult result = trainer.Fit(dataset, bar, run.Cancellation);
 bar.Finish();
 LossHistory.Append(Path.Combine(output, "loss-history.csv"), result);
 Console.WriteLine($"Trained {result.StepsThisRun} steps in {result.Elapsed:mm\\:ss} (now at step {result.Steps}), " +
-                  $"average loss {result.FinalLoss:F4}, waited {result.DataWait.TotalSeconds:F1} s for data.");
+                  (result.StepsThisRun > 0 ? $"average loss {result.FinalLoss:F4}, " : string.Empty) + $"waited {result.DataWait.TotalSeconds:F1} s for data.");
 double evaluationAfter = trainer.EvaluationLoss(heldOut, options.Seed);
 Console.WriteLine($"Evaluation loss on {heldOutName}: {evaluationBefore:F4} at the start, {evaluationAfter:F4} now " +
                   $"({(evaluationAfter <= evaluationBefore ? "better" : "worse")} by {Math.Abs(evaluationAfter - evaluationBefore) / evaluationBefore:P1}).");
@@ -110,6 +110,8 @@ using (var images = pipeline.Generate(options.Samples, inferenceSteps: options.S
 {
     ImageGrid.Save(images, Path.Combine(output, "samples.png"), columns: (int)Math.Ceiling(Math.Sqrt(options.Samples)), scale: Math.Max(1, 128 / options.ImageSize));
 }
+
+QualityFigure.Measure(pipeline, options, options.QualitySamples);
 
 using (var item = dataset.GetItem(0))
 using (var row = ForwardDiffusion.Sample(item.Image, scheduler, seed: options.Seed))

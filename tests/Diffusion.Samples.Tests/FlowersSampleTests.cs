@@ -21,6 +21,8 @@ public sealed class FlowersSampleTests
     [InlineData(new[] { "--steps" }, "Flowers: Required argument missing for option: '--steps'.")]
     [InlineData(new[] { "--colour" }, "Flowers: Unrecognized command or argument '--colour'.")]
     [InlineData(new[] { "--dataset-size", "8", "--batch-size", "16" }, "Flowers: --dataset-size (8) must be at least --batch-size (16).")]
+    [InlineData(new[] { "--quality-samples", "1" }, "Flowers: --quality-samples must be 0 (no quality figure) or at least 2 (a covariance needs two images); got 1.")]
+    [InlineData(new[] { "--quality-samples", "-3" }, "Flowers: --quality-samples must be between 0 and 4096; got -3.")]
     public void BadCommandLinesAreRejectedInOneLine(string[] args, string message)
     {
         var errors = new StringWriter();
@@ -34,6 +36,7 @@ public sealed class FlowersSampleTests
     {
         Assert.True(new FlowersCommandLine().TryParse([], out FlowersOptions? defaults, out _));
         Assert.Equal((10.0, 32, 32, 16, 50), (defaults.Minutes, defaults.ImageSize, defaults.BatchSize, defaults.Samples, defaults.SamplingSteps));
+        Assert.Equal(128, defaults.QualitySamples);
         Assert.Equal([32, 64, 128, 256], defaults.ModelDims);
         Assert.Null(defaults.BFloat16);
         Assert.Null(defaults.LearningRate); // chosen by the run: 1e-3 from noise, 2e-4 going on from the committed weights
@@ -72,7 +75,7 @@ public sealed class FlowersSampleTests
     {
         using var dir = TestEnvironment.CreateTempDirectory();
         string output = Path.Combine(dir.Path, "out");
-        string[] args = ["--steps", "2", "--image-size", "16", "--model-dims", "16,32,32", "--batch-size", "4", "--dataset-size", "16", "--count", "2", "--threads", "1", "--output", output];
+        string[] args = ["--steps", "2", "--image-size", "16", "--model-dims", "16,32,32", "--batch-size", "4", "--dataset-size", "16", "--count", "2", "--quality-samples", "3", "--sampling-steps", "2", "--threads", "1", "--output", output];
         (int exitCode, string log) = Run("Flowers.dll", args);
 
         Assert.True(exitCode == 0, log);
@@ -83,6 +86,8 @@ public sealed class FlowersSampleTests
         Assert.Matches(@"Speed: [0-9.]+ images/s \((float32|bfloat16), 1 torch thread, ", log);
         // Where oneDNN is turned off, NNPACK goes off with it: libtorch warned at every convolution where it cannot start.
         Assert.DoesNotContain("Could not initialize NNPACK", log, StringComparison.Ordinal);
+        // The quality figure: the committed CLIP is found beside the binaries and both distances are printed.
+        Assert.Matches(@"Fréchet distance in the flowers CLIP's image space, 3 images a set \(20 DDIM steps\): samples vs held-out flowers \d+\.\d{4}, held-out vs held-out \d+\.\d{4}", log);
         foreach (string picture in new[] { "samples.png", "forward-diffusion.png", "loss.png" })
         {
             using SKBitmap? bitmap = SKBitmap.Decode(Path.Combine(output, picture));
@@ -106,7 +111,7 @@ public sealed class FlowersSampleTests
         using var dir = TestEnvironment.CreateTempDirectory();
         string output = Path.Combine(dir.Path, "out");
         (int exitCode, string log) = Run("Flowers.dll",
-            ["--steps", "589", "--batch-size", "2", "--dataset-size", "4", "--count", "1", "--sampling-steps", "2", "--threads", "1", "--output", output]);
+            ["--steps", "589", "--batch-size", "2", "--dataset-size", "4", "--count", "1", "--sampling-steps", "2", "--quality-samples", "0", "--threads", "1", "--output", output]);
 
         Assert.True(exitCode == 0, log);
         Assert.Contains("Starting from the committed weights (588 steps", log, StringComparison.Ordinal);
