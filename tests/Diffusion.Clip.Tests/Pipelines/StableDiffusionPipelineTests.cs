@@ -192,6 +192,39 @@ public sealed class StableDiffusionPipelineTests(ITestOutputHelper output)
         Assert.True(excess <= 0, $"{what}: max |diff| {maxAbs:E2} exceeds {atol:E0} + {rtol:E0}·|expected|");
     }
 
+    [Theory]
+    [InlineData("bfloat16")]
+    [InlineData("float16")]
+    public void AReducedPrecisionPipelineDrawsTheFloat32Picture(string type)
+    {
+        // The whole pipeline (text encoder, U-Net, VAE) loaded into bfloat16 or float16: the images come back as float32
+        // in [0, 1] and show the float32 picture of the same seed. Bound: a 16-bit float rounds each op's result to a
+        // relative 2^-8 (bfloat16) or 2^-11 (float16); over the ~40 ops in a row of this tiny pipeline's U-Net, 4 steps
+        // (guidance 2: errors × at most 1 + 2·2 = 5) and the VAE, a worst-case aligned sum stays near 40 · 5 · 4 · 2^-8 ≈ 3
+        // relative for bfloat16 but random roundings add as √: about √800 · 2^-8 ≈ 0.1, a tenth of the picture's own scale.
+        // Another seed changes the picture entirely (a difference of the order of the pictures' spread). So the reduced
+        // run must sit at most a third as far from the float32 picture as the float32 picture of another seed does; a
+        // wrong cast (weights left in float32 with 16-bit inputs, or an unconverted VAE) fails it or throws.
+        ScalarType dtype = type == "bfloat16" ? ScalarType.BFloat16 : ScalarType.Float16;
+        const string Prompt = "a red tulip in a garden";
+        using var full = StableDiffusionPipeline.FromPretrained(Tiny);
+        using var reduced = StableDiffusionPipeline.FromPretrained(Tiny, dtype: dtype);
+        using Tensor reference = full.Generate(Prompt, steps: 4, guidanceScale: 2, seed: 0);
+        using Tensor otherSeed = full.Generate(Prompt, steps: 4, guidanceScale: 2, seed: 1);
+        using Tensor image = reduced.Generate(Prompt, steps: 4, guidanceScale: 2, seed: 0);
+
+        Assert.Equal(ScalarType.Float32, image.dtype);
+        Assert.Equal(reference.shape, image.shape);
+        Assert.True(image.isfinite().all().item<bool>());
+        Assert.InRange(image.min().item<float>(), 0f, 1f);
+        Assert.InRange(image.max().item<float>(), 0f, 1f);
+        double error = (image - reference).abs().mean().item<float>();
+        double seedGap = (otherSeed - reference).abs().mean().item<float>();
+        output.WriteLine($"{type}: mean |reduced − float32| {error:E3}; mean |other seed − float32| {seedGap:E3}");
+        Assert.True(seedGap > 0.02, $"the float32 pictures of two seeds should differ; mean difference {seedGap:E3}");
+        Assert.True(error < seedGap / 3, $"{type} drew another picture: mean difference {error:E3} against {seedGap:E3} between seeds");
+    }
+
     private static void CopyFolder(string from, string to)
     {
         foreach (string file in Directory.GetFiles(from, "*", SearchOption.AllDirectories))
