@@ -1,4 +1,5 @@
 using Diffusion.Training;
+using static Diffusion.Internal.OptionsValidation;
 
 namespace Diffusion.Clip;
 

@@ -1,5 +1,6 @@
 using Diffusion.Schedulers.Internal;
 using Diffusion.Internal;
+using static Diffusion.Internal.OptionsValidation;
 
 namespace Diffusion.IO;
 
@@ -35,30 +36,15 @@ public sealed record LossPlotOptions
     public void Validate()
     {
         var errors = new List<string>();
-        if (Width is < 240 or > 8192)
-        {
-            errors.Add($"Width must be in [240, 8192]; got {Width}");
-        }
+        Check(errors, Width is >= 240 and <= 8192, $"Width must be in [240, 8192]; got {Width}");
 
-        if (Height is < 160 or > 8192)
-        {
-            errors.Add($"Height must be in [160, 8192]; got {Height}");
-        }
+        Check(errors, Height is >= 160 and <= 8192, $"Height must be in [160, 8192]; got {Height}");
 
-        if (Title is null || XLabel is null || YLabel is null)
-        {
-            errors.Add("Title, XLabel and YLabel must not be null (use an empty string for none)");
-        }
+        Check(errors, Title is not null && XLabel is not null && YLabel is not null, "Title, XLabel and YLabel must not be null (use an empty string for none)");
 
-        if (FirstStep < 0)
-        {
-            errors.Add($"FirstStep must be 0 or more; got {FirstStep}");
-        }
+        Check(errors, FirstStep >= 0, $"FirstStep must be 0 or more; got {FirstStep}");
 
-        if (SmoothingWindow is < 1)
-        {
-            errors.Add($"SmoothingWindow must be at least 1 or null; got {SmoothingWindow}");
-        }
+        Check(errors, SmoothingWindow is null or >= 1, $"SmoothingWindow must be at least 1 or null; got {SmoothingWindow}");
 
         OptionsValidation.ThrowIfAny(nameof(LossPlotOptions), errors);
     }

@@ -25,4 +25,17 @@ internal static class OptionsValidation
             throw new ArgumentException($"{typeName} is invalid:{nl} - " + string.Join(nl + " - ", errors.Select(e => e.TrimEnd('.'))), paramName);
         }
     }
+
+    /// <summary>Adds <paramref name="message"/> to <paramref name="errors"/> unless <paramref name="ok"/>: one rule, one line
+    /// (<c>Check(errors, BatchSize >= 1, $"BatchSize must be at least 1; got {BatchSize}.")</c>).</summary>
+    /// <param name="errors">The violations found so far.</param>
+    /// <param name="ok">Whether the rule holds.</param>
+    /// <param name="message">The violation: the property, the rule and the value given.</param>
+    public static void Check(List<string> errors, bool ok, string message)
+    {
+        if (!ok)
+        {
+            errors.Add(message);
+        }
+    }
 }

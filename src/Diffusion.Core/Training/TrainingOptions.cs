@@ -1,6 +1,7 @@
 using Diffusion.Internal;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using static Diffusion.Internal.OptionsValidation;
 
 namespace Diffusion.Training;
 
@@ -187,14 +188,5 @@ public abstract record TrainingOptions
         Check(errors, Enum.IsDefined(OnNonFiniteLoss), $"OnNonFiniteLoss must be Stop or SkipStep; got {(int)OnNonFiniteLoss}.");
         Check(errors, LogEverySteps >= 1, $"LogEverySteps must be at least 1; got {LogEverySteps}.");
         Check(errors, LoggerFactory is not null, "LoggerFactory must not be null.");
-    }
-
-    /// <summary>Adds <paramref name="message"/> to <paramref name="errors"/> unless <paramref name="ok"/>.</summary>
-    private protected static void Check(List<string> errors, bool ok, string message)
-    {
-        if (!ok)
-        {
-            errors.Add(message);
-        }
     }
 }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Diffusion.Internal;
+using static Diffusion.Internal.OptionsValidation;
 
 namespace Diffusion.Data;
 
@@ -50,20 +51,11 @@ public sealed record DataLoaderOptions
     public void Validate()
     {
         var errors = new List<string>();
-        if (BatchSize < 1)
-        {
-            errors.Add($"BatchSize must be at least 1; got {BatchSize}.");
-        }
+        Check(errors, BatchSize >= 1, $"BatchSize must be at least 1; got {BatchSize}.");
 
-        if (Workers is < 0 or > 256)
-        {
-            errors.Add($"Workers must be in [0, 256]; got {Workers}.");
-        }
+        Check(errors, Workers is >= 0 and <= 256, $"Workers must be in [0, 256]; got {Workers}.");
 
-        if (Prefetch is < 1 or > 1024)
-        {
-            errors.Add($"Prefetch must be in [1, 1024]; got {Prefetch}.");
-        }
+        Check(errors, Prefetch is >= 1 and <= 1024, $"Prefetch must be in [1, 1024]; got {Prefetch}.");
 
         if (Transforms is null)
         {
@@ -74,10 +66,7 @@ public sealed record DataLoaderOptions
             errors.Add("Transforms must not contain null.");
         }
 
-        if (!Enum.IsDefined(OnError))
-        {
-            errors.Add($"OnError must be Throw or SkipAndLog; got {(int)OnError}.");
-        }
+        Check(errors, Enum.IsDefined(OnError), $"OnError must be Throw or SkipAndLog; got {(int)OnError}.");
 
         OptionsValidation.ThrowIfAny(nameof(DataLoaderOptions), errors);
     }

@@ -1,4 +1,5 @@
 using Diffusion.Internal;
+using static Diffusion.Internal.OptionsValidation;
 namespace Diffusion.Data;
 
 /// <summary>Settings of a <see cref="ProceduralFlowers"/> dataset.</summary>
@@ -33,30 +34,15 @@ public sealed record ProceduralFlowersOptions
     public void Validate()
     {
         var errors = new List<string>();
-        if (Count < 1)
-        {
-            errors.Add($"Count must be at least 1; got {Count}.");
-        }
+        Check(errors, Count >= 1, $"Count must be at least 1; got {Count}.");
 
-        if (ImageSize is < 8 or > 1024)
-        {
-            errors.Add($"ImageSize must be in [8, 1024]; got {ImageSize}.");
-        }
+        Check(errors, ImageSize is >= 8 and <= 1024, $"ImageSize must be in [8, 1024]; got {ImageSize}.");
 
-        if (Supersampling is < 1 or > 8)
-        {
-            errors.Add($"Supersampling must be in [1, 8]; got {Supersampling}.");
-        }
+        Check(errors, Supersampling is >= 1 and <= 8, $"Supersampling must be in [1, 8]; got {Supersampling}.");
 
-        if (ImageSize * Supersampling > 4096)
-        {
-            errors.Add($"ImageSize × Supersampling must be at most 4096 (the drawing canvas side); got {ImageSize} × {Supersampling} = {ImageSize * Supersampling}.");
-        }
+        Check(errors, ImageSize * Supersampling <= 4096, $"ImageSize × Supersampling must be at most 4096 (the drawing canvas side); got {ImageSize} × {Supersampling} = {ImageSize * Supersampling}.");
 
-        if (!Enum.IsDefined(Labels))
-        {
-            errors.Add($"Labels must be Species or SpeciesAndColour; got {(int)Labels}.");
-        }
+        Check(errors, Enum.IsDefined(Labels), $"Labels must be Species or SpeciesAndColour; got {(int)Labels}.");
 
         OptionsValidation.ThrowIfAny(nameof(ProceduralFlowersOptions), errors);
     }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Diffusion.Internal;
+using static Diffusion.Internal.OptionsValidation;
 
 namespace Diffusion.Training;
 
@@ -27,15 +28,9 @@ public sealed record ConditioningOptions
     public IReadOnlyList<string> GetViolations()
     {
         var errors = new List<string>();
-        if (!(ConditionDropout >= 0 && ConditionDropout <= 1))
-        {
-            errors.Add(string.Create(CultureInfo.InvariantCulture, $"ConditionDropout must lie in [0, 1]; got {ConditionDropout}."));
-        }
+        Check(errors, ConditionDropout is >= 0 and <= 1, string.Create(CultureInfo.InvariantCulture, $"ConditionDropout must lie in [0, 1]; got {ConditionDropout}."));
 
-        if (MaxCachedCaptions < 0)
-        {
-            errors.Add($"MaxCachedCaptions must be at least 0; got {MaxCachedCaptions}.");
-        }
+        Check(errors, MaxCachedCaptions >= 0, $"MaxCachedCaptions must be at least 0; got {MaxCachedCaptions}.");
 
         return errors;
     }

@@ -1,4 +1,5 @@
 using Diffusion.Data;
+using static Diffusion.Internal.OptionsValidation;
 
 namespace Diffusion.Training;
 
