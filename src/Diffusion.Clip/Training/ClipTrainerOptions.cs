@@ -1,5 +1,5 @@
 using Diffusion.Training;
-using static Diffusion.Internal.OptionsValidation;
+using Diffusion.Internal;
 
 namespace Diffusion.Clip;
 
@@ -38,7 +38,7 @@ public sealed record ClipTrainerOptions : TrainingOptions
     private protected override void AddViolations(List<string> errors)
     {
         base.AddViolations(errors);
-        Check(errors, BatchSize >= 2, $"BatchSize must be at least 2 (a contrastive batch needs negatives); got {BatchSize}.");
-        Check(errors, Enum.IsDefined(Loss), $"Loss must be Clip or SigLip; got {(int)Loss}.");
+        OptionsValidation.Check(errors, BatchSize >= 2, $"BatchSize must be at least 2 (a contrastive batch needs negatives); got {BatchSize}.");
+        OptionsValidation.Check(errors, Enum.IsDefined(Loss), $"Loss must be Clip or SigLip; got {(int)Loss}.");
     }
 }

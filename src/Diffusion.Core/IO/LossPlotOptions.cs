@@ -1,6 +1,5 @@
 using Diffusion.Schedulers.Internal;
 using Diffusion.Internal;
-using static Diffusion.Internal.OptionsValidation;
 
 namespace Diffusion.IO;
 
@@ -36,15 +35,15 @@ public sealed record LossPlotOptions
     public void Validate()
     {
         var errors = new List<string>();
-        Check(errors, Width is >= 240 and <= 8192, $"Width must be in [240, 8192]; got {Width}");
+        OptionsValidation.Check(errors, Width is >= 240 and <= 8192, $"Width must be in [240, 8192]; got {Width}");
 
-        Check(errors, Height is >= 160 and <= 8192, $"Height must be in [160, 8192]; got {Height}");
+        OptionsValidation.Check(errors, Height is >= 160 and <= 8192, $"Height must be in [160, 8192]; got {Height}");
 
-        Check(errors, Title is not null && XLabel is not null && YLabel is not null, "Title, XLabel and YLabel must not be null (use an empty string for none)");
+        OptionsValidation.Check(errors, Title is not null && XLabel is not null && YLabel is not null, "Title, XLabel and YLabel must not be null (use an empty string for none)");
 
-        Check(errors, FirstStep >= 0, $"FirstStep must be 0 or more; got {FirstStep}");
+        OptionsValidation.Check(errors, FirstStep >= 0, $"FirstStep must be 0 or more; got {FirstStep}");
 
-        Check(errors, SmoothingWindow is null or >= 1, $"SmoothingWindow must be at least 1 or null; got {SmoothingWindow}");
+        OptionsValidation.Check(errors, SmoothingWindow is null or >= 1, $"SmoothingWindow must be at least 1 or null; got {SmoothingWindow}");
 
         OptionsValidation.ThrowIfAny(nameof(LossPlotOptions), errors);
     }

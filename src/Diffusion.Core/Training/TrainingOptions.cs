@@ -1,7 +1,6 @@
 using Diffusion.Internal;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using static Diffusion.Internal.OptionsValidation;
 
 namespace Diffusion.Training;
 
@@ -167,26 +166,26 @@ public abstract record TrainingOptions
     /// </summary>
     private protected virtual void AddViolations(List<string> errors)
     {
-        Check(errors, Epochs >= 1, $"Epochs must be at least 1; got {Epochs}.");
-        Check(errors, MaxSteps is null or >= 1, $"MaxSteps must be at least 1 or null; got {MaxSteps}.");
-        Check(errors, InitialStep >= 0, $"InitialStep must be 0 or more; got {InitialStep}.");
-        Check(errors, MomentWarmupSteps >= 0, $"MomentWarmupSteps must be 0 or more; got {MomentWarmupSteps}.");
-        Check(errors, MaxDuration is null || MaxDuration > TimeSpan.Zero, $"MaxDuration must be positive or null; got {MaxDuration}.");
-        Check(errors, BatchSize >= 1, $"BatchSize must be at least 1; got {BatchSize}.");
-        Check(errors, GradientAccumulationSteps >= 1, $"GradientAccumulationSteps must be at least 1; got {GradientAccumulationSteps}.");
-        Check(errors, LearningRate > 0 && double.IsFinite(LearningRate), $"LearningRate must be positive and finite; got {LearningRate}.");
-        Check(errors, Beta1 is >= 0 and < 1, $"Beta1 must be in [0, 1); got {Beta1}.");
-        Check(errors, Beta2 is >= 0 and < 1, $"Beta2 must be in [0, 1); got {Beta2}.");
-        Check(errors, WeightDecay >= 0, $"WeightDecay must be 0 or more; got {WeightDecay}.");
-        Check(errors, AdamEpsilon > 0, $"AdamEpsilon must be positive; got {AdamEpsilon}.");
-        Check(errors, WarmupSteps >= 0, $"WarmupSteps must be 0 or more; got {WarmupSteps}.");
-        Check(errors, Enum.IsDefined(LearningRateSchedule), $"LearningRateSchedule must be Cosine or Constant; got {(int)LearningRateSchedule}.");
-        Check(errors, MaxGradNorm is null or > 0, $"MaxGradNorm must be positive or null; got {MaxGradNorm}.");
-        Check(errors, EmaDecay is > 0 and < 1, $"EmaDecay must be in (0, 1); got {EmaDecay}.");
-        Check(errors, CheckpointEverySteps >= 1, $"CheckpointEverySteps must be at least 1; got {CheckpointEverySteps}.");
-        Check(errors, KeepCheckpoints >= 1, $"KeepCheckpoints must be at least 1; got {KeepCheckpoints}.");
-        Check(errors, Enum.IsDefined(OnNonFiniteLoss), $"OnNonFiniteLoss must be Stop or SkipStep; got {(int)OnNonFiniteLoss}.");
-        Check(errors, LogEverySteps >= 1, $"LogEverySteps must be at least 1; got {LogEverySteps}.");
-        Check(errors, LoggerFactory is not null, "LoggerFactory must not be null.");
+        OptionsValidation.Check(errors, Epochs >= 1, $"Epochs must be at least 1; got {Epochs}.");
+        OptionsValidation.Check(errors, MaxSteps is null or >= 1, $"MaxSteps must be at least 1 or null; got {MaxSteps}.");
+        OptionsValidation.Check(errors, InitialStep >= 0, $"InitialStep must be 0 or more; got {InitialStep}.");
+        OptionsValidation.Check(errors, MomentWarmupSteps >= 0, $"MomentWarmupSteps must be 0 or more; got {MomentWarmupSteps}.");
+        OptionsValidation.Check(errors, MaxDuration is null || MaxDuration > TimeSpan.Zero, $"MaxDuration must be positive or null; got {MaxDuration}.");
+        OptionsValidation.Check(errors, BatchSize >= 1, $"BatchSize must be at least 1; got {BatchSize}.");
+        OptionsValidation.Check(errors, GradientAccumulationSteps >= 1, $"GradientAccumulationSteps must be at least 1; got {GradientAccumulationSteps}.");
+        OptionsValidation.Check(errors, LearningRate > 0 && double.IsFinite(LearningRate), $"LearningRate must be positive and finite; got {LearningRate}.");
+        OptionsValidation.Check(errors, Beta1 is >= 0 and < 1, $"Beta1 must be in [0, 1); got {Beta1}.");
+        OptionsValidation.Check(errors, Beta2 is >= 0 and < 1, $"Beta2 must be in [0, 1); got {Beta2}.");
+        OptionsValidation.Check(errors, WeightDecay >= 0, $"WeightDecay must be 0 or more; got {WeightDecay}.");
+        OptionsValidation.Check(errors, AdamEpsilon > 0, $"AdamEpsilon must be positive; got {AdamEpsilon}.");
+        OptionsValidation.Check(errors, WarmupSteps >= 0, $"WarmupSteps must be 0 or more; got {WarmupSteps}.");
+        OptionsValidation.Check(errors, Enum.IsDefined(LearningRateSchedule), $"LearningRateSchedule must be Cosine or Constant; got {(int)LearningRateSchedule}.");
+        OptionsValidation.Check(errors, MaxGradNorm is null or > 0, $"MaxGradNorm must be positive or null; got {MaxGradNorm}.");
+        OptionsValidation.Check(errors, EmaDecay is > 0 and < 1, $"EmaDecay must be in (0, 1); got {EmaDecay}.");
+        OptionsValidation.Check(errors, CheckpointEverySteps >= 1, $"CheckpointEverySteps must be at least 1; got {CheckpointEverySteps}.");
+        OptionsValidation.Check(errors, KeepCheckpoints >= 1, $"KeepCheckpoints must be at least 1; got {KeepCheckpoints}.");
+        OptionsValidation.Check(errors, Enum.IsDefined(OnNonFiniteLoss), $"OnNonFiniteLoss must be Stop or SkipStep; got {(int)OnNonFiniteLoss}.");
+        OptionsValidation.Check(errors, LogEverySteps >= 1, $"LogEverySteps must be at least 1; got {LogEverySteps}.");
+        OptionsValidation.Check(errors, LoggerFactory is not null, "LoggerFactory must not be null.");
     }
 }

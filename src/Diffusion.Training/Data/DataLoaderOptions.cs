@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Logging;
 using Diffusion.Internal;
-using static Diffusion.Internal.OptionsValidation;
 
 namespace Diffusion.Data;
 
@@ -51,11 +50,11 @@ public sealed record DataLoaderOptions
     public void Validate()
     {
         var errors = new List<string>();
-        Check(errors, BatchSize >= 1, $"BatchSize must be at least 1; got {BatchSize}.");
+        OptionsValidation.Check(errors, BatchSize >= 1, $"BatchSize must be at least 1; got {BatchSize}.");
 
-        Check(errors, Workers is >= 0 and <= 256, $"Workers must be in [0, 256]; got {Workers}.");
+        OptionsValidation.Check(errors, Workers is >= 0 and <= 256, $"Workers must be in [0, 256]; got {Workers}.");
 
-        Check(errors, Prefetch is >= 1 and <= 1024, $"Prefetch must be in [1, 1024]; got {Prefetch}.");
+        OptionsValidation.Check(errors, Prefetch is >= 1 and <= 1024, $"Prefetch must be in [1, 1024]; got {Prefetch}.");
 
         if (Transforms is null)
         {
@@ -66,7 +65,7 @@ public sealed record DataLoaderOptions
             errors.Add("Transforms must not contain null.");
         }
 
-        Check(errors, Enum.IsDefined(OnError), $"OnError must be Throw or SkipAndLog; got {(int)OnError}.");
+        OptionsValidation.Check(errors, Enum.IsDefined(OnError), $"OnError must be Throw or SkipAndLog; got {(int)OnError}.");
 
         OptionsValidation.ThrowIfAny(nameof(DataLoaderOptions), errors);
     }

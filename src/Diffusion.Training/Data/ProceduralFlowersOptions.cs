@@ -1,5 +1,4 @@
 using Diffusion.Internal;
-using static Diffusion.Internal.OptionsValidation;
 namespace Diffusion.Data;
 
 /// <summary>Settings of a <see cref="ProceduralFlowers"/> dataset.</summary>
@@ -34,15 +33,15 @@ public sealed record ProceduralFlowersOptions
     public void Validate()
     {
         var errors = new List<string>();
-        Check(errors, Count >= 1, $"Count must be at least 1; got {Count}.");
+        OptionsValidation.Check(errors, Count >= 1, $"Count must be at least 1; got {Count}.");
 
-        Check(errors, ImageSize is >= 8 and <= 1024, $"ImageSize must be in [8, 1024]; got {ImageSize}.");
+        OptionsValidation.Check(errors, ImageSize is >= 8 and <= 1024, $"ImageSize must be in [8, 1024]; got {ImageSize}.");
 
-        Check(errors, Supersampling is >= 1 and <= 8, $"Supersampling must be in [1, 8]; got {Supersampling}.");
+        OptionsValidation.Check(errors, Supersampling is >= 1 and <= 8, $"Supersampling must be in [1, 8]; got {Supersampling}.");
 
-        Check(errors, ImageSize * Supersampling <= 4096, $"ImageSize × Supersampling must be at most 4096 (the drawing canvas side); got {ImageSize} × {Supersampling} = {ImageSize * Supersampling}.");
+        OptionsValidation.Check(errors, ImageSize * Supersampling <= 4096, $"ImageSize × Supersampling must be at most 4096 (the drawing canvas side); got {ImageSize} × {Supersampling} = {ImageSize * Supersampling}.");
 
-        Check(errors, Enum.IsDefined(Labels), $"Labels must be Species or SpeciesAndColour; got {(int)Labels}.");
+        OptionsValidation.Check(errors, Enum.IsDefined(Labels), $"Labels must be Species or SpeciesAndColour; got {(int)Labels}.");
 
         OptionsValidation.ThrowIfAny(nameof(ProceduralFlowersOptions), errors);
     }

@@ -1,6 +1,5 @@
 using System.Globalization;
 using Diffusion.Internal;
-using static Diffusion.Internal.OptionsValidation;
 
 namespace Diffusion.Training;
 
@@ -28,9 +27,9 @@ public sealed record ConditioningOptions
     public IReadOnlyList<string> GetViolations()
     {
         var errors = new List<string>();
-        Check(errors, ConditionDropout is >= 0 and <= 1, string.Create(CultureInfo.InvariantCulture, $"ConditionDropout must lie in [0, 1]; got {ConditionDropout}."));
+        OptionsValidation.Check(errors, ConditionDropout is >= 0 and <= 1, string.Create(CultureInfo.InvariantCulture, $"ConditionDropout must lie in [0, 1]; got {ConditionDropout}."));
 
-        Check(errors, MaxCachedCaptions >= 0, $"MaxCachedCaptions must be at least 0; got {MaxCachedCaptions}.");
+        OptionsValidation.Check(errors, MaxCachedCaptions >= 0, $"MaxCachedCaptions must be at least 0; got {MaxCachedCaptions}.");
 
         return errors;
     }

@@ -1,5 +1,5 @@
 using Diffusion.Data;
-using static Diffusion.Internal.OptionsValidation;
+using Diffusion.Internal;
 
 namespace Diffusion.Training;
 
@@ -44,8 +44,8 @@ public sealed record TrainerOptions : TrainingOptions
     private protected override void AddViolations(List<string> errors)
     {
         base.AddViolations(errors);
-        Check(errors, MinSnrGamma is null or > 0, $"MinSnrGamma must be positive or null; got {MinSnrGamma}.");
-        Check(errors, LoaderWorkers is null or >= 1, $"LoaderWorkers must be at least 1 or null; got {LoaderWorkers}.");
-        Check(errors, Enum.IsDefined(OnDataError), $"OnDataError must be Throw or SkipAndLog; got {(int)OnDataError}.");
+        OptionsValidation.Check(errors, MinSnrGamma is null or > 0, $"MinSnrGamma must be positive or null; got {MinSnrGamma}.");
+        OptionsValidation.Check(errors, LoaderWorkers is null or >= 1, $"LoaderWorkers must be at least 1 or null; got {LoaderWorkers}.");
+        OptionsValidation.Check(errors, Enum.IsDefined(OnDataError), $"OnDataError must be Throw or SkipAndLog; got {(int)OnDataError}.");
     }
 }
