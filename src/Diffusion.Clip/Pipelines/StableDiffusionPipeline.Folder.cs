@@ -20,9 +20,9 @@ public sealed partial class StableDiffusionPipeline
     [
         ("text_encoder", ClipTextModel.ConfigFileName),
         ("tokenizer", "vocab.json"),
-        ("unet", UNet2DConditionModel.ConfigFileName),
+        (PretrainedFolder.UNetFolder, UNet2DConditionModel.ConfigFileName),
         ("vae", AutoencoderKL.ConfigFileName),
-        ("scheduler", "scheduler_config.json"),
+        (PretrainedFolder.SchedulerFolder, PretrainedFolder.SchedulerConfigFileName),
     ];
 
     private static readonly HashSet<string> PipelineClasses = new(StringComparer.Ordinal) { "StableDiffusionPipeline", "StableDiffusionImg2ImgPipeline" };
@@ -71,14 +71,14 @@ public sealed partial class StableDiffusionPipeline
                     string.Join(", ", Components.Select(c => c.Name + "/")) + ".", folder);
             }
 
-            if (!File.Exists(Path.Combine(folder, file)) && !(name == "scheduler" && scheduler is not null))
+            if (!File.Exists(Path.Combine(folder, file)) && !(name == PretrainedFolder.SchedulerFolder && scheduler is not null))
             {
                 throw new FileNotFoundException($"{directory}: the \"{name}\" component has no {file}.", Path.Combine(folder, file));
             }
         }
 
         // The U-Net and VAE configs are read first, so that parts that do not fit cost no memory.
-        UNet2DConditionModelConfig unetConfig = ReadConfig(Path.Combine(directory, "unet", UNet2DConditionModel.ConfigFileName),
+        UNet2DConditionModelConfig unetConfig = ReadConfig(Path.Combine(directory, PretrainedFolder.UNetFolder, UNet2DConditionModel.ConfigFileName),
             text => UNet2DConditionModelConfig.FromJson(text));
         AutoencoderKLConfig vaeConfig = ReadConfig(Path.Combine(directory, "vae", AutoencoderKL.ConfigFileName), text => AutoencoderKLConfig.FromJson(text));
         ScalarType? vaeType = dtype == ScalarType.Float16 && vaeConfig.ForceUpcast ? ScalarType.Float32 : dtype;
@@ -89,13 +89,13 @@ public sealed partial class StableDiffusionPipeline
             INoiseScheduler sampler;
             if (scheduler is null)
             {
-                sampler = SchedulerConfig.Load(Path.Combine(directory, "scheduler", "scheduler_config.json"), loggerFactory);
+                sampler = SchedulerConfig.Load(Path.Combine(directory, PretrainedFolder.SchedulerFolder, PretrainedFolder.SchedulerConfigFileName), loggerFactory);
                 owned.Add(sampler);
             }
             else
             {
                 sampler = scheduler;
-                Diffusion.Clip.Log.SchedulerReplaced(logger, directory, "scheduler/scheduler_config.json", scheduler.GetType().Name);
+                Diffusion.Clip.Log.SchedulerReplaced(logger, directory, PretrainedFolder.SchedulerFolder + "/" + PretrainedFolder.SchedulerConfigFileName, scheduler.GetType().Name);
             }
 
             ClipTokenizer tokenizer = ClipTokenizer.FromPretrained(Path.Combine(directory, "tokenizer"));
@@ -116,7 +116,7 @@ public sealed partial class StableDiffusionPipeline
                 throw new InvalidDataException($"{directory}: the components do not fit together: {problem}");
             }
 
-            UNet2DConditionModel unet = UNet2DConditionModel.FromPretrained(Path.Combine(directory, "unet"), device, dtype, loggerFactory);
+            UNet2DConditionModel unet = UNet2DConditionModel.FromPretrained(Path.Combine(directory, PretrainedFolder.UNetFolder), device, dtype, loggerFactory);
             owned.Add(unet);
             AutoencoderKL vae = AutoencoderKL.FromPretrained(Path.Combine(directory, "vae"), device, vaeType, loggerFactory);
             owned.Add(vae);

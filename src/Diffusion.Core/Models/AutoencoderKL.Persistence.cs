@@ -5,7 +5,7 @@ using Microsoft.Extensions.Logging;
 namespace Diffusion.Models;
 
 /// <summary>Loading and saving diffusers model folders.</summary>
-public sealed partial class AutoencoderKL
+public sealed partial class AutoencoderKL : IPretrainedFolderModel<AutoencoderKL, AutoencoderKLConfig>
 {
     /// <summary>Configuration file name in a diffusers model folder.</summary>
     public const string ConfigFileName = PretrainedFolder.ConfigFileName;
@@ -34,15 +34,7 @@ public sealed partial class AutoencoderKL
     /// <exception cref="InvalidDataException">A file is malformed, a config value has the wrong type or breaks a rule, or the weights
     /// do not fit the configuration (every missing, unexpected and mis-shaped key is listed); the message names the file.</exception>
     public static AutoencoderKL FromPretrained(string directory, Device? device = null, ScalarType? dtype = null, ILoggerFactory? loggerFactory = null) =>
-        PretrainedFolder.Open(
-            directory,
-            device,
-            dtype,
-            loggerFactory,
-            AutoencoderKLConfig.FromJson,
-            config => config.GetViolations(),
-            ExpectedShapes,
-            (config, type) => new AutoencoderKL(config, dtype: type));
+        PretrainedFolder.Open<AutoencoderKL, AutoencoderKLConfig>(directory, device, dtype, loggerFactory);
 
     /// <summary>
     /// Writes the model as a diffusers folder: <c>config.json</c> (with <c>_class_name</c> <c>"AutoencoderKL"</c> and
@@ -51,14 +43,22 @@ public sealed partial class AutoencoderKL
     /// </summary>
     /// <param name="directory">The folder; created if needed. Files of those names are replaced.</param>
     /// <exception cref="IOException">A file could not be written (the previous one, if any, is unchanged).</exception>
-    public void SavePretrained(string directory) => PretrainedFolder.Save(this, directory, ToConfigJson());
+    public void SavePretrained(string directory) => PretrainedFolder.Save(this, directory);
 
     /// <inheritdoc />
     public string ToConfigJson() => Config.ToJson();
 
+    // What PretrainedFolder.Open needs to know about this class.
+    static AutoencoderKLConfig IPretrainedFolderModel<AutoencoderKL, AutoencoderKLConfig>.ReadConfig(string json, ICollection<string> unknownKeys) =>
+        AutoencoderKLConfig.FromJson(json, unknownKeys);
+
+    static IReadOnlyList<string> IPretrainedFolderModel<AutoencoderKL, AutoencoderKLConfig>.Violations(AutoencoderKLConfig config) => config.GetViolations();
+
+    static AutoencoderKL IPretrainedFolderModel<AutoencoderKL, AutoencoderKLConfig>.Create(AutoencoderKLConfig config, ScalarType? dtype) => new(config, dtype: dtype);
+
     // The sizes config.json names, against the weights file's header, before the model is built (a wrong digit in
     // block_out_channels, layers_per_block or latent_channels must not allocate more than the file holds).
-    private static List<(string Key, long[] Shape)> ExpectedShapes(AutoencoderKLConfig c)
+    static IEnumerable<(string Key, long[] Shape)> IPretrainedFolderModel<AutoencoderKL, AutoencoderKLConfig>.ExpectedShapes(AutoencoderKLConfig c)
     {
         IReadOnlyList<int> ch = c.BlockOutChannels;
         int levels = ch.Count, layers = c.LayersPerBlock, latent = c.LatentChannels;

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Logging;
 namespace Diffusion.Models;
 
 /// <summary>Loading and saving model folders.</summary>
-public sealed partial class UNet
+public sealed partial class UNet : IPretrainedFolderModel<UNet, UNetOptions>
 {
     /// <summary>
     /// Opens a folder that <see cref="SavePretrained"/> wrote: <c>config.json</c> (<c>"_class_name": "UNet"</c> and
@@ -23,15 +23,7 @@ public sealed partial class UNet
     /// <exception cref="InvalidDataException">The config is malformed, names another class, breaks a rule, or does not fit the
     /// weights (every missing, unexpected and mis-shaped key is listed); the message names the file.</exception>
     public static UNet FromPretrained(string directory, Device? device = null, ScalarType? dtype = null, ILoggerFactory? loggerFactory = null) =>
-        PretrainedFolder.Open(
-            directory,
-            device,
-            dtype,
-            loggerFactory,
-            UNetOptions.FromJson,
-            options => options.GetViolations(),
-            ExpectedShapes,
-            (options, type) => new UNet(options, dtype: type));
+        PretrainedFolder.Open<UNet, UNetOptions>(directory, device, dtype, loggerFactory);
 
     /// <inheritdoc />
     public string ToConfigJson() => Options.ToJson();
@@ -43,7 +35,17 @@ public sealed partial class UNet
     /// </summary>
     /// <param name="directory">The folder; created if needed. Files of those names are replaced.</param>
     /// <exception cref="IOException">A file could not be written (the previous one, if any, is unchanged).</exception>
-    public void SavePretrained(string directory) => PretrainedFolder.Save(this, directory, ToConfigJson());
+    public void SavePretrained(string directory) => PretrainedFolder.Save(this, directory);
+
+    // What PretrainedFolder.Open needs to know about this class.
+    static UNetOptions IPretrainedFolderModel<UNet, UNetOptions>.ReadConfig(string json, ICollection<string> unknownKeys) =>
+        UNetOptions.FromJson(json, unknownKeys);
+
+    static IReadOnlyList<string> IPretrainedFolderModel<UNet, UNetOptions>.Violations(UNetOptions options) => options.GetViolations();
+
+    static UNet IPretrainedFolderModel<UNet, UNetOptions>.Create(UNetOptions options, ScalarType? dtype) => new(options, dtype: dtype);
+
+    static IEnumerable<(string Key, long[] Shape)> IPretrainedFolderModel<UNet, UNetOptions>.ExpectedShapes(UNetOptions options) => ExpectedShapes(options);
 
     /// <summary>The shapes the options fix, checked against a weights file before anything is allocated.</summary>
     internal static List<(string Key, long[] Shape)> ExpectedShapes(UNetOptions o)

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Logging;
 namespace Diffusion.Models;
 
 /// <summary>Loading and saving diffusers model folders.</summary>
-public sealed partial class UNet2DConditionModel
+public sealed partial class UNet2DConditionModel : IPretrainedFolderModel<UNet2DConditionModel, UNet2DConditionModelConfig>
 {
     /// <summary>Configuration file name in a diffusers model folder.</summary>
     public const string ConfigFileName = PretrainedFolder.ConfigFileName;
@@ -36,15 +36,7 @@ public sealed partial class UNet2DConditionModel
     /// unsupported feature, or the weights do not fit the configuration (every missing, unexpected and mis-shaped key is
     /// listed); the message names the file.</exception>
     public static UNet2DConditionModel FromPretrained(string directory, Device? device = null, ScalarType? dtype = null, ILoggerFactory? loggerFactory = null) =>
-        PretrainedFolder.Open(
-            directory,
-            device,
-            dtype,
-            loggerFactory,
-            UNet2DConditionModelConfig.FromJson,
-            config => config.GetViolations(),
-            ExpectedShapes,
-            (config, type) => new UNet2DConditionModel(config, dtype: type));
+        PretrainedFolder.Open<UNet2DConditionModel, UNet2DConditionModelConfig>(directory, device, dtype, loggerFactory);
 
     /// <summary>
     /// Writes the model as a diffusers folder: <c>config.json</c> (with <c>_class_name</c> <c>"UNet2DConditionModel"</c>
@@ -53,14 +45,22 @@ public sealed partial class UNet2DConditionModel
     /// </summary>
     /// <param name="directory">The folder; created if needed. Files of those names are replaced.</param>
     /// <exception cref="IOException">A file could not be written (the previous one, if any, is unchanged).</exception>
-    public void SavePretrained(string directory) => PretrainedFolder.Save(this, directory, ToConfigJson());
+    public void SavePretrained(string directory) => PretrainedFolder.Save(this, directory);
 
     /// <inheritdoc/>
     public string ToConfigJson() => Config.ToJson();
 
+    // What PretrainedFolder.Open needs to know about this class.
+    static UNet2DConditionModelConfig IPretrainedFolderModel<UNet2DConditionModel, UNet2DConditionModelConfig>.ReadConfig(string json, ICollection<string> unknownKeys) =>
+        UNet2DConditionModelConfig.FromJson(json, unknownKeys);
+
+    static IReadOnlyList<string> IPretrainedFolderModel<UNet2DConditionModel, UNet2DConditionModelConfig>.Violations(UNet2DConditionModelConfig config) => config.GetViolations();
+
+    static UNet2DConditionModel IPretrainedFolderModel<UNet2DConditionModel, UNet2DConditionModelConfig>.Create(UNet2DConditionModelConfig config, ScalarType? dtype) => new(config, dtype: dtype);
+
     // The sizes config.json names, against the weights file's header, before the model is built (a wrong number in
     // block_out_channels, layers_per_block or cross_attention_dim must not allocate gigabytes before failing).
-    private static List<(string Key, long[] Shape)> ExpectedShapes(UNet2DConditionModelConfig c)
+    static IEnumerable<(string Key, long[] Shape)> IPretrainedFolderModel<UNet2DConditionModel, UNet2DConditionModelConfig>.ExpectedShapes(UNet2DConditionModelConfig c)
     {
         IReadOnlyList<int> ch = c.BlockOutChannels;
         int levels = ch.Count;

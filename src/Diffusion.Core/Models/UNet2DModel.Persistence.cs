@@ -5,7 +5,7 @@ using Microsoft.Extensions.Logging;
 namespace Diffusion.Models;
 
 /// <summary>Loading and saving diffusers model folders.</summary>
-public sealed partial class UNet2DModel
+public sealed partial class UNet2DModel : IPretrainedFolderModel<UNet2DModel, UNet2DModelConfig>
 {
     /// <summary>Configuration file name in a diffusers model folder.</summary>
     public const string ConfigFileName = PretrainedFolder.ConfigFileName;
@@ -34,15 +34,7 @@ public sealed partial class UNet2DModel
     /// <exception cref="InvalidDataException">A file is malformed, a config value has the wrong type or breaks a rule, or the weights
     /// do not fit the configuration (every missing, unexpected and mis-shaped key is listed); the message names the file.</exception>
     public static UNet2DModel FromPretrained(string directory, Device? device = null, ScalarType? dtype = null, ILoggerFactory? loggerFactory = null) =>
-        PretrainedFolder.Open(
-            directory,
-            device,
-            dtype,
-            loggerFactory,
-            UNet2DModelConfig.FromJson,
-            config => config.GetViolations(),
-            ExpectedShapes,
-            (config, type) => new UNet2DModel(config, dtype: type));
+        PretrainedFolder.Open<UNet2DModel, UNet2DModelConfig>(directory, device, dtype, loggerFactory);
 
     /// <summary>
     /// Writes the model as a diffusers folder: <c>config.json</c> (with <c>_class_name</c> <c>"UNet2DModel"</c> and
@@ -51,14 +43,22 @@ public sealed partial class UNet2DModel
     /// </summary>
     /// <param name="directory">The folder; created if needed. Files of those names are replaced.</param>
     /// <exception cref="IOException">A file could not be written (the previous one, if any, is unchanged).</exception>
-    public void SavePretrained(string directory) => PretrainedFolder.Save(this, directory, ToConfigJson());
+    public void SavePretrained(string directory) => PretrainedFolder.Save(this, directory);
 
     /// <inheritdoc />
     public string ToConfigJson() => Config.ToJson();
 
+    // What PretrainedFolder.Open needs to know about this class.
+    static UNet2DModelConfig IPretrainedFolderModel<UNet2DModel, UNet2DModelConfig>.ReadConfig(string json, ICollection<string> unknownKeys) =>
+        UNet2DModelConfig.FromJson(json, unknownKeys);
+
+    static IReadOnlyList<string> IPretrainedFolderModel<UNet2DModel, UNet2DModelConfig>.Violations(UNet2DModelConfig config) => config.GetViolations();
+
+    static UNet2DModel IPretrainedFolderModel<UNet2DModel, UNet2DModelConfig>.Create(UNet2DModelConfig config, ScalarType? dtype) => new(config, dtype: dtype);
+
     // The sizes config.json names, against the weights file's header, before the model is built (a wrong digit in
     // block_out_channels or layers_per_block must not allocate more than the file holds).
-    private static List<(string Key, long[] Shape)> ExpectedShapes(UNet2DModelConfig c)
+    static IEnumerable<(string Key, long[] Shape)> IPretrainedFolderModel<UNet2DModel, UNet2DModelConfig>.ExpectedShapes(UNet2DModelConfig c)
     {
         IReadOnlyList<int> ch = c.BlockOutChannels;
         int levels = ch.Count, layers = c.LayersPerBlock, tembIn = c.TimeEmbeddingType == TimeEmbeddingType.Fourier ? 2 * ch[0] : ch[0];

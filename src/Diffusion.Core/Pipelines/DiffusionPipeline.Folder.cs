@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Diffusion.Models;
+using Diffusion.Models.Internal;
 using Microsoft.Extensions.Logging;
 using Diffusion.Internal;
 
@@ -21,9 +22,9 @@ public sealed partial class DiffusionPipeline
         {
             writer.WriteStartObject();
             writer.WriteString("_class_name", pipelineClass);
-            writer.WriteString("_diffusers_version", Models.Internal.ModelConfigJson.DiffusersVersion);
-            WriteComponent(writer, SchedulerFolder, schedulerClass);
-            WriteComponent(writer, UNetFolder, nameof(UNet2DModel));
+            writer.WriteString("_diffusers_version", ModelConfigJson.DiffusersVersion);
+            WriteComponent(writer, PretrainedFolder.SchedulerFolder, schedulerClass);
+            WriteComponent(writer, PretrainedFolder.UNetFolder, nameof(UNet2DModel));
             writer.WriteEndObject();
         }
 
@@ -56,11 +57,11 @@ public sealed partial class DiffusionPipeline
                     "(an unconditional UNet2DModel with a scheduler). Open other models' parts with their own FromPretrained.");
             }
 
-            RequireComponent(root, indexPath, UNetFolder, c => c == nameof(UNet2DModel), nameof(UNet2DModel));
-            RequireComponent(root, indexPath, SchedulerFolder, c => c.EndsWith("Scheduler", StringComparison.Ordinal), "a scheduler class such as DDPMScheduler");
+            RequireComponent(root, indexPath, PretrainedFolder.UNetFolder, c => c == nameof(UNet2DModel), nameof(UNet2DModel));
+            RequireComponent(root, indexPath, PretrainedFolder.SchedulerFolder, c => c.EndsWith("Scheduler", StringComparison.Ordinal), "a scheduler class such as DDPMScheduler");
             foreach (JsonProperty item in root.EnumerateObject())
             {
-                if (!item.Name.StartsWith('_') && item.Name is not UNetFolder and not SchedulerFolder)
+                if (!item.Name.StartsWith('_') && item.Name is not PretrainedFolder.UNetFolder and not PretrainedFolder.SchedulerFolder)
                 {
                     Log.UnknownComponent(logger, indexPath, item.Name, className);
                 }

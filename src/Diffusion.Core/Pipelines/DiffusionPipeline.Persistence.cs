@@ -15,10 +15,6 @@ public sealed partial class DiffusionPipeline
     /// <summary>The pipeline index file of a diffusers pipeline folder.</summary>
     public const string ModelIndexFileName = ModelIndexFile.FileName;
 
-    private const string UNetFolder = "unet";
-    private const string SchedulerFolder = "scheduler";
-    private const string SchedulerConfigFileName = "scheduler_config.json";
-
     /// <summary>
     /// Opens a diffusers pixel-space pipeline folder (<c>model_index.json</c> with <c>_class_name</c> <c>DDPMPipeline</c> or
     /// <c>DDIMPipeline</c>, a <c>unet/</c> <see cref="UNet2DModel"/> folder and <c>scheduler/scheduler_config.json</c>), such as
@@ -63,12 +59,12 @@ public sealed partial class DiffusionPipeline
         else
         {
             ReadModelIndex(indexPath, logger);
-            unetDirectory = Path.Combine(directory, UNetFolder);
-            schedulerPath = Path.Combine(directory, SchedulerFolder, SchedulerConfigFileName);
-            RequireFile(Path.Combine(unetDirectory, UNet2DModel.ConfigFileName), indexPath, UNetFolder);
+            unetDirectory = Path.Combine(directory, PretrainedFolder.UNetFolder);
+            schedulerPath = Path.Combine(directory, PretrainedFolder.SchedulerFolder, PretrainedFolder.SchedulerConfigFileName);
+            RequireFile(Path.Combine(unetDirectory, UNet2DModel.ConfigFileName), indexPath, PretrainedFolder.UNetFolder);
             if (scheduler is null)
             {
-                RequireFile(schedulerPath, indexPath, SchedulerFolder);
+                RequireFile(schedulerPath, indexPath, PretrainedFolder.SchedulerFolder);
             }
         }
 
@@ -93,7 +89,7 @@ public sealed partial class DiffusionPipeline
             }
             else if (!bare)
             {
-                Log.SchedulerReplaced(logger, directory, SchedulerFolder + "/" + SchedulerConfigFileName, scheduler.GetType().Name);
+                Log.SchedulerReplaced(logger, directory, PretrainedFolder.SchedulerFolder + "/" + PretrainedFolder.SchedulerConfigFileName, scheduler.GetType().Name);
             }
 
             UNet2DModel unet = UNet2DModel.FromPretrained(unetDirectory, device, dtype, loggerFactory);
@@ -149,10 +145,10 @@ public sealed partial class DiffusionPipeline
         string schedulerClass = Scheduler is DdpmScheduler ? "DDPMScheduler" : "DDIMScheduler";
 
         Directory.CreateDirectory(directory);
-        unet.SavePretrained(Path.Combine(directory, UNetFolder));
-        string schedulerDirectory = Path.Combine(directory, SchedulerFolder);
+        unet.SavePretrained(Path.Combine(directory, PretrainedFolder.UNetFolder));
+        string schedulerDirectory = Path.Combine(directory, PretrainedFolder.SchedulerFolder);
         Directory.CreateDirectory(schedulerDirectory);
-        AtomicFile.WriteAllText(Path.Combine(schedulerDirectory, SchedulerConfigFileName), schedulerJson);
+        AtomicFile.WriteAllText(Path.Combine(schedulerDirectory, PretrainedFolder.SchedulerConfigFileName), schedulerJson);
         AtomicFile.WriteAllText(Path.Combine(directory, ModelIndexFileName), ModelIndexJson(pipelineClass, schedulerClass));
     }
 }

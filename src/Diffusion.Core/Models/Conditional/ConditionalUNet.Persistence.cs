@@ -5,7 +5,7 @@ using Microsoft.Extensions.Logging;
 namespace Diffusion.Models;
 
 /// <summary>Loading and saving model folders.</summary>
-public sealed partial class ConditionalUNet
+public sealed partial class ConditionalUNet : IPretrainedFolderModel<ConditionalUNet, ConditionalUNetOptions>
 {
     /// <summary>
     /// Opens a folder that <see cref="SavePretrained"/> wrote (<c>"_class_name": "ConditionalUNet"</c>, the
@@ -15,15 +15,7 @@ public sealed partial class ConditionalUNet
     /// <inheritdoc cref="UNet.FromPretrained" path="/returns"/>
     /// <inheritdoc cref="UNet.FromPretrained" path="/exception"/>
     public static ConditionalUNet FromPretrained(string directory, Device? device = null, ScalarType? dtype = null, ILoggerFactory? loggerFactory = null) =>
-        PretrainedFolder.Open(
-            directory,
-            device,
-            dtype,
-            loggerFactory,
-            ConditionalUNetOptions.FromJson,
-            options => options.GetViolations(),
-            ExpectedShapes,
-            (options, type) => new ConditionalUNet(options, dtype: type));
+        PretrainedFolder.Open<ConditionalUNet, ConditionalUNetOptions>(directory, device, dtype, loggerFactory);
 
     /// <inheritdoc />
     public string ToConfigJson() => Options.ToJson();
@@ -32,9 +24,18 @@ public sealed partial class ConditionalUNet
     /// weights, as <see cref="UNet.SavePretrained"/> does.</summary>
     /// <inheritdoc cref="UNet.SavePretrained" path="/param"/>
     /// <inheritdoc cref="UNet.SavePretrained" path="/exception"/>
-    public void SavePretrained(string directory) => PretrainedFolder.Save(this, directory, ToConfigJson());
+    public void SavePretrained(string directory) => PretrainedFolder.Save(this, directory);
 
-    private static List<(string Key, long[] Shape)> ExpectedShapes(ConditionalUNetOptions o)
+    // What PretrainedFolder.Open needs to know about this class.
+    static ConditionalUNetOptions IPretrainedFolderModel<ConditionalUNet, ConditionalUNetOptions>.ReadConfig(string json, ICollection<string> unknownKeys) =>
+        ConditionalUNetOptions.FromJson(json, unknownKeys);
+
+    static IReadOnlyList<string> IPretrainedFolderModel<ConditionalUNet, ConditionalUNetOptions>.Violations(ConditionalUNetOptions options) => options.GetViolations();
+
+    static ConditionalUNet IPretrainedFolderModel<ConditionalUNet, ConditionalUNetOptions>.Create(ConditionalUNetOptions options, ScalarType? dtype) => new(options, dtype: dtype);
+
+    // The U-Net's shapes and, for a class-conditional model, the class embedding (one row more: the "no class" row).
+    static IEnumerable<(string Key, long[] Shape)> IPretrainedFolderModel<ConditionalUNet, ConditionalUNetOptions>.ExpectedShapes(ConditionalUNetOptions o)
     {
         List<(string Key, long[] Shape)> expected = UNet.ExpectedShapes(o.UNet);
         if (o.NumClasses is { } classes)

@@ -10,50 +10,45 @@ namespace Diffusion.Models.Internal;
 /// class: argument checks, reading the config (unknown keys logged, rule violations listed), finding the weights,
 /// checking them, building the model and copying the weights in tensor by tensor, and writing a folder back with
 /// each file replaced atomically. Each model class supplies its config parser, the tensor shapes its config fixes and
-/// its constructor.
+/// its constructor as an <see cref="IPretrainedFolderModel{TSelf, TConfig}"/>.
 /// </summary>
 internal static class PretrainedFolder
 {
     /// <summary>Configuration file name in a diffusers model folder.</summary>
     public const string ConfigFileName = "config.json";
 
+    /// <summary>The U-Net component's folder in a diffusers pipeline folder.</summary>
+    public const string UNetFolder = "unet";
+
+    /// <summary>The scheduler component's folder in a diffusers pipeline folder.</summary>
+    public const string SchedulerFolder = "scheduler";
+
+    /// <summary>The file in <see cref="SchedulerFolder"/> that holds the scheduler's class and options.</summary>
+    public const string SchedulerConfigFileName = "scheduler_config.json";
+
     /// <summary>
     /// Opens <paramref name="directory"/> as a folder of the model class <typeparamref name="TModel"/> (whose name is
     /// diffusers' class name, for messages and logs).
     /// </summary>
+    /// <typeparam name="TModel">The model class; it says how its config reads, what it fixes and how it is built.</typeparam>
     /// <typeparam name="TConfig">The class's config record.</typeparam>
-    /// <typeparam name="TModel">The model class.</typeparam>
     /// <param name="directory">The folder.</param>
     /// <param name="device">Where the weights go; null keeps the CPU.</param>
     /// <param name="dtype">Float32, Float16, BFloat16 or null (float32).</param>
     /// <param name="loggerFactory">Receives unknown config keys, renamed keys and the summary line; null means none.</param>
-    /// <param name="parse">Parses config.json's text, adding keys it does not know to the list; throws
-    /// <see cref="InvalidDataException"/> for a value of the wrong type.</param>
-    /// <param name="violations">The config's broken rules (none: the model can be built).</param>
-    /// <param name="expectedShapes">The shapes the config fixes for a few telling tensors (name → shape), compared with the
-    /// weights file's header before anything is allocated (see <see cref="StateDictCheck.ConfigSizes"/>).</param>
-    /// <param name="build">Builds the model in <paramref name="dtype"/> on the CPU.</param>
     /// <returns>The model in eval mode; the caller owns it.</returns>
-    public static TModel Open<TConfig, TModel>(
-        string directory,
-        Device? device,
-        ScalarType? dtype,
-        ILoggerFactory? loggerFactory,
-        Func<string, ICollection<string>, TConfig> parse,
-        Func<TConfig, IReadOnlyList<string>> violations,
-        Func<TConfig, IEnumerable<(string Key, long[] Shape)>> expectedShapes,
-        Func<TConfig, ScalarType?, TModel> build)
-        where TModel : nn.Module
+    public static TModel Open<TModel, TConfig>(string directory, Device? device, ScalarType? dtype, ILoggerFactory? loggerFactory)
+        where TModel : nn.Module, IPretrainedFolderModel<TModel, TConfig>
     {
         string className = typeof(TModel).Name;
         ILogger logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<TModel>();
         string configPath = RequireConfig(directory, className, dtype);
-        TConfig config = ReadConfig(configPath, className, logger, parse, violations);
+        TConfig config = ReadConfig<TModel, TConfig>(configPath, className, logger);
         string weightsPath = DiffusersWeights.Find(directory);
         IReadOnlyDictionary<string, IReadOnlyList<long>> fileShapes = DiffusersWeights.Shapes(weightsPath);
-        StateDictCheck.ConfigSizes(weightsPath, ConfigFileName, $"do not fit the {className}", expectedShapes(config), fileShapes);
+        StateDictCheck.ConfigSizes(weightsPath, ConfigFileName, $"do not fit the {className}", TModel.ExpectedShapes(config), fileShapes);
 
-        return Disposal.DisposeOnFailure(build(config, dtype), model =>
+        return Disposal.DisposeOnFailure(TModel.Create(config, dtype), model =>
         {
             if (device is not null)
             {
@@ -120,14 +115,16 @@ internal static class PretrainedFolder
             $"{directory} has no weights: expected {string.Join(", ", names[..^1])} or {names[^1]}.", Path.Combine(directory, names[0]));
     }
 
-    /// <summary>Writes <paramref name="model"/>'s weights in their current dtype and <paramref name="configJson"/> into
-    /// <paramref name="directory"/> (created if needed), each file to a temporary name and then renamed.</summary>
-    public static void Save(nn.Module model, string directory, string configJson)
+    /// <summary>Writes <paramref name="model"/>'s weights in their current dtype and its <c>config.json</c>
+    /// (<see cref="IPretrainedModel.ToConfigJson"/>) into <paramref name="directory"/> (created if needed), each file to a
+    /// temporary name and then renamed.</summary>
+    public static void Save<TModel>(TModel model, string directory)
+        where TModel : nn.Module, IPretrainedModel
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         Directory.CreateDirectory(directory);
         model.SaveSafeTensors(Path.Combine(directory, DiffusersWeights.SafeTensorsFileName));
-        AtomicFile.WriteAllText(Path.Combine(directory, ConfigFileName), configJson);
+        AtomicFile.WriteAllText(Path.Combine(directory, ConfigFileName), model.ToConfigJson());
     }
 
     /// <summary>Throws unless <paramref name="dtype"/> is null, Float32, Float16 or BFloat16.</summary>
@@ -139,18 +136,18 @@ internal static class PretrainedFolder
         }
     }
 
-    private static TConfig ReadConfig<TConfig>(string configPath, string className, ILogger logger,
-        Func<string, ICollection<string>, TConfig> parse, Func<TConfig, IReadOnlyList<string>> violations)
+    private static TConfig ReadConfig<TModel, TConfig>(string configPath, string className, ILogger logger)
+        where TModel : nn.Module, IPretrainedFolderModel<TModel, TConfig>
     {
         var unknown = new List<string>();
-        TConfig config = DataFile.Naming(configPath, () => parse(File.ReadAllText(configPath), unknown));
+        TConfig config = DataFile.Naming(configPath, () => TModel.ReadConfig(File.ReadAllText(configPath), unknown));
 
         foreach (string key in unknown)
         {
             Log.UnknownModelConfigKey(logger, configPath, key, className);
         }
 
-        IReadOnlyList<string> broken = violations(config);
+        IReadOnlyList<string> broken = TModel.Violations(config);
         if (broken.Count > 0)
         {
             throw new InvalidDataException(
