@@ -39,16 +39,7 @@ public sealed partial class AutoencoderKL : nn.Module, IPretrainedModel
     public AutoencoderKL(AutoencoderKLConfig? config = null, Device? device = null, ScalarType? dtype = null)
         : base(Prepare(config, dtype))
     {
-        // A private copy of the lists: the caller's may change later, the network's shape cannot.
-        AutoencoderKLConfig given = config ?? new AutoencoderKLConfig();
-        Config = given with
-        {
-            BlockOutChannels = [.. given.BlockOutChannels],
-            DownBlockTypes = [.. given.DownBlockTypes],
-            UpBlockTypes = [.. given.UpBlockTypes],
-            LatentsMean = given.LatentsMean is null ? null : [.. given.LatentsMean],
-            LatentsStd = given.LatentsStd is null ? null : [.. given.LatentsStd],
-        };
+        Config = DiffusersModelConfig.PrivateCopy(config, AutoencoderKLConfig.FromJson);
         AutoencoderKLConfig c = Config;
         encoder = VaeCoder.Encoder(c);
         decoder = VaeCoder.Decoder(c);

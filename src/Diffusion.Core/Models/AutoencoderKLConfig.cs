@@ -1,4 +1,3 @@
-using System.Text;
 using Diffusion.Internal;
 using Diffusion.Models.Internal;
 using Diffusion.Schedulers.Internal;
@@ -16,7 +15,7 @@ namespace Diffusion.Models;
 /// folders' <c>vae/config.json</c> says so. Block types are diffusers' class names; this library builds
 /// <c>DownEncoderBlock2D</c> and <c>UpDecoderBlock2D</c>, the only ones <c>AutoencoderKL</c> checkpoints use.
 /// </remarks>
-public sealed record AutoencoderKLConfig
+public sealed record AutoencoderKLConfig : DiffusersModelConfig
 {
     /// <summary>Channels of the input image (<c>in_channels</c>).</summary>
     /// <value>The default value is 3.</value>
@@ -96,18 +95,16 @@ public sealed record AutoencoderKLConfig
     /// <summary>Reads a diffusers <c>config.json</c> of an <c>AutoencoderKL</c>.</summary>
     /// <param name="json">The JSON text. Keys starting with "_" are metadata and skipped; missing keys take the defaults.</param>
     /// <param name="unknownKeys">Receives each key that is not an <c>AutoencoderKL</c> field (ignored); null to drop them.</param>
-    /// <returns>The configuration (not yet validated: see <see cref="Validate"/>).</returns>
+    /// <returns>The configuration (not yet validated: see <see cref="DiffusersModelConfig.Validate"/>).</returns>
     /// <exception cref="InvalidDataException">The text is not a JSON object, or a value has the wrong type; the message names the key, the expected and the actual value.</exception>
     public static AutoencoderKLConfig FromJson(string json, ICollection<string>? unknownKeys = null) => Internal.ModelConfigJson.ReadAutoencoderKL(json, unknownKeys);
 
-    /// <summary>Writes this configuration as diffusers writes it: every field by its key, sorted, plus
-    /// <c>_class_name</c> = <c>"AutoencoderKL"</c> and <c>_diffusers_version</c>.</summary>
-    /// <returns>The JSON text (indented, ending with a newline).</returns>
-    public string ToJson() => Internal.ModelConfigJson.WriteAutoencoderKL(this);
+    /// <inheritdoc/>
+    /// <remarks><c>_class_name</c> is <c>"AutoencoderKL"</c>.</remarks>
+    public override string ToJson() => Internal.ModelConfigJson.WriteAutoencoderKL(this);
 
-    /// <summary>Lists every rule this configuration breaks; empty when it is valid.</summary>
-    /// <returns>One message per violation, naming the property, its JSON key, the rule and the value.</returns>
-    public IReadOnlyList<string> GetViolations()
+    /// <inheritdoc/>
+    public override IReadOnlyList<string> GetViolations()
     {
         var errors = new List<string>();
         ModelConfigRules.Range(errors, nameof(InChannels), "in_channels", InChannels, 1, MaxChannels);
@@ -136,26 +133,16 @@ public sealed record AutoencoderKLConfig
         return errors;
     }
 
-    /// <summary>Throws when this configuration breaks any rule, listing all of them.</summary>
-    /// <exception cref="ArgumentException">At least one rule is broken; the message lists every violation.</exception>
-    public void Validate() => OptionsValidation.ThrowIfAny(nameof(AutoencoderKLConfig), GetViolations(), "config");
-
     /// <summary>Compares all values, the lists element by element.</summary>
     /// <param name="other">The configuration to compare with.</param>
     /// <returns>True when every field is equal.</returns>
-    public bool Equals(AutoencoderKLConfig? other) => other is not null && ToJson() == other.ToJson();
+    public bool Equals(AutoencoderKLConfig? other) => WritesSameJson(other);
 
     /// <summary>A hash of all values, consistent with <see cref="Equals(AutoencoderKLConfig?)"/>.</summary>
     /// <returns>The hash code.</returns>
-    public override int GetHashCode() => StringComparer.Ordinal.GetHashCode(ToJson());
+    public override int GetHashCode() => JsonHash();
 
     private const int MaxChannels = ModelConfigRules.MaxChannels;
-
-    private bool PrintMembers(StringBuilder builder)
-    {
-        builder.Append(Internal.ModelConfigJson.Describe(this));
-        return true;
-    }
 
     private void CheckLatentStatistics(List<string> errors, string name, string key, IReadOnlyList<double>? values, bool positive)
     {

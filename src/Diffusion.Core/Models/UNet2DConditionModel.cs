@@ -47,7 +47,7 @@ public sealed partial class UNet2DConditionModel : nn.Module<Tensor, Tensor, Ten
     public UNet2DConditionModel(UNet2DConditionModelConfig? config = null, Device? device = null, ScalarType? dtype = null)
         : base(Prepare(config, dtype))
     {
-        Config = Copy(config ?? new UNet2DConditionModelConfig());
+        Config = DiffusersModelConfig.PrivateCopy(config, UNet2DConditionModelConfig.FromJson);
         UNet2DConditionModelConfig c = Config;
         IReadOnlyList<int> ch = c.BlockOutChannels;
         int levels = ch.Count, groups = c.NormNumGroups!.Value, tembDim = c.TimeEmbedDim;
@@ -223,18 +223,6 @@ public sealed partial class UNet2DConditionModel : nn.Module<Tensor, Tensor, Ten
         x = conv_out.call(conv_act.call(conv_norm_out.call(x)));                        // [N, OutChannels, H, W]
         return x.MoveToOuterDisposeScope();
     }
-
-    private static UNet2DConditionModelConfig Copy(UNet2DConditionModelConfig given) => given with
-    {
-        DownBlockTypes = [.. given.DownBlockTypes],
-        UpBlockTypes = [.. given.UpBlockTypes],
-        OnlyCrossAttention = [.. given.OnlyCrossAttention],
-        BlockOutChannels = [.. given.BlockOutChannels],
-        LayersPerBlock = [.. given.LayersPerBlock],
-        CrossAttentionDim = [.. given.CrossAttentionDim],
-        TransformerLayersPerBlock = [.. given.TransformerLayersPerBlock],
-        AttentionHeadDim = [.. given.AttentionHeadDim],
-    };
 
     private static string Prepare(UNet2DConditionModelConfig? config, ScalarType? dtype) =>
         Internal.ModelInputs.BeforeConstruction(() => (config ?? new UNet2DConditionModelConfig()).Validate(), dtype,

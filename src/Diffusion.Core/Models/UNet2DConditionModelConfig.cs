@@ -1,6 +1,3 @@
-using System.Text;
-using Diffusion.Internal;
-
 namespace Diffusion.Models;
 
 /// <summary>
@@ -25,80 +22,31 @@ namespace Diffusion.Models;
 /// <c>cross_attention_norm</c>, <c>addition_embed_type_num_heads</c> and <c>mid_block_only_cross_attention</c> change
 /// only block types this class does not build, as in diffusers: they are kept and written back.</para>
 /// </remarks>
-public sealed record UNet2DConditionModelConfig
+public sealed record UNet2DConditionModelConfig : DiffusersUNetConfig
 {
-    /// <summary>Height and width of the latents the model was trained on (<c>sample_size</c>; 64 for SD 1.5); the forward pass does not read it.</summary>
-    /// <value>The default value is null.</value>
-    public int? SampleSize { get; init; }
-
-    /// <summary>Channels of the input sample (<c>in_channels</c>).</summary>
-    /// <value>The default value is 4.</value>
-    public int InChannels { get; init; } = 4;
-
-    /// <summary>Channels of the output (<c>out_channels</c>).</summary>
-    /// <value>The default value is 4.</value>
-    public int OutChannels { get; init; } = 4;
-
-    /// <summary>Whether the input is mapped by <c>2x − 1</c> first (<c>center_input_sample</c>).</summary>
-    /// <value>The default value is false.</value>
-    public bool CenterInputSample { get; init; }
-
-    /// <summary>Whether the sinusoidal embedding puts its cosine half first (<c>flip_sin_to_cos</c>).</summary>
-    /// <value>The default value is true.</value>
-    public bool FlipSinToCos { get; init; } = true;
-
-    /// <summary>The shift in the sinusoidal frequency exponent's divisor, <c>dim/2 − freq_shift</c> (<c>freq_shift</c>).</summary>
-    /// <value>The default value is 0.</value>
-    public int FreqShift { get; init; }
-
-    /// <summary>The down blocks, outermost first (<c>down_block_types</c>): <c>CrossAttnDownBlock2D</c> or <c>DownBlock2D</c>.</summary>
-    /// <value>The default value is [CrossAttnDownBlock2D, CrossAttnDownBlock2D, CrossAttnDownBlock2D, DownBlock2D].</value>
-    public IReadOnlyList<string> DownBlockTypes { get; init; } = ["CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"];
-
-    /// <summary>The middle block (<c>mid_block_type</c>): <c>UNetMidBlock2DCrossAttn</c>, or null for none.</summary>
-    /// <value>The default value is "UNetMidBlock2DCrossAttn".</value>
-    public string? MidBlockType { get; init; } = "UNetMidBlock2DCrossAttn";
-
-    /// <summary>The up blocks, innermost first (<c>up_block_types</c>): <c>UpBlock2D</c> or <c>CrossAttnUpBlock2D</c>.</summary>
-    /// <value>The default value is [UpBlock2D, CrossAttnUpBlock2D, CrossAttnUpBlock2D, CrossAttnUpBlock2D].</value>
-    public IReadOnlyList<string> UpBlockTypes { get; init; } = ["UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"];
+    /// <summary>A configuration with diffusers' <c>UNet2DConditionModel</c> defaults (Stable Diffusion 1's U-Net).</summary>
+    public UNet2DConditionModelConfig()
+    {
+        InChannels = 4;
+        OutChannels = 4;
+        DownBlockTypes = ["CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"];
+        MidBlockType = MidCrossAttn;
+        UpBlockTypes = ["UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"];
+        BlockOutChannels = [320, 640, 1280, 1280];
+    }
 
     /// <summary>Whether each level's transformers attend to the encoder states in their first attention too
     /// (<c>only_cross_attention</c>): one entry for all levels or one per level.</summary>
     /// <value>The default value is [false].</value>
     public IReadOnlyList<bool> OnlyCrossAttention { get; init; } = [false];
 
-    /// <summary>Channels of each level, outermost first (<c>block_out_channels</c>).</summary>
-    /// <value>The default value is [320, 640, 1280, 1280].</value>
-    public IReadOnlyList<int> BlockOutChannels { get; init; } = [320, 640, 1280, 1280];
-
     /// <summary>Residual blocks per down block; up blocks have one more (<c>layers_per_block</c>): one entry or one per level.</summary>
     /// <value>The default value is [2].</value>
     public IReadOnlyList<int> LayersPerBlock { get; init; } = [2];
 
-    /// <summary>Padding of the downsampling convolutions; 0 pads right and bottom by one instead (<c>downsample_padding</c>).</summary>
-    /// <value>The default value is 1.</value>
-    public int DownsamplePadding { get; init; } = 1;
-
-    /// <summary>The middle block's residual blocks divide their output by it (<c>mid_block_scale_factor</c>).</summary>
-    /// <value>The default value is 1.</value>
-    public double MidBlockScaleFactor { get; init; } = 1;
-
-    /// <summary>Dropout inside every residual block, in training mode (<c>dropout</c>).</summary>
-    /// <value>The default value is 0.</value>
-    public double Dropout { get; init; }
-
-    /// <summary>The residual blocks' and the time embedding's activation (<c>act_fn</c>).</summary>
-    /// <value>The default value is <see cref="ActivationFunction.Silu"/>.</value>
-    public ActivationFunction ActFn { get; init; } = ActivationFunction.Silu;
-
     /// <summary>Groups of every GroupNorm (<c>norm_num_groups</c>); diffusers allows null for some block types, this class does not.</summary>
     /// <value>The default value is 32.</value>
     public int? NormNumGroups { get; init; } = 32;
-
-    /// <summary>Epsilon of the residual blocks' and the output's GroupNorm (<c>norm_eps</c>); the transformers' GroupNorm uses 1e-6 and their LayerNorms 1e-5, as in diffusers.</summary>
-    /// <value>The default value is 1e-5.</value>
-    public double NormEps { get; init; } = 1e-5;
 
     /// <summary>Width of the encoder states the transformers attend to (<c>cross_attention_dim</c>): 768 for SD 1 (CLIP ViT-L/14),
     /// 1024 for SD 2 (OpenCLIP ViT-H/14). One entry, or one per level (then all equal: one encoder state feeds every block).</summary>
@@ -131,18 +79,6 @@ public sealed record UNet2DConditionModelConfig
     /// <summary>Whether half-precision attention computes in float32 (<c>upcast_attention</c>; SD 2.1 at 768 px needs it in float16).</summary>
     /// <value>The default value is false.</value>
     public bool UpcastAttention { get; init; }
-
-    /// <summary>How the residual blocks apply the time embedding (<c>resnet_time_scale_shift</c>).</summary>
-    /// <value>The default value is <see cref="Models.ResnetTimeScaleShift.Default"/>.</value>
-    public ResnetTimeScaleShift ResnetTimeScaleShift { get; init; } = ResnetTimeScaleShift.Default;
-
-    /// <summary>How timesteps become features (<c>time_embedding_type</c>); only <see cref="TimeEmbeddingType.Positional"/> is built.</summary>
-    /// <value>The default value is <see cref="Models.TimeEmbeddingType.Positional"/>.</value>
-    public TimeEmbeddingType TimeEmbeddingType { get; init; } = TimeEmbeddingType.Positional;
-
-    /// <summary>Width of the time embedding (<c>time_embedding_dim</c>); null means 4 · <c>BlockOutChannels[0]</c>.</summary>
-    /// <value>The default value is null.</value>
-    public int? TimeEmbeddingDim { get; init; }
 
     /// <summary>Kernel size of <c>conv_in</c> (<c>conv_in_kernel</c>), odd; padded to keep the size.</summary>
     /// <value>The default value is 3.</value>
@@ -196,10 +132,6 @@ public sealed record UNet2DConditionModelConfig
     /// <value>The default value is null.</value>
     public int? AdditionTimeEmbedDim { get; init; }
 
-    /// <summary><c>num_class_embeds</c>; not supported: must be null.</summary>
-    /// <value>The default value is null.</value>
-    public int? NumClassEmbeds { get; init; }
-
     /// <summary><c>time_embedding_act_fn</c>; not supported: must be null.</summary>
     /// <value>The default value is null.</value>
     public string? TimeEmbeddingActFn { get; init; }
@@ -233,9 +165,6 @@ public sealed record UNet2DConditionModelConfig
     /// <summary>The one middle block this class builds.</summary>
     internal const string MidCrossAttn = "UNetMidBlock2DCrossAttn";
 
-    /// <summary>The width of the time embedding every residual block receives.</summary>
-    internal int TimeEmbedDim => TimeEmbeddingDim ?? (BlockOutChannels is { Count: > 0 } ? BlockOutChannels[0] * 4 : 0);
-
     /// <summary>Whether down level <paramref name="level"/> (outermost 0) has cross-attention.</summary>
     internal bool DownAttends(int level) => UNet2DModelConfig.BlockName(DownBlockTypes[level]) == "CrossAttnDownBlock2D";
 
@@ -248,35 +177,29 @@ public sealed record UNet2DConditionModelConfig
     /// <summary>Reads a diffusers <c>config.json</c> of a <c>UNet2DConditionModel</c>.</summary>
     /// <param name="json">The JSON text. Keys starting with "_" are metadata and skipped; missing keys take the defaults.</param>
     /// <param name="unknownKeys">Receives each key that is not a <c>UNet2DConditionModel</c> field (ignored); null to drop them.</param>
-    /// <returns>The configuration (not yet validated: see <see cref="Validate"/>).</returns>
+    /// <returns>The configuration (not yet validated: see <see cref="DiffusersModelConfig.Validate"/>).</returns>
     /// <exception cref="InvalidDataException">The text is not a JSON object, or a value has the wrong type; the message names the key, the expected and the actual value.</exception>
     public static UNet2DConditionModelConfig FromJson(string json, ICollection<string>? unknownKeys = null) => Internal.ModelConfigJson.ReadUNet2DCondition(json, unknownKeys);
 
-    /// <summary>Writes this configuration as diffusers writes it: every field by its key, sorted, plus
-    /// <c>_class_name</c> = <c>"UNet2DConditionModel"</c> and <c>_diffusers_version</c>.</summary>
-    /// <returns>The JSON text (indented, ending with a newline).</returns>
-    public string ToJson() => Internal.ModelConfigJson.WriteUNet2DCondition(this);
+    /// <inheritdoc/>
+    /// <remarks><c>_class_name</c> is <c>"UNet2DConditionModel"</c>.</remarks>
+    public override string ToJson() => Internal.ModelConfigJson.WriteUNet2DCondition(this);
 
-    /// <summary>Lists every rule this configuration breaks, including features this library does not build; empty when it is valid.</summary>
-    /// <returns>One message per violation, naming the property, its JSON key, the rule and the value.</returns>
-    public IReadOnlyList<string> GetViolations() => Internal.UNet2DConditionConfigRules.Check(this);
-
-    /// <summary>Throws when this configuration breaks any rule, listing all of them.</summary>
-    /// <exception cref="ArgumentException">At least one rule is broken; the message lists every violation.</exception>
-    public void Validate() => OptionsValidation.ThrowIfAny(nameof(UNet2DConditionModelConfig), GetViolations(), "config");
+    /// <inheritdoc/>
+    public override IReadOnlyList<string> GetViolations()
+    {
+        var errors = new List<string>();
+        AddSharedViolations(errors);
+        Internal.UNet2DConditionConfigRules.Check(this, errors);
+        return errors;
+    }
 
     /// <summary>Compares all values, the lists element by element.</summary>
     /// <param name="other">The configuration to compare with.</param>
     /// <returns>True when every field is equal.</returns>
-    public bool Equals(UNet2DConditionModelConfig? other) => other is not null && ToJson() == other.ToJson();
+    public bool Equals(UNet2DConditionModelConfig? other) => WritesSameJson(other);
 
     /// <summary>A hash of all values, consistent with <see cref="Equals(UNet2DConditionModelConfig?)"/>.</summary>
     /// <returns>The hash code.</returns>
-    public override int GetHashCode() => StringComparer.Ordinal.GetHashCode(ToJson());
-
-    private bool PrintMembers(StringBuilder builder)
-    {
-        builder.Append(Internal.ModelConfigJson.Describe(this));
-        return true;
-    }
+    public override int GetHashCode() => JsonHash();
 }

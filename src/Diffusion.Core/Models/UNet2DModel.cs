@@ -47,14 +47,7 @@ public sealed partial class UNet2DModel : nn.Module<Tensor, Tensor, Tensor>, IPr
     public UNet2DModel(UNet2DModelConfig? config = null, Device? device = null, ScalarType? dtype = null)
         : base(Prepare(config, dtype))
     {
-        // A private copy of the lists: the caller's may change later, the network's shape cannot.
-        UNet2DModelConfig given = config ?? new UNet2DModelConfig();
-        Config = given with
-        {
-            BlockOutChannels = [.. given.BlockOutChannels],
-            DownBlockTypes = [.. given.DownBlockTypes],
-            UpBlockTypes = [.. given.UpBlockTypes],
-        };
+        Config = DiffusersModelConfig.PrivateCopy(config, UNet2DModelConfig.FromJson);
         UNet2DModelConfig c = Config;
         IReadOnlyList<int> channels = c.BlockOutChannels;
         int levels = channels.Count;

@@ -13,9 +13,6 @@ internal static partial class ModelConfigJson
 
     public static string WriteAutoencoderKL(AutoencoderKLConfig c) => Write(c, AutoencoderKLKeys, "AutoencoderKL", diffusersClass: true);
 
-    /// <summary>One line naming every field and its value, for <c>ToString</c>.</summary>
-    public static string Describe(AutoencoderKLConfig c) => Describe(WriteAutoencoderKL(c));
-
     private static IReadOnlyList<double>? NullableDoubles(string key, JsonElement v) =>
         v.ValueKind switch
         {

@@ -12,7 +12,4 @@ internal static partial class ModelConfigJson
     public static UNet2DModelConfig ReadUNet2D(string json, ICollection<string>? unknownKeys) => Read(json, unknownKeys, UNet2DKeys);
 
     public static string WriteUNet2D(UNet2DModelConfig c) => Write(c, UNet2DKeys, "UNet2DModel", diffusersClass: true);
-
-    /// <summary>One line naming every field and its value, for <c>ToString</c>.</summary>
-    public static string Describe(UNet2DModelConfig c) => Describe(WriteUNet2D(c));
 }

@@ -24,9 +24,6 @@ internal static partial class ModelConfigJson
 
     public static string WriteUNet2DCondition(UNet2DConditionModelConfig c) => Write(c, UNet2DConditionKeys, "UNet2DConditionModel", diffusersClass: true);
 
-    /// <summary>One line naming every field and its value, for <c>ToString</c>.</summary>
-    public static string Describe(UNet2DConditionModelConfig c) => Describe(WriteUNet2DCondition(c));
-
     /// <summary>diffusers' "a number or one per block": a one-entry list is written as the number.</summary>
     private static object? OneOrAll<T>(IReadOnlyList<T> values) => values is { Count: 1 } ? values[0] : values;
 

@@ -9,14 +9,10 @@ internal static class UNet2DConditionConfigRules
 {
     private const int MaxChannels = ModelConfigRules.MaxChannels;
 
-    public static IReadOnlyList<string> Check(UNet2DConditionModelConfig c)
+    /// <summary>Adds a message for every rule of <paramref name="c"/>'s own fields and levels (the shared U-Net fields' rules
+    /// come from <see cref="DiffusersUNetConfig"/>).</summary>
+    public static void Check(UNet2DConditionModelConfig c, List<string> errors)
     {
-        var errors = new List<string>();
-        Range(errors, nameof(c.InChannels), "in_channels", c.InChannels, 1, MaxChannels);
-        Range(errors, nameof(c.OutChannels), "out_channels", c.OutChannels, 1, MaxChannels);
-        Range(errors, nameof(c.DownsamplePadding), "downsample_padding", c.DownsamplePadding, 0, 16);
-        OptionsRules.Defined(c.ActFn, nameof(c.ActFn), "act_fn", errors);
-        OptionsRules.Defined(c.ResnetTimeScaleShift, nameof(c.ResnetTimeScaleShift), "resnet_time_scale_shift", errors);
         if (c.NormNumGroups is not { } groups)
         {
             errors.Add("NormNumGroups (norm_num_groups) must be set: this library builds every block with GroupNorm; got null");
@@ -26,32 +22,12 @@ internal static class UNet2DConditionConfigRules
             Range(errors, nameof(c.NormNumGroups), "norm_num_groups", groups, 1, MaxChannels);
         }
 
-        if (!(c.NormEps > 0) || double.IsInfinity(c.NormEps))
-        {
-            errors.Add($"NormEps (norm_eps) must be positive and finite; got {OptionsRules.F(c.NormEps)}");
-        }
-
-        if (!(c.Dropout >= 0 && c.Dropout < 1))
-        {
-            errors.Add($"Dropout (dropout) must lie in [0, 1); got {OptionsRules.F(c.Dropout)}");
-        }
-
-        if (!(c.MidBlockScaleFactor != 0) || !double.IsFinite(c.MidBlockScaleFactor))
-        {
-            errors.Add($"MidBlockScaleFactor (mid_block_scale_factor) must be finite and not 0; got {OptionsRules.F(c.MidBlockScaleFactor)}");
-        }
-
         foreach ((string name, string key, int kernel) in new[] { (nameof(c.ConvInKernel), "conv_in_kernel", c.ConvInKernel), (nameof(c.ConvOutKernel), "conv_out_kernel", c.ConvOutKernel) })
         {
             if (kernel < 1 || kernel > 15 || kernel % 2 == 0)
             {
                 errors.Add($"{name} ({key}) must be odd and in [1, 15] (the convolution keeps the size); got {kernel}");
             }
-        }
-
-        if (c.TimeEmbeddingDim is { } dim && (dim < 1 || dim > MaxChannels))
-        {
-            errors.Add($"TimeEmbeddingDim (time_embedding_dim) must lie in [1, {MaxChannels}] or be null; got {dim}");
         }
 
         if (c.TimeEmbeddingType != TimeEmbeddingType.Positional)
@@ -68,7 +44,6 @@ internal static class UNet2DConditionConfigRules
         }
 
         CheckUnsupported(c, errors);
-        return errors;
     }
 
     private static bool CheckChannels(UNet2DConditionModelConfig c, List<string> errors) =>
