@@ -69,11 +69,11 @@ public static class PretrainedModel
         string className = ClassNameOf(configJson, "the model config");
         return className switch
         {
-            nameof(UNet) => new UNet(Valid(UNetOptions.FromJson(configJson), o => o.GetViolations(), className), device, dtype),
-            nameof(ConditionalUNet) => new ConditionalUNet(Valid(ConditionalUNetOptions.FromJson(configJson), o => o.GetViolations(), className), device, dtype),
-            nameof(UNet2DModel) => new UNet2DModel(Valid(UNet2DModelConfig.FromJson(configJson), o => o.GetViolations(), className), device, dtype),
-            nameof(UNet2DConditionModel) => new UNet2DConditionModel(Valid(UNet2DConditionModelConfig.FromJson(configJson), o => o.GetViolations(), className), device, dtype),
-            nameof(AutoencoderKL) => new AutoencoderKL(Valid(AutoencoderKLConfig.FromJson(configJson), o => o.GetViolations(), className), device, dtype),
+            nameof(UNet) => Build<UNet, UNetOptions>(configJson, device, dtype, className),
+            nameof(ConditionalUNet) => Build<ConditionalUNet, ConditionalUNetOptions>(configJson, device, dtype, className),
+            nameof(UNet2DModel) => Build<UNet2DModel, UNet2DModelConfig>(configJson, device, dtype, className),
+            nameof(UNet2DConditionModel) => Build<UNet2DConditionModel, UNet2DConditionModelConfig>(configJson, device, dtype, className),
+            nameof(AutoencoderKL) => Build<AutoencoderKL, AutoencoderKLConfig>(configJson, device, dtype, className),
             _ => throw Unsupported(className, "the model config"),
         };
     }
@@ -85,11 +85,23 @@ public static class PretrainedModel
     private static InvalidDataException Unsupported(string className, string source) =>
         new($"{source}: \"_class_name\" is \"{className}\"; this library opens {string.Join(", ", ClassNames)} here.");
 
-    private static T Valid<T>(T config, Func<T, IReadOnlyList<string>> violations, string className)
+    // Reads, checks and builds through the same per-class facts PretrainedFolder.Open uses (IPretrainedFolderModel).
+    private static TModel Build<TModel, TConfig>(string configJson, Device? device, ScalarType? dtype, string className)
+        where TModel : nn.Module, IPretrainedFolderModel<TModel, TConfig>
     {
-        IReadOnlyList<string> broken = violations(config);
-        return broken.Count == 0
-            ? config
-            : throw new InvalidDataException($"the model config is not a {className} this library can build: {string.Join(" ", broken)}");
+        TConfig config = TModel.ReadConfig(configJson, new List<string>());
+        IReadOnlyList<string> broken = TModel.Violations(config);
+        if (broken.Count > 0)
+        {
+            throw new InvalidDataException($"the model config is not a {className} this library can build: {string.Join(" ", broken)}");
+        }
+
+        TModel model = TModel.Create(config, dtype);
+        if (device is not null)
+        {
+            model.to(device);
+        }
+
+        return model;
     }
 }
