@@ -23,7 +23,10 @@ namespace Diffusion.Runtime;
 /// Each output sums 180 products of values in [-1, 1]; float32 accumulation keeps the error below
 /// 180 · 2⁻²⁴ · Σ|xw| ≈ 1e-5 · Σ|xw| on any x86-64 kernel, so the bound 1e-3 · (1 + Σ|xw|) passes every
 /// correct kernel with two orders of magnitude to spare, while the broken kernels miss by O(1) or give NaN.
-/// The inputs are built without random numbers, so the check never moves libtorch's global generator.
+/// A third check takes the input gradient of a 3×3 convolution with 16 input and 20 output channels the same way: with
+/// oneDNN on, that machine also got the input gradients of convolutions with such output channel counts wrong
+/// (docs/faq.md has the whole probe). The inputs are built without random numbers, so the check never moves libtorch's
+/// global generator.
 /// </para>
 /// </remarks>
 internal static class OneDnnConvolutionCheck
@@ -48,7 +51,7 @@ internal static class OneDnnConvolutionCheck
         {
             throw new TorchRuntimeException(
                 "libtorch's oneDNN convolutions give wrong results on this CPU (a known-answer 3×3 convolution with 20 input " +
-                "channels missed its float64 value), and oneDNN could not be turned off from .NET on this platform. " +
+                "channels, or the input gradient of one with 20 output channels, missed its float64 value), and oneDNN could not be turned off from .NET on this platform. " +
                 "Start the process with ONEDNN_MAX_CPU_ISA=SSE41 set, or set DIFFUSION_ONEDNN_CHECK=0 to run anyway. " +
                 "See docs/faq.md.");
         }
@@ -57,17 +60,21 @@ internal static class OneDnnConvolutionCheck
         {
             throw new TorchRuntimeException(
                 "libtorch's CPU convolutions give wrong results on this CPU even with oneDNN turned off (a known-answer 3×3 " +
-                "convolution with 20 input channels missed its float64 value). Set DIFFUSION_ONEDNN_CHECK=0 to run anyway.");
+                "convolution with 20 input channels, or the input gradient of one with 20 output channels, missed its float64 value). Set DIFFUSION_ONEDNN_CHECK=0 to run anyway.");
         }
 
         return "libtorch's oneDNN convolutions gave wrong results on this CPU (a known-answer 3×3 convolution with 20 input " +
-               "channels missed its float64 value), so oneDNN (and NNPACK with it) is turned off for this process: convolutions use libtorch's own " +
+               "channels, or the input gradient of one with 20 output channels, missed its float64 value), so oneDNN (and NNPACK with it) is turned off for this process: convolutions use libtorch's own " +
                "kernels (correct, but slower: a small U-Net's float32 training step took 1.4× as long where this was found). See docs/faq.md.";
     }
 
     // The broken kernels were right for a single small image and wrong for a batch of two or a 32×32 image:
     // both shapes are checked (about a millisecond in all).
-    private static bool ConvolutionsAreCorrect() => ConvolutionIsCorrect(batch: 2, size: 8) && ConvolutionIsCorrect(batch: 1, size: 32);
+    // Backward runs the convolution the other way round: the same machine also got the input gradient of 3×3
+    // convolutions wrong whenever their output channel count was not a multiple of 16 (every model's last layer has 3 or
+    // 4), so that is checked too, in case a CPU gets forwards right and only the gradient wrong.
+    private static bool ConvolutionsAreCorrect() =>
+        ConvolutionIsCorrect(batch: 2, size: 8) && ConvolutionIsCorrect(batch: 1, size: 32) && InputGradientIsCorrect();
 
     private static bool ConvolutionIsCorrect(int batch, int size)
     {
@@ -82,6 +89,29 @@ internal static class OneDnnConvolutionCheck
         Tensor error = (actual - expected).abs();
         // NaN compares false, so a NaN anywhere makes the check fail.
         return error.le(bound).all().item<bool>();
+    }
+
+    // The input gradient of a 3×3 convolution with 16 input and 20 output channels for a fixed upstream gradient g, in
+    // float32 through libtorch's convolution backward, against float64 autograd through the reference. Each element sums
+    // 20 · 9 = 180 products of values in [-1, 1], so the forward's bound argument holds with Σ|g·w| in place of Σ|x·w|.
+    private static bool InputGradientIsCorrect()
+    {
+        using var scope = NewDisposeScope();
+        using var grad = enable_grad();
+        const int InputChannels = 16, OutputChannels = 20, Batch = 2, Size = 8;
+        Tensor input = arange(Batch * InputChannels * Size * Size, float64).mul(0.41).sin().reshape(Batch, InputChannels, Size, Size);
+        Tensor weight = arange(OutputChannels * InputChannels * 9, float64).mul(0.57).add(0.2).cos().reshape(OutputChannels, InputChannels, 3, 3);
+        Tensor upstream = arange(Batch * OutputChannels * Size * Size, float64).mul(0.23).cos().reshape(Batch, OutputChannels, Size, Size);
+
+        Tensor x32 = input.to(float32).requires_grad_(true);
+        nn.functional.conv2d(x32, weight.to(float32), padding: [1, 1]).mul(upstream.to(float32)).sum().backward();
+        Tensor x64 = input.clone().requires_grad_(true);
+        ReferenceConvolution(x64, weight).mul(upstream).sum().backward();
+        Tensor xAbs = input.clone().requires_grad_(true);
+        ReferenceConvolution(xAbs, weight.abs()).mul(upstream.abs()).sum().backward(); // Σ|g·w| per input element
+
+        Tensor error = (x32.grad!.to(float64) - x64.grad!).abs();
+        return error.le(xAbs.grad!.add(1).mul(1e-3)).all().item<bool>();
     }
 
     // The float64 reference as nine shifted channel contractions, not conv2d: a float64 convolution asks libtorch's
