@@ -15,7 +15,7 @@ public sealed record EulerAncestralDiscreteSchedulerOptions : NoiseScheduleOptio
     public bool RescaleBetasZeroSnr { get; init; }
 
     /// <inheritdoc/>
-    private protected override bool RescalesBetasToZeroSnr => RescaleBetasZeroSnr;
+    internal override bool RescalesBetasToZeroSnr => RescaleBetasZeroSnr;
 
     /// <inheritdoc/>
     private protected override void AddOwnViolations(List<string> errors) =>

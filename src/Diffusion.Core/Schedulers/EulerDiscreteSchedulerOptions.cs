@@ -33,7 +33,7 @@ public sealed record EulerDiscreteSchedulerOptions : NoiseScheduleOptions
     public FinalSigmasType FinalSigmasType { get; init; } = FinalSigmasType.Zero;
 
     /// <inheritdoc/>
-    private protected override bool RescalesBetasToZeroSnr => RescaleBetasZeroSnr;
+    internal override bool RescalesBetasToZeroSnr => RescaleBetasZeroSnr;
 
     /// <inheritdoc/>
     private protected override void AddOwnViolations(List<string> errors)

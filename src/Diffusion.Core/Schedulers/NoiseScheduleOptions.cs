@@ -9,7 +9,7 @@ namespace Diffusion.Schedulers;
 /// by its snake_case name.
 /// </summary>
 /// <remarks>Only this library's options records derive from it.</remarks>
-public abstract record NoiseScheduleOptions : ITrainingScheduleOptions
+public abstract record NoiseScheduleOptions
 {
     /// <summary>Sets the defaults most schedulers share; a derived record's constructor sets those where its scheduler differs.</summary>
     private protected NoiseScheduleOptions()
@@ -58,11 +58,9 @@ public abstract record NoiseScheduleOptions : ITrainingScheduleOptions
 
     /// <summary>
     /// Whether β is rescaled to zero terminal SNR: the scheduler's <c>RescaleBetasZeroSnr</c> option where it has one,
-    /// false where diffusers has none (PNDM, LMS, Heun).
+    /// false where diffusers has none (PNDM, LMS, Heun). The training-schedule helpers read it.
     /// </summary>
-    private protected virtual bool RescalesBetasToZeroSnr => false;
-
-    bool ITrainingScheduleOptions.RescaleBetasZeroSnr => RescalesBetasToZeroSnr;
+    internal virtual bool RescalesBetasToZeroSnr => false;
 
     /// <summary>Every rule these options break, as messages naming the option; empty when valid.</summary>
     internal List<string> Violations()

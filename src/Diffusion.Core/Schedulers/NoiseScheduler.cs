@@ -14,9 +14,8 @@ namespace Diffusion.Schedulers;
 /// multistep scheduler keeps).
 /// </remarks>
 public abstract class NoiseScheduler<TOptions> : INoiseScheduler
-    where TOptions : class
+    where TOptions : NoiseScheduleOptions
 {
-    private readonly ITrainingScheduleOptions _training;
 
     /// <summary>Checks the options (one exception listing every violation) and builds the training schedule.</summary>
     /// <param name="options">The options record.</param>
@@ -27,17 +26,14 @@ public abstract class NoiseScheduler<TOptions> : INoiseScheduler
     private protected NoiseScheduler(TOptions options, List<string> violations, bool zeroSnrFloor)
     {
         Options = options;
-
-        // Every options record implements the shared (internal) interface, so it cannot be TOptions' constraint here.
-        _training = (ITrainingScheduleOptions)options;
-        Schedule = TrainingSchedule.Validated(_training, violations, zeroSnrFloor);
+        Schedule = TrainingSchedule.Validated(options, violations, zeroSnrFloor);
     }
 
     /// <summary>The options this scheduler was built with.</summary>
     public TOptions Options { get; }
 
     /// <inheritdoc/>
-    public int NumTrainTimesteps => _training.NumTrainTimesteps;
+    public int NumTrainTimesteps => Options.NumTrainTimesteps;
 
     /// <inheritdoc/>
     public Tensor Timesteps => Inference.Tensor;
@@ -50,10 +46,10 @@ public abstract class NoiseScheduler<TOptions> : INoiseScheduler
     /// 1 for the schedulers whose sample is in VP space (DDPM, DDIM, PNDM, DPM-Solver, UniPC); for the σ-space ones
     /// (Euler, Euler ancestral, LMS, Heun) the largest σ, or √(σmax² + 1) for leading spacing (diffusers).
     /// </remarks>
-    public double InitNoiseSigma => Inference.InitNoiseSigma(_training.TimestepSpacing);
+    public double InitNoiseSigma => Inference.InitNoiseSigma(Options.TimestepSpacing);
 
     /// <inheritdoc/>
-    public PredictionType PredictionType => _training.PredictionType;
+    public PredictionType PredictionType => Options.PredictionType;
 
     /// <inheritdoc/>
     /// <remarks>

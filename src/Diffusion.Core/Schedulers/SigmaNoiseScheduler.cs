@@ -10,7 +10,7 @@ namespace Diffusion.Schedulers;
 /// </summary>
 /// <typeparam name="TOptions">The scheduler's options record.</typeparam>
 public abstract class SigmaNoiseScheduler<TOptions> : NoiseScheduler<TOptions>
-    where TOptions : class
+    where TOptions : NoiseScheduleOptions
 {
     /// <summary>
     /// Checks the options, builds the training schedule, and starts on every training timestep. ᾱ_{T−1} is floored

@@ -32,5 +32,5 @@ public abstract record ThresholdingNoiseScheduleOptions : NoiseScheduleOptions
     public bool RescaleBetasZeroSnr { get; init; }
 
     /// <inheritdoc/>
-    private protected sealed override bool RescalesBetasToZeroSnr => RescaleBetasZeroSnr;
+    internal sealed override bool RescalesBetasToZeroSnr => RescaleBetasZeroSnr;
 }

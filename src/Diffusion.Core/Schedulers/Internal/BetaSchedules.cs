@@ -7,7 +7,7 @@ namespace Diffusion.Schedulers.Internal;
 internal static class BetaSchedules
 {
     /// <summary>The betas of <paramref name="options"/>, float32, rescaled to zero terminal SNR if asked.</summary>
-    public static float[] Betas(ITrainingScheduleOptions options)
+    public static float[] Betas(NoiseScheduleOptions options)
     {
         using var scope = NewDisposeScope();
         int n = options.NumTrainTimesteps;
@@ -29,7 +29,7 @@ internal static class BetaSchedules
         }
 
         float[] values = betas.data<float>().ToArray();
-        return options.RescaleBetasZeroSnr ? RescaleZeroTerminalSnr(values) : values;
+        return options.RescalesBetasToZeroSnr ? RescaleZeroTerminalSnr(values) : values;
     }
 
     /// <summary>ᾱ_t = ∏ (1 − β_s): torch.cumprod (float64 accumulator) as diffusers, or float32 running products (np.cumprod) for the book's schedule.</summary>

@@ -29,11 +29,11 @@ internal sealed class DiscreteTimesteps : IInferenceTimesteps
 
     public Tensor Tensor => _tensor;
 
-    /// <summary>Where the sampling loop starts (SetBeginIndex), or null; cleared by <see cref="Set(ITrainingScheduleOptions, int)"/>.</summary>
+    /// <summary>Where the sampling loop starts (SetBeginIndex), or null; cleared by <see cref="Set(NoiseScheduleOptions, int)"/>.</summary>
     public int? BeginIndex { get; private set; }
 
     /// <summary>Sets N timesteps by the spacing rule (diffusers' set_timesteps).</summary>
-    public void Set(ITrainingScheduleOptions options, int numInferenceSteps) =>
+    public void Set(NoiseScheduleOptions options, int numInferenceSteps) =>
         Set(Spaced(options, NumTrainTimesteps, numInferenceSteps), numInferenceSteps);
 
     /// <summary>Sets the timesteps to <paramref name="values"/> (highest first; PNDM's list repeats some).</summary>
@@ -57,7 +57,7 @@ internal sealed class DiscreteTimesteps : IInferenceTimesteps
     /// N whole timesteps out of <paramref name="numTrainTimesteps"/> by the spacing rule, highest first (diffusers'
     /// DDPM, DDIM and PNDM set_timesteps); the count is checked, and so is the last timestep against the offset.
     /// </summary>
-    public static long[] Spaced(ITrainingScheduleOptions options, int numTrainTimesteps, int numInferenceSteps)
+    public static long[] Spaced(NoiseScheduleOptions options, int numTrainTimesteps, int numInferenceSteps)
     {
         SchedulerGuard.NumInferenceSteps(numInferenceSteps, numTrainTimesteps);
         double[] spaced = TimestepSchedules.Spaced(options.TimestepSpacing, numTrainTimesteps, numInferenceSteps, options.StepsOffset, roundLinspace: true);

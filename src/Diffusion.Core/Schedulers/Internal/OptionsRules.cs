@@ -8,7 +8,7 @@ internal static class OptionsRules
     /// <summary>Most training timesteps a schedule may have: far above any published model (1,000–4,000), low enough that a damaged config cannot make the schedules take gigabytes.</summary>
     public const int MaxTrainTimesteps = 1_000_000;
 
-    public static void TrainingSchedule(ITrainingScheduleOptions o, List<string> errors)
+    public static void TrainingSchedule(NoiseScheduleOptions o, List<string> errors)
     {
         if (o.NumTrainTimesteps < 2)
         {

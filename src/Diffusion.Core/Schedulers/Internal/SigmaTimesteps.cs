@@ -45,7 +45,7 @@ internal sealed class SigmaTimesteps : IInferenceTimesteps
     /// diffusers' Euler-type timesteps for N steps (linspace kept fractional in float32, leading plus the offset,
     /// trailing), highest first; a count out of range or an offset past the last training timestep is an error.
     /// </summary>
-    public static double[] SpacedTimesteps(ITrainingScheduleOptions options, int numInferenceSteps)
+    public static double[] SpacedTimesteps(NoiseScheduleOptions options, int numInferenceSteps)
     {
         int numTrain = options.NumTrainTimesteps;
         SchedulerGuard.NumInferenceSteps(numInferenceSteps, numTrain);
@@ -58,7 +58,7 @@ internal sealed class SigmaTimesteps : IInferenceTimesteps
     /// <paramref name="lastTimestep"/>), highest first; a count out of range or an offset past the last training
     /// timestep is an error.
     /// </summary>
-    public static double[] MultistepTimesteps(ITrainingScheduleOptions options, int lastTimestep, int numInferenceSteps)
+    public static double[] MultistepTimesteps(NoiseScheduleOptions options, int lastTimestep, int numInferenceSteps)
     {
         int numTrain = options.NumTrainTimesteps;
         SchedulerGuard.NumInferenceSteps(numInferenceSteps, numTrain);
@@ -70,7 +70,7 @@ internal sealed class SigmaTimesteps : IInferenceTimesteps
     /// The LMS and Heun schedule for N steps: <see cref="SpacedTimesteps"/> and σ at each, plain, Karras or exponential
     /// (<see cref="SigmaSchedules.Interpolated"/>, which moves the timesteps to where Karras or exponential σ fall).
     /// </summary>
-    public static (double[] Timesteps, double[] Sigmas) Spread(ITrainingScheduleOptions options, TrainingSchedule schedule, int numInferenceSteps, SigmaSpread spread)
+    public static (double[] Timesteps, double[] Sigmas) Spread(NoiseScheduleOptions options, TrainingSchedule schedule, int numInferenceSteps, SigmaSpread spread)
     {
         double[] timesteps = SpacedTimesteps(options, numInferenceSteps);
         double[] sigmas = SigmaSchedules.Interpolated(schedule.Sigmas(), ref timesteps, spread);
@@ -208,7 +208,7 @@ internal sealed class SigmaTimesteps : IInferenceTimesteps
             .reshape(TrainingSchedule.BroadcastShape(sigma.Length, originalSamples.dim()));
     }
 
-    private static double[] WithinTraining(double[] timesteps, ITrainingScheduleOptions options, int numInferenceSteps)
+    private static double[] WithinTraining(double[] timesteps, NoiseScheduleOptions options, int numInferenceSteps)
     {
         if (timesteps.Length > 0)
         {

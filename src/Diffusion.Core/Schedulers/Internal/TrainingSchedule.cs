@@ -13,12 +13,12 @@ internal sealed class TrainingSchedule : IDisposable
     /// <summary>Builds the schedule from options already checked (see <see cref="Validated"/>).</summary>
     /// <param name="options">The shared schedule options.</param>
     /// <param name="zeroSnrFloor">The σ-based schedulers set ᾱ_{T−1} = 2^-24 after zero-SNR rescaling so σ stays finite (diffusers' Euler, Euler ancestral, DPM-Solver and UniPC; LMS and Heun have no zero-SNR rescaling).</param>
-    public TrainingSchedule(ITrainingScheduleOptions options, bool zeroSnrFloor)
+    public TrainingSchedule(NoiseScheduleOptions options, bool zeroSnrFloor)
     {
         NumTrainTimesteps = options.NumTrainTimesteps;
         Betas = BetaSchedules.Betas(options);
         AlphasCumprod = BetaSchedules.AlphasCumprod(Betas, options.TrainedBetas is null ? options.BetaSchedule : BetaSchedule.Linear);
-        if (zeroSnrFloor && options.RescaleBetasZeroSnr)
+        if (zeroSnrFloor && options.RescalesBetasToZeroSnr)
         {
             AlphasCumprod[^1] = MathF.Pow(2, -24);
         }
@@ -33,7 +33,7 @@ internal sealed class TrainingSchedule : IDisposable
     /// <param name="options">The scheduler's options record (its type names the options in the message).</param>
     /// <param name="violations">The record's rule violations.</param>
     /// <param name="zeroSnrFloor">As for the constructor.</param>
-    public static TrainingSchedule Validated(ITrainingScheduleOptions options, List<string> violations, bool zeroSnrFloor)
+    public static TrainingSchedule Validated(NoiseScheduleOptions options, List<string> violations, bool zeroSnrFloor)
     {
         OptionsValidation.ThrowIfAny(options.GetType().Name, violations, nameof(options));
         return new TrainingSchedule(options, zeroSnrFloor);
