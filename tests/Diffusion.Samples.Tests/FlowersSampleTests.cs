@@ -107,16 +107,19 @@ public sealed class FlowersSampleTests
     public void ARunOfTheDefaultModelTrainsOnFromTheCommittedFolderAndSavesOneWithItsConfig()
     {
         // The committed starting-checkpoint/ is a UNet.SavePretrained folder (config.json + fp16 weights); the run's
-        // model matches its options, so training goes on from step 588 and the result is saved the same way.
+        // model matches its options, so training goes on from the committed step count and the result is saved the same way.
+        string trainingJson = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "starting-checkpoint", "training.json"));
+        long committed = System.Text.Json.JsonDocument.Parse(trainingJson).RootElement.GetProperty("Steps").GetInt64();
+        string next = (committed + 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
         using var dir = TestEnvironment.CreateTempDirectory();
         string output = Path.Combine(dir.Path, "out");
         (int exitCode, string log) = Run("Flowers.dll",
-            ["--steps", "589", "--batch-size", "2", "--dataset-size", "4", "--count", "1", "--sampling-steps", "2", "--quality-samples", "0", "--threads", "1", "--output", output]);
+            ["--steps", next, "--batch-size", "2", "--dataset-size", "4", "--count", "1", "--sampling-steps", "2", "--quality-samples", "0", "--threads", "1", "--output", output]);
 
         Assert.True(exitCode == 0, log);
-        Assert.Contains("Starting from the committed weights (588 steps", log, StringComparison.Ordinal);
-        Assert.Contains("then step 589 at lr 2.0e-4", log, StringComparison.Ordinal); // the continuation rate
-        Assert.Contains("now at step 589", log, StringComparison.Ordinal);
+        Assert.Contains($"Starting from the committed weights ({committed} steps", log, StringComparison.Ordinal);
+        Assert.Contains($"then step {next} at lr 2.0e-4", log, StringComparison.Ordinal); // the continuation rate
+        Assert.Contains($"now at step {next}", log, StringComparison.Ordinal);
         using var unet = Diffusion.Models.UNet.FromPretrained(Path.Combine(output, "unet-ema"));
         Assert.Equal([32, 64, 128, 256], unet.Options.HiddenDims);
         Assert.Equal(32, unet.Options.ImageSize);
