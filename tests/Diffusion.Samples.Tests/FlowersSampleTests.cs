@@ -108,8 +108,8 @@ public sealed class FlowersSampleTests
     {
         // The committed starting-checkpoint/ is a UNet.SavePretrained folder (config.json + fp16 weights); the run's
         // model matches its options, so training goes on from the committed step count and the result is saved the same way.
-        string trainingJson = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "starting-checkpoint", "training.json"));
-        long committed = System.Text.Json.JsonDocument.Parse(trainingJson).RootElement.GetProperty("Steps").GetInt64();
+        using var training = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "starting-checkpoint", "training.json")));
+        long committed = training.RootElement.GetProperty("Steps").GetInt64();
         string next = (committed + 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
         using var dir = TestEnvironment.CreateTempDirectory();
         string output = Path.Combine(dir.Path, "out");
