@@ -32,6 +32,7 @@ def main() -> None:
     # The SHA-256 that Diffusion.Net records describes the float32 data read here, not the float16 data written
     # below: keep it and the library would refuse the new file as damaged.
     metadata.pop("diffusion.data_sha256", None)
+    metadata.setdefault("format", "pt")  # what safetensors.torch.save_file writes and transformers checks
     out_header, chunks, offset = {}, [], 0
     for name, entry in header.items():
         begin, end = entry["data_offsets"]

@@ -42,7 +42,8 @@ head -20 "$OUT/symbols.txt"
 
 export LD_LIBRARY_PATH="$TORCHLIB${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 export DOTNET_gcServer=0
-PARTS=${PARTS:-check bench sample pytorch}   # also: bdn (the BenchmarkDotNet suite's U-Net and sampling classes)
+PARTS=${PARTS:-check bench sample pytorch}   # also: bdn (the BenchmarkDotNet suite's U-Net and sampling classes),
+# sd (SD 1.5 text-to-image, ours vs diffusers) and flowers (trains the Flowers sample's starting weights on the GPU)
 has() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
 ours() { ( cd "$APP" && timeout "$1" ./Diffusion.Benchmarks "${@:2}" ); }
 
@@ -58,7 +59,7 @@ if has bdn; then   # the BenchmarkDotNet classes themselves, unchanged, on the C
   cp /tmp/bdn/results/*-report-github.md "$OUT/" 2>/dev/null
   grep -E '^\|' /tmp/bdn/results/*-report-github.md | cut -c1-250 | head -40
 fi
-if ! has check || grep -q '^CHECK {"name":"cuda available","ok":true' "$OUT/ours-check.log"; then
+if { has bench || has sample; } && { ! has check || grep -q '^CHECK {"name":"cuda available","ok":true' "$OUT/ours-check.log"; }; then
   : > "$OUT/ours.jsonl"
   run_parts() {   # $1: the variant written into every result line
     if has bench; then
@@ -74,6 +75,31 @@ if ! has check || grep -q '^CHECK {"name":"cuda available","ok":true' "$OUT/ours
     mkdir -p /tmp/new-dlls && for f in "$CARRY"/old/*.dll; do cp "$APP/$(basename "$f")" /tmp/new-dlls/ && cp "$f" "$APP/"; done
     run_parts old
     cp /tmp/new-dlls/*.dll "$APP/"
+  fi
+fi
+
+if has sd; then   # a 512x512, 30-step SD 1.5 text-to-image call, random weights, fp16: ours, then diffusers' models
+  mkdir -p /tmp/dt113 && tar -xJf "$CARRY/dt113.tar.xz" -C /tmp/dt113
+  peak_gpu() {   # $1: label; runs the rest as a command while nvidia-smi samples the memory in use
+    nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 100 > /tmp/smi.txt & local smi=$!
+    "${@:2}"; local rc=$?
+    kill $smi; wait $smi 2>/dev/null
+    echo "$1: exit $rc, peak GPU memory in use $(sort -n /tmp/smi.txt | tail -1) MiB (nvidia-smi, whole GPU)"
+  }
+  { peak_gpu "ours sd" ours ${SD_TIMEOUT:-110} gpu sd --steps 30 --size 512 --repeats 3
+    peak_gpu "pytorch sd" env PYTHONUNBUFFERED=1 timeout ${SD_TIMEOUT:-110} $PY benchmarks/pytorch/sd_gpu.py --diffusers /tmp/dt113 --steps 30 --size 512 --repeats 3
+  } > "$OUT/sd.log" 2>&1
+  grep -E '^RESULT|exit' "$OUT/sd.log" | cut -c1-600
+fi
+if has flowers; then   # trains on from the committed starting weights; returns the float32 EMA weights in parts
+  ln -sfn "$PWD/samples/Flowers/starting-checkpoint" "$APP/starting-checkpoint"
+  FLOWERS_ARGS=${FLOWERS_ARGS:---minutes 4.5 --batch-size 256 --lr 1e-3 --bf16 on --dataset-size 262144}
+  ( cd "$APP" && timeout ${FLOWERS_TIMEOUT:-400} ./Flowers --device cuda $FLOWERS_ARGS --quality-samples 0 --output /tmp/flowers ) > "$OUT/flowers.log" 2>&1
+  echo "flowers: exit $?"; tr '\r' '\n' < "$OUT/flowers.log" | grep -vE '^\s*$|[0-9]%' | tail -14
+  if [ -f /tmp/flowers/unet-ema/diffusion_pytorch_model.safetensors ]; then
+    split -b 15M -d /tmp/flowers/unet-ema/diffusion_pytorch_model.safetensors "$OUT/ema.safetensors.part"
+    tar -C /tmp/flowers -czf "$OUT/flowers-files.tgz" unet-ema/config.json loss-history.csv $(cd /tmp/flowers && ls *.png 2>/dev/null)
+    ls -la "$OUT"
   fi
 fi
 

@@ -67,7 +67,7 @@ var trainer = new Trainer(unet, scheduler, new TrainerOptions
     LearningRateSchedule = LearningRateSchedule.Constant,
     EmaDecay = 0.999,
     CheckpointDirectory = checkpoints,
-    CheckpointEverySteps = 100,
+    CheckpointEverySteps = device.type == DeviceType.CUDA ? 2000 : 100, // a GPU makes 100 steps in seconds
     KeepCheckpoints = 2,
     Seed = options.Seed,
     Device = device,

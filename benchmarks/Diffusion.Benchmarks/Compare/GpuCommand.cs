@@ -41,7 +41,7 @@ internal static class GpuCommand
     public static int Run(string[] args)
     {
         string sub = args.Length > 0 ? args[0] : "";
-        int steps = 10, shapes = BenchShapes.Length;
+        int steps = 10, shapes = BenchShapes.Length, size = 512, repeats = 3;
         bool dryRun = false;
         for (int i = 1; i < args.Length; i++)
         {
@@ -52,6 +52,12 @@ internal static class GpuCommand
                     break;
                 case "--shapes" when i + 1 < args.Length:
                     shapes = int.Parse(args[++i], CultureInfo.InvariantCulture);
+                    break;
+                case "--size" when i + 1 < args.Length:
+                    size = int.Parse(args[++i], CultureInfo.InvariantCulture);
+                    break;
+                case "--repeats" when i + 1 < args.Length:
+                    repeats = int.Parse(args[++i], CultureInfo.InvariantCulture);
                     break;
                 case "--cpu-dry-run":
                     dryRun = true; // runs the code on the CPU alone, to try it out before spending GPU time
@@ -75,13 +81,14 @@ internal static class GpuCommand
             "check" => Check(dryRun ? 10 : 150),
             "bench" => Bench(steps, shapes),
             "sample" => Sample(steps),
+            "sd" => GpuStableDiffusion.Run(steps, size, repeats, dryRun ? ScalarType.Float32 : ScalarType.Float16),
             _ => Usage(),
         };
     }
 
     private static int Usage()
     {
-        Console.Error.WriteLine("usage: gpu check [--cpu-dry-run] | gpu bench [--steps N] [--shapes N] [--cpu-dry-run] | gpu sample [--steps N] [--cpu-dry-run]");
+        Console.Error.WriteLine("usage: gpu check [--cpu-dry-run] | gpu bench [--steps N] [--shapes N] [--cpu-dry-run] | gpu sample [--steps N] [--cpu-dry-run] | gpu sd [--steps N] [--size PX] [--repeats N] [--cpu-dry-run]");
         return 2;
     }
 
