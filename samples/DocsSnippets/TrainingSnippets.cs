@@ -55,14 +55,14 @@ internal static class TrainingSnippets
     public static void EvaluateAndContinue(UNet unet, INoiseScheduler scheduler, IImageDataset dataset)
     {
         // <snippet:training-evaluate-continue>
-        unet.LoadSafeTensors("unet-ema/diffusion_pytorch_model.safetensors"); // weights that already had 2,244 steps
+        unet.LoadSafeTensors("unet-ema/diffusion_pytorch_model.safetensors"); // weights that already had 13,026 steps
         var trainer = new Trainer(unet, scheduler, new TrainerOptions
         {
             MaxDuration = TimeSpan.FromMinutes(10),
             LearningRate = 1e-3,
             WarmupSteps = 100,
             LearningRateSchedule = LearningRateSchedule.Constant,
-            InitialStep = 2244,                                       // go on at step 2245: no second warm-up
+            InitialStep = 13026,                                      // go on at step 13027: no second warm-up
         });
         var heldOut = new ProceduralFlowers(64, imageSize: 32, seed: 1_000_003);   // never trained on
         double before = trainer.EvaluationLoss(heldOut, seed: 0);
