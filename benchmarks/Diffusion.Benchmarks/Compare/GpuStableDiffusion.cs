@@ -75,7 +75,8 @@ internal static class GpuStableDiffusion
             clock.Restart();
             using Tensor images = pipeline.Generate(Prompt, width: size, height: size, steps: steps, guidanceScale: 7.5, seed: i);
             seconds.Add(clock.Elapsed.TotalSeconds); // Generate returns CPU images: the GPU has finished
-            pixelMean = images.mean().item<float>();
+            using Tensor mean = images.mean();
+            pixelMean = mean.item<float>();
         }
 
         var result = new Dictionary<string, object?>
