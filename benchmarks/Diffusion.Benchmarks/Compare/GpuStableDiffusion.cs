@@ -53,7 +53,7 @@ internal static class GpuStableDiffusion
         manual_seed(0);
         using var unet = new UNet2DConditionModel(UNet2DConditionShapes.StableDiffusion15, device, dtype);
         var vaeConfig = VaeDecodeBenchmarks.StableDiffusion15;
-        using var vae = new AutoencoderKL(vaeConfig, device, dtype == ScalarType.Float16 && vaeConfig.ForceUpcast ? ScalarType.Float32 : dtype);
+        using var vae = new AutoencoderKL(vaeConfig, device, vaeConfig.PipelineType(dtype)); // as FromPretrained loads it
         using var textModel = new ClipTextModel(TextEncoder15);
         textModel.to(device, dtype);
         var tokenizer = ClipTokenizer.FromCorpus([Prompt]);

@@ -81,7 +81,7 @@ public sealed partial class StableDiffusionPipeline
         UNet2DConditionModelConfig unetConfig = ReadConfig(Path.Combine(directory, PretrainedFolder.UNetFolder, UNet2DConditionModel.ConfigFileName),
             text => UNet2DConditionModelConfig.FromJson(text));
         AutoencoderKLConfig vaeConfig = ReadConfig(Path.Combine(directory, "vae", AutoencoderKL.ConfigFileName), text => AutoencoderKLConfig.FromJson(text));
-        ScalarType? vaeType = dtype == ScalarType.Float16 && vaeConfig.ForceUpcast ? ScalarType.Float32 : dtype;
+        ScalarType? vaeType = vaeConfig.PipelineType(dtype);
 
         var owned = new List<IDisposable>();
         try

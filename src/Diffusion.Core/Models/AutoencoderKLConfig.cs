@@ -80,6 +80,10 @@ public sealed record AutoencoderKLConfig : DiffusersModelConfig
     /// <value>The default value is true.</value>
     public bool ForceUpcast { get; init; } = true;
 
+    /// <summary>The element type a pipeline runs this VAE in when the rest runs in <paramref name="dtype"/>: float32 for
+    /// float16 when <see cref="ForceUpcast"/> says so (a float16 decode can overflow), else <paramref name="dtype"/>.</summary>
+    internal ScalarType? PipelineType(ScalarType? dtype) => dtype == ScalarType.Float16 && ForceUpcast ? ScalarType.Float32 : dtype;
+
     /// <summary>Whether a 1×1 convolution follows the encoder (<c>use_quant_conv</c>).</summary>
     /// <value>The default value is true.</value>
     public bool UseQuantConv { get; init; } = true;
