@@ -25,7 +25,6 @@ if (options.Device == "cuda" && !cuda.is_available())
     throw new UsageException("--device cuda was asked for, but TorchSharp finds no CUDA device (this build references the CPU libtorch).");
 }
 
-(bool bfloat16, string precision) = Precision.Choose(options.BFloat16, run.Cpu, device, oneDnnTurnedOff: TorchRuntime.CpuWorkaround is not null);
 string output = Path.GetFullPath(options.Output);
 string checkpoints = Path.Combine(output, "checkpoints");
 Directory.CreateDirectory(checkpoints);
@@ -42,8 +41,11 @@ var scheduler = new DdimScheduler(DdimSchedulerOptions.Book);
 string? resumeFrom = TrainingCheckpoint.FindLatest(checkpoints);
 long? startingSteps = resumeFrom is null ? StartingCheckpoint.LoadIfUseful(options, unet, checkpoints) : null;
 bool warmStart = startingSteps is not null;
+bool continuesCommittedWeights = StartingCheckpoint.Fits(options, unet); // a warm start, or a checkpoint of one
 double learningRate = options.LearningRate
-    ?? (StartingCheckpoint.Fits(options, unet) ? FlowersOptions.ContinuationLearningRate : FlowersOptions.FreshLearningRate);
+    ?? (continuesCommittedWeights ? FlowersOptions.ContinuationLearningRate : FlowersOptions.FreshLearningRate);
+(bool bfloat16, string precision) = Precision.Choose(
+    options.BFloat16, run.Cpu, device, oneDnnTurnedOff: TorchRuntime.CpuWorkaround is not null, continuesFloat32Weights: continuesCommittedWeights);
 Console.WriteLine($"Diffusion.Net flowers: {dataset.Count} images at {options.ImageSize}px, U-Net [{string.Join(',', options.ModelDims)}] " +
                   $"({unet.parameters().Sum(p => p.numel()) / 1e6:F2}M parameters), batch {options.BatchSize}, on {device.type} in {precision}.");
 Console.WriteLine(resumeFrom is not null ? $"Resuming from {Path.GetFileName(resumeFrom)}." : warmStart ? "Training on from the committed weights." : "Starting from noise.");
@@ -79,8 +81,8 @@ if (resumeFrom is not null)
     TrainingCheckpoint.LoadWeights(resumeFrom, unet); // the EMA weights, to evaluate them; Fit loads the full state
 }
 
-double evaluationBefore = trainer.EvaluationLoss(heldOut, options.Seed);
-Console.WriteLine($"Evaluation loss on {heldOutName} (fixed noise and timesteps): {evaluationBefore:F4}");
+double[] evaluationBefore = trainer.EvaluationLosses(heldOut, options.Seed);
+Console.WriteLine($"Evaluation loss on {heldOutName} (fixed noise and timesteps): {evaluationBefore.Average():F5}");
 if (warmStart)
 {
     Console.WriteLine($"First {trainer.Options.MomentWarmupSteps} batches only fill AdamW's moments (the committed file has none); then step {startingSteps + 1} at lr {learningRate:0.0e0}.");
@@ -92,9 +94,8 @@ bar.Finish();
 LossHistory.Append(Path.Combine(output, "loss-history.csv"), result);
 Console.WriteLine($"Trained {result.StepsThisRun} steps in {result.Elapsed:mm\\:ss} (now at step {result.Steps}), " +
                   (result.StepsThisRun > 0 ? $"average loss {result.FinalLoss:F4}, " : string.Empty) + $"waited {result.DataWait.TotalSeconds:F1} s for data.");
-double evaluationAfter = trainer.EvaluationLoss(heldOut, options.Seed);
-Console.WriteLine($"Evaluation loss on {heldOutName}: {evaluationBefore:F4} at the start, {evaluationAfter:F4} now " +
-                  $"({(evaluationAfter <= evaluationBefore ? "better" : "worse")} by {Math.Abs(evaluationAfter - evaluationBefore) / evaluationBefore:P1}).");
+EvaluationChange change = EvaluationChange.Of(evaluationBefore, trainer.EvaluationLosses(heldOut, options.Seed));
+Console.WriteLine($"Evaluation loss on {heldOutName}: {change.Describe()}.");
 Console.WriteLine($"Speed: {result.StepsThisRun * options.BatchSize / Math.Max(1e-9, result.Elapsed.TotalSeconds):F1} images/s " +
                   $"({(bfloat16 ? "bfloat16" : "float32")}, {torch.get_num_threads()} torch thread{(torch.get_num_threads() == 1 ? string.Empty : "s")}, {run.Cpu}).");
 if (result.Cancelled)

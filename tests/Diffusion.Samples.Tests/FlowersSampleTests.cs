@@ -39,7 +39,7 @@ public sealed class FlowersSampleTests
         Assert.Equal(128, defaults.QualitySamples);
         Assert.Equal([32, 64, 128, 256], defaults.ModelDims);
         Assert.Null(defaults.BFloat16);
-        Assert.Null(defaults.LearningRate); // chosen by the run: 1e-3 from noise, 2e-4 going on from the committed weights
+        Assert.Null(defaults.LearningRate); // chosen by the run: 1e-3 from noise, 5e-5 going on from the committed weights
         Assert.Equal(Environment.ProcessorCount, defaults.Threads);
         Assert.True(new FlowersCommandLine().TryParse(["--lr", "5e-4"], out FlowersOptions? rate, out _));
         Assert.Equal(5e-4, rate.LearningRate);
@@ -68,6 +68,40 @@ public sealed class FlowersSampleTests
         Assert.False(Precision.Choose(false, amx, CPU, oneDnnTurnedOff: false).BFloat16);
         Assert.Contains("AMX-BF16", Precision.Choose(null, amx, CPU, oneDnnTurnedOff: false).Reason, StringComparison.Ordinal);
         Assert.StartsWith("float32 (auto: this CPU has neither", Precision.Choose(null, avx2, CPU, oneDnnTurnedOff: false).Reason, StringComparison.Ordinal);
+
+        // The committed weights were annealed in float32: auto keeps float32 for them; --bf16 on still wins.
+        Assert.False(Precision.Choose(null, amx, CPU, oneDnnTurnedOff: false, continuesFloat32Weights: true).BFloat16);
+        Assert.StartsWith("float32 (auto: going on from the committed weights", Precision.Choose(null, amx, CPU, oneDnnTurnedOff: false, continuesFloat32Weights: true).Reason, StringComparison.Ordinal);
+        Assert.True(Precision.Choose(true, amx, CPU, oneDnnTurnedOff: false, continuesFloat32Weights: true).BFloat16);
+    }
+
+    [Fact]
+    public void TheEvaluationChangeIsPairedImageByImage()
+    {
+        // Every image 0.1 higher: the standard error is 0, so even this small a change is resolved.
+        EvaluationChange shifted = EvaluationChange.Of([1.0, 2.0, 3.0, 4.0], [1.1, 2.1, 3.1, 4.1]);
+        Assert.Equal((2.5, 2.6), (shifted.Before, shifted.After), new DoubleTupleComparer(1e-12));
+        Assert.Equal(0, shifted.StandardError, 12);
+        Assert.True(shifted.Resolved);
+        Assert.Contains("worse by 4.00 %", shifted.Describe(), StringComparison.Ordinal);
+
+        // Differences +0.1, −0.1, +0.1, −0.1, +0.2: mean 0.04, squared deviations sum to 0.072, sample variance 0.018,
+        // standard error √(0.018 / 5) = 0.06; 0.04 is within two of them.
+        EvaluationChange mixed = EvaluationChange.Of([1.0, 1.0, 1.0, 1.0, 1.0], [1.1, 0.9, 1.1, 0.9, 1.2]);
+        Assert.Equal(0.06, mixed.StandardError, 12);
+        Assert.False(mixed.Resolved);
+        Assert.StartsWith("1.00000 at the start, 1.04000 now (4.00 % worse, within the ± 12.00 % this check resolves", mixed.Describe(), StringComparison.Ordinal);
+        Assert.EndsWith("no measurable change)", mixed.Describe(), StringComparison.Ordinal);
+
+        Assert.Throws<ArgumentException>(() => EvaluationChange.Of([1.0], [1.0, 2.0]));
+        Assert.Throws<ArgumentException>(() => EvaluationChange.Of([], []));
+    }
+
+    private sealed class DoubleTupleComparer(double tolerance) : IEqualityComparer<(double, double)>
+    {
+        public bool Equals((double, double) x, (double, double) y) => Math.Abs(x.Item1 - y.Item1) <= tolerance && Math.Abs(x.Item2 - y.Item2) <= tolerance;
+
+        public int GetHashCode((double, double) obj) => 0;
     }
 
     [Fact]
@@ -81,7 +115,7 @@ public sealed class FlowersSampleTests
         Assert.True(exitCode == 0, log);
         Assert.Contains("Trained 2 steps", log, StringComparison.Ordinal);
         Assert.Contains("Evaluation loss on 64 held-out flowers (fixed noise and timesteps): ", log, StringComparison.Ordinal);
-        Assert.Matches(@"Evaluation loss on 64 held-out flowers: \d\.\d{4} at the start, \d\.\d{4} now", log);
+        Assert.Matches(@"Evaluation loss on 64 held-out flowers: \d\.\d{5} at the start, \d\.\d{5} now", log);
         Assert.Contains("CPU: ", log, StringComparison.Ordinal);
         Assert.Matches(@"Speed: [0-9.]+ images/s \((float32|bfloat16), 1 torch thread, ", log);
         // Where oneDNN is turned off, NNPACK goes off with it: libtorch warned at every convolution where it cannot start.
@@ -118,7 +152,7 @@ public sealed class FlowersSampleTests
 
         Assert.True(exitCode == 0, log);
         Assert.Contains($"Starting from the committed weights ({committed} steps", log, StringComparison.Ordinal);
-        Assert.Contains($"then step {next} at lr 2.0e-4", log, StringComparison.Ordinal); // the continuation rate
+        Assert.Contains($"then step {next} at lr 5.0e-5", log, StringComparison.Ordinal); // the continuation rate
         Assert.Contains($"now at step {next}", log, StringComparison.Ordinal);
         using var unet = Diffusion.Models.UNet.FromPretrained(Path.Combine(output, "unet-ema"));
         Assert.Equal([32, 64, 128, 256], unet.Options.HiddenDims);

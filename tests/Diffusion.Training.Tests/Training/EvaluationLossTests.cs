@@ -27,6 +27,10 @@ public sealed class EvaluationLossTests
         double otherSeed = trainer.EvaluationLoss(HeldOut, seed: 6);
 
         Assert.Equal(BitConverter.DoubleToInt64Bits(first), BitConverter.DoubleToInt64Bits(second));
+        double[] perImage = trainer.EvaluationLosses(HeldOut, seed: 5);
+        Assert.Equal(HeldOut.Count, perImage.Length);
+        Assert.Equal(BitConverter.DoubleToInt64Bits(first), BitConverter.DoubleToInt64Bits(perImage.Average())); // the figure is their mean
+        Assert.True(perImage.Distinct().Count() > 1, "each image has its own noise and timestep, so its own loss");
         Assert.NotEqual(first, otherSeed); // the seed does pick the noise and timesteps
         Assert.True(first is > 0 and < 10, $"an L1 loss of an untrained model on ε should be about 0.8-1; got {first}");
     }
