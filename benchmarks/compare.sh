@@ -86,7 +86,7 @@ elif [[ -z "$dgai" || ! -f "$dgai/utils/unet_util.py" || ! -f "$dgai/utils/ch15u
 fi
 out="${out:-$(mktemp -d /tmp/diffusion-compare.XXXXXX)}"
 mkdir -p "$out"
-python=/usr/bin/python3
+python="${PYTHON:-/usr/bin/python3}" # PYTHON=python3 on a machine whose PyTorch is not Debian's (a GPU machine's)
 sudo=""; [[ $(id -u) -ne 0 ]] && sudo="sudo"
 
 # --- what the PyTorch side needs ------------------------------------------------------------------
@@ -95,7 +95,9 @@ if ! "$python" -c 'import torch' 2>/dev/null; then
   $sudo apt-get install -y python3-torch >&2
 fi
 blas_env=()
-if ! readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 | grep -qi openblas; then
+# Debian's PyTorch calls the system BLAS; a pip wheel carries its own (MKL), and the system's is left alone for it.
+debian_torch=$("$python" -c 'import torch; print(int(torch.__file__.startswith("/usr/lib/python3/")))')
+if [[ "$debian_torch" == 1 ]] && ! readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 | grep -qi openblas; then
   cache="${XDG_CACHE_HOME:-$HOME/.cache}/diffusion-net/openblas"
   lib="$cache/root/usr/lib/x86_64-linux-gnu/openblas-pthread"
   if [[ ! -f "$lib/libblas.so.3" ]]; then

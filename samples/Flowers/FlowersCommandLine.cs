@@ -115,20 +115,12 @@ public sealed class FlowersCommandLine : SampleCommandLine<FlowersOptions>
     {
         Command.Add(
             minutes, steps, imageSize, modelDims, batchSize, learningRate, datasetSize, data, output, device, count, samplingSteps, qualitySamples, seed, fresh, bfloat16);
-        Command.Validate(result =>
-        {
-            int images = result.GetValue(datasetSize);
-            int batch = result.GetValue(batchSize);
-            if (result.GetValue(data) is null && images < batch)
-            {
-                result.AddError($"--dataset-size ({images}) must be at least --batch-size ({batch}).");
-            }
-
-            if (result.GetValue(qualitySamples) == 1)
-            {
-                result.AddError("--quality-samples must be 0 (no quality figure) or at least 2 (a covariance needs two images); got 1.");
-            }
-        });
+        Command.Validate(result => result.GetValue(data) is null && result.GetValue(datasetSize) < result.GetValue(batchSize)
+            ? $"--dataset-size ({result.GetValue(datasetSize)}) must be at least --batch-size ({result.GetValue(batchSize)})."
+            : null);
+        Command.Validate(result => result.GetValue(qualitySamples) == 1
+            ? "--quality-samples must be 0 (no quality figure) or at least 2 (a covariance needs two images); got 1."
+            : null);
     }
 
     /// <inheritdoc/>

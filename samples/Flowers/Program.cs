@@ -83,6 +83,7 @@ if (resumeFrom is not null)
 
 double[] evaluationBefore = trainer.EvaluationLosses(heldOut, options.Seed);
 Console.WriteLine($"Evaluation loss on {heldOutName} (fixed noise and timesteps): {evaluationBefore.Average():F5}");
+using KeptWeights startingWeights = KeptWeights.Of(unet); // handed back if the run does not beat them on that check
 if (warmStart)
 {
     Console.WriteLine($"First {trainer.Options.MomentWarmupSteps} batches only fill AdamW's moments (the committed file has none); then step {startingSteps + 1} at lr {learningRate:0.0e0}.");
@@ -96,6 +97,14 @@ Console.WriteLine($"Trained {result.StepsThisRun} steps in {result.Elapsed:mm\\:
                   (result.StepsThisRun > 0 ? $"average loss {result.FinalLoss:F4}, " : string.Empty) + $"waited {result.DataWait.TotalSeconds:F1} s for data.");
 EvaluationChange change = EvaluationChange.Of(evaluationBefore, trainer.EvaluationLosses(heldOut, options.Seed));
 Console.WriteLine($"Evaluation loss on {heldOutName}: {change.Describe()}.");
+if (change.After > change.Before)
+{
+    // A run ends no worse than it started: the pictures and unet-ema/ get the starting weights back; the checkpoint
+    // keeps the trained state, which the next run resumes (well-trained weights need longer than ten CPU minutes).
+    startingWeights.RestoreInto(unet);
+    Console.WriteLine($"Kept the weights this run started from ({change.Before:F5}) for unet-ema/ and the pictures; the checkpoint holds the trained ones, and the next run goes on from them.");
+}
+
 Console.WriteLine($"Speed: {result.StepsThisRun * options.BatchSize / Math.Max(1e-9, result.Elapsed.TotalSeconds):F1} images/s " +
                   $"({(bfloat16 ? "bfloat16" : "float32")}, {torch.get_num_threads()} torch thread{(torch.get_num_threads() == 1 ? string.Empty : "s")}, {run.Cpu}).");
 if (result.Cancelled)

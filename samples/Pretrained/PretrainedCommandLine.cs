@@ -60,13 +60,7 @@ public sealed class PretrainedCommandLine : SampleCommandLine<PretrainedOptions>
     {
         Command.AddArgument(folder);
         Command.Add(scheduler, samplingSteps, count, seed, output);
-        Command.Validate(result =>
-        {
-            if (result.GetValue(folder) is { } path && CommonOptions.MissingPathMessage("folder", path, PathKind.Folder) is { } message)
-            {
-                result.AddError(message);
-            }
-        });
+        Command.Validate(result => result.GetValue(folder) is { } path ? CommonOptions.MissingPathMessage("folder", path, PathKind.Folder) : null);
     }
 
     /// <inheritdoc/>

@@ -16,6 +16,7 @@ public sealed class SampleCommand
 
     private readonly string name;
     private readonly RootCommand root;
+    private readonly List<Func<ParseResult, string?>> checks = [];
 
     /// <summary>Creates the command with the options every sample has (<c>--threads</c>, <c>--help</c>).</summary>
     /// <param name="name">The sample's name, which starts each error line.</param>
@@ -43,19 +44,12 @@ public sealed class SampleCommand
     /// <param name="argument">The argument.</param>
     public void AddArgument(Argument argument) => root.Arguments.Add(argument);
 
-    /// <summary>Adds a check of the whole command line (for rules between options, or defaults that must exist).</summary>
-    /// <param name="validator">Calls <see cref="SymbolResult.AddError"/> with a message naming the options and values.</param>
-    public void Validate(Action<CommandResult> validator) => root.Validators.Add(result =>
-    {
-        try
-        {
-            validator(result);
-        }
-        catch (InvalidOperationException)
-        {
-            // An option it reads did not convert or lacks its value: that has its own error already.
-        }
-    });
+    /// <summary>
+    /// Adds a check of the whole command line (a rule between options, or a default that must exist). Checks run after
+    /// the parse has no errors of its own, on its result, so an option left out reads as its default.
+    /// </summary>
+    /// <param name="check">Returns the error (naming the options and values) or null when the command line is fine.</param>
+    public void Validate(Func<ParseResult, string?> check) => checks.Add(check);
 
     /// <summary>Parses <paramref name="args"/> into the sample's options; prints help or the error itself when the program should stop.</summary>
     /// <typeparam name="TOptions">The sample's options record.</typeparam>
@@ -79,10 +73,13 @@ public sealed class SampleCommand
             return false;
         }
 
-        if (result.Errors.Count > 0)
+        // System.CommandLine's own validators see an option left out as default(T), not its default value; these checks
+        // run on the finished parse, which gives the defaults.
+        List<string> problems = [.. result.Errors.Select(e => e.Message), .. checks.Select(check => Check(check, result)).OfType<string>()];
+        if (problems.Count > 0)
         {
             // One line, whatever went wrong: the messages name the option and the value.
-            (errors ?? Console.Error).WriteLine($"{name}: {string.Join(" ", result.Errors.Select(e => OneLine(e.Message)))} Run with --help for the options.");
+            (errors ?? Console.Error).WriteLine($"{name}: {string.Join(" ", problems.Select(OneLine))} Run with --help for the options.");
             exitCode = UsageExitCode;
             return false;
         }
@@ -90,6 +87,19 @@ public sealed class SampleCommand
         options = bind(result);
         exitCode = 0;
         return true;
+    }
+
+    // A check that reads an option whose value did not convert has nothing to say: the parse error says it.
+    private static string? Check(Func<ParseResult, string?> check, ParseResult result)
+    {
+        try
+        {
+            return check(result);
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
     }
 
     // Some of System.CommandLine's messages span lines (a list of allowed values); the sample's error is one line.

@@ -88,23 +88,9 @@ public sealed class StableDiffusionCommandLine : SampleCommandLine<StableDiffusi
     {
         Command.AddArgument(folder);
         Command.Add(prompt, negative, steps, guidance, seed, size, count, initImage, strength, device, dtype, output);
-        Command.Validate(result =>
-        {
-            if (result.GetValue(folder) is { } path && CommonOptions.MissingPathMessage("folder", path, PathKind.Folder) is { } message)
-            {
-                result.AddError(message);
-            }
-
-            if (result.GetValue(initImage) is { } image && CommonOptions.MissingPathMessage("--init-image", image, PathKind.File) is { } missing)
-            {
-                result.AddError(missing);
-            }
-
-            if (result.GetValue(size) is { } side && side % 8 != 0)
-            {
-                result.AddError($"--size must be a multiple of 8 (the VAE's factor); got {side}.");
-            }
-        });
+        Command.Validate(result => result.GetValue(folder) is { } path ? CommonOptions.MissingPathMessage("folder", path, PathKind.Folder) : null);
+        Command.Validate(result => result.GetValue(initImage) is { } image ? CommonOptions.MissingPathMessage("--init-image", image, PathKind.File) : null);
+        Command.Validate(result => result.GetValue(size) is { } side && side % 8 != 0 ? $"--size must be a multiple of 8 (the VAE's factor); got {side}." : null);
     }
 
     /// <inheritdoc/>

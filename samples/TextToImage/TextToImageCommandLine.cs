@@ -147,10 +147,9 @@ public sealed class TextToImageCommandLine : SampleCommandLine<TextToImageOption
             int size = result.GetValue(imageSize);
             int levels = result.GetValue(modelDims)?.Length ?? Defaults.ModelDims.Count;
             int halvings = 1 << Math.Max(0, levels - 2);
-            if (size % halvings != 0)
-            {
-                result.AddError($"--image-size must be a multiple of 2^(levels - 2) = {halvings} for {levels} --model-dims levels; got {size}.");
-            }
+            return size % halvings != 0
+                ? $"--image-size must be a multiple of 2^(levels - 2) = {halvings} for {levels} --model-dims levels; got {size}."
+                : null;
         });
     }
 

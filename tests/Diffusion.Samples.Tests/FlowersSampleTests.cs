@@ -44,6 +44,11 @@ public sealed class FlowersSampleTests
         Assert.True(new FlowersCommandLine().TryParse(["--lr", "5e-4"], out FlowersOptions? rate, out _));
         Assert.Equal(5e-4, rate.LearningRate);
 
+        // The dataset-size rule reads the default of an option left out (it once read 0 and refused every --batch-size).
+        var errors = new StringWriter();
+        Assert.True(new FlowersCommandLine().TryParse(["--batch-size", "64"], out FlowersOptions? batch, out _, errors), errors.ToString());
+        Assert.Equal((64, 4096), (batch.BatchSize, batch.DatasetSize));
+
         Assert.True(new FlowersCommandLine().TryParse(
             ["--steps", "20", "--image-size", "16", "--model-dims", "16,32,32", "--seed", "3", "--fresh", "--count", "4", "--bf16", "off", "--threads", "1"],
             out FlowersOptions? parsed,
@@ -95,6 +100,32 @@ public sealed class FlowersSampleTests
 
         Assert.Throws<ArgumentException>(() => EvaluationChange.Of([1.0], [1.0, 2.0]));
         Assert.Throws<ArgumentException>(() => EvaluationChange.Of([], []));
+    }
+
+    [Fact]
+    public void KeptWeightsGoBackIntoTheModelTheyCameFrom()
+    {
+        using var unet = new Diffusion.Models.UNet(new Diffusion.Models.UNetOptions { HiddenDims = [16, 32], ImageSize = 16 });
+        Dictionary<string, TorchSharp.torch.Tensor> original = unet.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
+        using KeptWeights kept = KeptWeights.Of(unet);
+        using (TorchSharp.torch.no_grad())
+        {
+            foreach (TorchSharp.torch.Tensor p in unet.parameters())
+            {
+                p.add_(1);
+            }
+        }
+
+        Assert.Contains(original, kv => !kv.Value.eq(unet.state_dict()[kv.Key]).all().item<bool>()); // training moved them
+        kept.RestoreInto(unet);
+        Assert.All(original, kv => Assert.True(kv.Value.eq(unet.state_dict()[kv.Key]).all().item<bool>(), kv.Key));
+
+        using var other = new Diffusion.Models.UNet(new Diffusion.Models.UNetOptions { HiddenDims = [16, 32, 32], ImageSize = 16 });
+        Assert.Throws<ArgumentException>(() => kept.RestoreInto(other));
+        foreach (TorchSharp.torch.Tensor t in original.Values)
+        {
+            t.Dispose();
+        }
     }
 
     private sealed class DoubleTupleComparer(double tolerance) : IEqualityComparer<(double, double)>

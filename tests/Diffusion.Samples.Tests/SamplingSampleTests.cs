@@ -11,6 +11,7 @@ public sealed class SamplingSampleTests
     [InlineData(new[] { "--count", "x" }, "Sampling: Cannot parse argument 'x' for option '--count' as expected type 'System.Int32'.")]
     [InlineData(new[] { "--weights" }, "Sampling: Required argument missing for option: '--weights'.")]
     [InlineData(new[] { "--weights", "/no/such.safetensors" }, "Sampling: --weights: no file or folder at '/no/such.safetensors'. Run the Flowers sample first, or pass --weights.")]
+    [InlineData(new string[0], "Sampling: --weights: no file or folder at 'output/flowers/unet-ema'. Run the Flowers sample first, or pass --weights.")] // the default, when nothing else is wrong
     [InlineData(new[] { "--steps", "3" }, "Sampling: Unrecognized command or argument '--steps'. Unrecognized command or argument '3'.")]
     public void BadCommandLinesAreRejectedInOneLine(string[] args, string message)
     {
