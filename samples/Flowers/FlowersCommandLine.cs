@@ -101,7 +101,7 @@ public sealed class FlowersCommandLine : SampleCommandLine<FlowersOptions>
     private readonly Option<bool> fresh = new("--fresh") { Description = "start from noise, not from the committed starting weights (when the output has no checkpoint)" };
     private readonly Option<string> bfloat16 = new Option<string>("--bf16")
     {
-        Description = "train in bfloat16: auto (only where the CPU has AMX or AVX512-BF16, which make it faster than float32), on or off",
+        Description = "train in bfloat16: auto (only where the CPU has AMX or AVX512-BF16, which make it faster than float32, and not on top of the committed float32 weights), on or off",
         HelpName = "auto|on|off",
         DefaultValueFactory = _ => "auto",
     }.AcceptOnlyFromAmong("auto", "on", "off");
