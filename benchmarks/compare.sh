@@ -33,6 +33,9 @@
 #   --ours-bin   a folder holding an already built Diffusion.Benchmarks (e.g. a copy of an older build, to
 #                compare two versions of ours); default: build this checkout in Release.
 #
+# COMPARE_PYTHON: the PyTorch side's interpreter (default /usr/bin/python3, Debian's PyTorch 1.13); e.g. python3 on a
+# GPU machine whose pip PyTorch is the only one (benchmarks/results/2026-12-04-xeon-cpu-compare/).
+#
 # Installs what it needs: Debian's python3-torch (apt-get) when `import torch` fails, and OpenBLAS for the
 # PyTorch side when the system's libblas.so.3 is the reference BLAS (Debian's default): the package is
 # downloaded and unpacked into a cache folder and used through LD_LIBRARY_PATH for the PyTorch process
@@ -62,7 +65,7 @@ while [[ $# -gt 0 ]]; do
     --out) out="$2"; shift 2 ;;
     --ours-bin) ours_bin="$2"; shift 2 ;;
     --save) save="$2"; shift 2 ;;
-    -h|--help) sed -n '2,40p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,42p' "$0"; exit 0 ;;
     *) echo "compare.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -86,11 +89,15 @@ elif [[ -z "$dgai" || ! -f "$dgai/utils/unet_util.py" || ! -f "$dgai/utils/ch15u
 fi
 out="${out:-$(mktemp -d /tmp/diffusion-compare.XXXXXX)}"
 mkdir -p "$out"
-python="${PYTHON:-/usr/bin/python3}" # PYTHON=python3 on a machine whose PyTorch is not Debian's (a GPU machine's)
+python="${COMPARE_PYTHON:-/usr/bin/python3}"
 sudo=""; [[ $(id -u) -ne 0 ]] && sudo="sudo"
 
 # --- what the PyTorch side needs ------------------------------------------------------------------
 if ! "$python" -c 'import torch' 2>/dev/null; then
+  if [[ "$python" != /usr/bin/python3 ]]; then
+    echo "compare.sh: COMPARE_PYTHON=$python cannot import torch" >&2
+    exit 2
+  fi
   echo "# installing Debian's python3-torch" >&2
   $sudo apt-get install -y python3-torch >&2
 fi

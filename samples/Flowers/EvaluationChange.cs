@@ -10,7 +10,7 @@ namespace Diffusion.Samples.Flowers;
 /// <param name="Before">The mean loss at the start.</param>
 /// <param name="After">The mean loss at the end.</param>
 /// <param name="StandardError">The standard error of the mean difference (sample standard deviation of the
-/// per-image differences over √n); 0 for one image.</param>
+/// per-image differences over √n); NaN for one image, which has no spread to judge by.</param>
 public sealed record EvaluationChange(double Before, double After, double StandardError)
 {
     /// <summary>Pairs two runs of the evaluation over the same images and seed.</summary>
@@ -30,16 +30,17 @@ public sealed record EvaluationChange(double Before, double After, double Standa
         int n = before.Count;
         double[] differences = [.. after.Zip(before, (a, b) => a - b)];
         double mean = differences.Average();
-        double variance = n > 1 ? differences.Sum(d => (d - mean) * (d - mean)) / (n - 1) : 0;
+        double variance = n > 1 ? differences.Sum(d => (d - mean) * (d - mean)) / (n - 1) : double.NaN;
         return new EvaluationChange(before.Average(), after.Average(), Math.Sqrt(variance / n));
     }
 
     /// <summary>True when the change is more than two standard errors: a change the check resolves (about 95 %
-    /// confidence that its sign is right).</summary>
+    /// confidence that its sign is right). False for one image.</summary>
     public bool Resolved => Math.Abs(After - Before) > 2 * StandardError;
 
     /// <summary>The console line: both figures and the change with its resolution, e.g. "0.05479 at the start,
-    /// 0.05481 now (0.03 % worse, within the ± 0.05 % this check resolves: no measurable change)".</summary>
+    /// 0.05483 now (worse by 0.07 %, ± 0.06 %: two standard errors of the image-by-image differences)", or
+    /// "(0.03 % worse, within the ± 0.05 % this check resolves, …: no measurable change)".</summary>
     /// <returns>The text after "Evaluation loss on …: ".</returns>
     public string Describe()
     {

@@ -20,12 +20,13 @@ public sealed class KeptWeights : IDisposable
     {
         ArgumentNullException.ThrowIfNull(model);
         using var noGrad = no_grad();
-        return new KeptWeights(model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().cpu().clone()));
+        using var scope = NewDisposeScope(); // the detached views and device copies on the way
+        return new KeptWeights(model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().cpu().clone().MoveToOuterDisposeScope()));
     }
 
     /// <summary>Writes the copy back into <paramref name="model"/> (the same module it was taken from), in place.</summary>
     /// <param name="model">The model.</param>
-    /// <exception cref="ArgumentException">The model's state names differ from the copy's.</exception>
+    /// <exception cref="ArgumentException">The model has a tensor the copy lacks, or one of another shape.</exception>
     public void RestoreInto(nn.Module model)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -35,6 +36,13 @@ public sealed class KeptWeights : IDisposable
             if (!copies.TryGetValue(name, out Tensor? source))
             {
                 throw new ArgumentException($"model has a tensor '{name}' the kept weights do not; restore into the model they were taken from.", nameof(model));
+            }
+
+            if (!source.shape.SequenceEqual(target.shape))
+            {
+                throw new ArgumentException(
+                    $"model's '{name}' has shape [{string.Join(", ", target.shape)}], the kept weights' [{string.Join(", ", source.shape)}]; restore into the model they were taken from.",
+                    nameof(model));
             }
 
             target.copy_(source);

@@ -41,7 +41,8 @@ var scheduler = new DdimScheduler(DdimSchedulerOptions.Book);
 string? resumeFrom = TrainingCheckpoint.FindLatest(checkpoints);
 long? startingSteps = resumeFrom is null ? StartingCheckpoint.LoadIfUseful(options, unet, checkpoints) : null;
 bool warmStart = startingSteps is not null;
-bool continuesCommittedWeights = StartingCheckpoint.Fits(options, unet); // a warm start, or a checkpoint of one
+// A warm start, or a checkpoint of the default model (a --fresh run resumes as one unless --fresh is given again).
+bool continuesCommittedWeights = StartingCheckpoint.Fits(options, unet);
 double learningRate = options.LearningRate
     ?? (continuesCommittedWeights ? FlowersOptions.ContinuationLearningRate : FlowersOptions.FreshLearningRate);
 (bool bfloat16, string precision) = Precision.Choose(
@@ -81,9 +82,40 @@ if (resumeFrom is not null)
     TrainingCheckpoint.LoadWeights(resumeFrom, unet); // the EMA weights, to evaluate them; Fit loads the full state
 }
 
+unet.to(device); // both evaluations where training runs: a GPU's kernels round differently from the CPU's
 double[] evaluationBefore = trainer.EvaluationLosses(heldOut, options.Seed);
 Console.WriteLine($"Evaluation loss on {heldOutName} (fixed noise and timesteps): {evaluationBefore.Average():F5}");
-using KeptWeights startingWeights = KeptWeights.Of(unet); // handed back if the run does not beat them on that check
+
+// The weights to beat on that check, handed back at the end if training does not: those this run starts from, or,
+// when it resumes, unet-ema/ of the last run if that is better (a run that handed back its starting weights left a
+// checkpoint worse than its unet-ema/).
+KeptWeights toBeat = KeptWeights.Of(unet);
+double toBeatLoss = evaluationBefore.Average();
+string toBeatName = "the weights this run started from";
+string delivered = Path.Combine(output, "unet-ema");
+if (resumeFrom is not null && File.Exists(Path.Combine(delivered, "config.json")))
+{
+    using UNet earlier = UNet.FromPretrained(delivered);
+    if (earlier.Options == unet.Options)
+    {
+        KeptWeights earlierWeights = KeptWeights.Of(earlier);
+        earlierWeights.RestoreInto(unet);
+        double earlierLoss = trainer.EvaluationLoss(heldOut, options.Seed);
+        TrainingCheckpoint.LoadWeights(resumeFrom, unet);
+        if (earlierLoss < toBeatLoss)
+        {
+            toBeat.Dispose();
+            (toBeat, toBeatLoss, toBeatName) = (earlierWeights, earlierLoss, "unet-ema/ of the last run");
+            Console.WriteLine($"unet-ema/ of the last run scores {earlierLoss:F5} on that check: the weights this run must beat.");
+        }
+        else
+        {
+            earlierWeights.Dispose();
+        }
+    }
+}
+
+using KeptWeights weightsToBeat = toBeat;
 if (warmStart)
 {
     Console.WriteLine($"First {trainer.Options.MomentWarmupSteps} batches only fill AdamW's moments (the committed file has none); then step {startingSteps + 1} at lr {learningRate:0.0e0}.");
@@ -97,14 +129,6 @@ Console.WriteLine($"Trained {result.StepsThisRun} steps in {result.Elapsed:mm\\:
                   (result.StepsThisRun > 0 ? $"average loss {result.FinalLoss:F4}, " : string.Empty) + $"waited {result.DataWait.TotalSeconds:F1} s for data.");
 EvaluationChange change = EvaluationChange.Of(evaluationBefore, trainer.EvaluationLosses(heldOut, options.Seed));
 Console.WriteLine($"Evaluation loss on {heldOutName}: {change.Describe()}.");
-if (change.After > change.Before)
-{
-    // A run ends no worse than it started: the pictures and unet-ema/ get the starting weights back; the checkpoint
-    // keeps the trained state, which the next run resumes (well-trained weights need longer than ten CPU minutes).
-    startingWeights.RestoreInto(unet);
-    Console.WriteLine($"Kept the weights this run started from ({change.Before:F5}) for unet-ema/ and the pictures; the checkpoint holds the trained ones, and the next run goes on from them.");
-}
-
 Console.WriteLine($"Speed: {result.StepsThisRun * options.BatchSize / Math.Max(1e-9, result.Elapsed.TotalSeconds):F1} images/s " +
                   $"({(bfloat16 ? "bfloat16" : "float32")}, {torch.get_num_threads()} torch thread{(torch.get_num_threads() == 1 ? string.Empty : "s")}, {run.Cpu}).");
 if (result.Cancelled)
@@ -113,7 +137,16 @@ if (result.Cancelled)
     return 0;
 }
 
-unet.SavePretrained(Path.Combine(output, "unet-ema")); // config.json (the options) + diffusion_pytorch_model.safetensors
+if (change.After > toBeatLoss)
+{
+    // A run ends no worse than it started: unet-ema/ and the pictures get the weights to beat; the checkpoint keeps
+    // the trained state, which the next run resumes (well-trained weights need longer than ten CPU minutes).
+    weightsToBeat.RestoreInto(unet);
+    Console.WriteLine($"Kept {toBeatName} ({toBeatLoss:F5}) for unet-ema/ and the pictures: the trained ones score higher ({change.After:F5}). " +
+                      "The checkpoint holds the trained ones, and the next run goes on from them.");
+}
+
+unet.SavePretrained(delivered); // config.json (the options) + diffusion_pytorch_model.safetensors
 
 var pipeline = new DiffusionPipeline(unet, scheduler);
 using (var images = pipeline.Generate(options.Samples, inferenceSteps: options.SamplingSteps, seed: options.Seed))

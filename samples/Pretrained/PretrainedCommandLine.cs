@@ -60,7 +60,7 @@ public sealed class PretrainedCommandLine : SampleCommandLine<PretrainedOptions>
     {
         Command.AddArgument(folder);
         Command.Add(scheduler, samplingSteps, count, seed, output);
-        Command.Validate(result => result.GetValue(folder) is { } path ? CommonOptions.MissingPathMessage("folder", path, PathKind.Folder) : null);
+        Command.Validate(result => result.GetValue(folder) is { } path ? CommonOptions.MissingPathMessage("folder", path, PathKind.Folder) : null, alsoAfterParseErrors: true);
     }
 
     /// <inheritdoc/>

@@ -64,8 +64,7 @@ public sealed class SamplingCommandLine : SampleCommandLine<SamplingOptions>
             weights, scheduler, samplingSteps, count, seed, output);
 
         // A command-level check, because the default path must exist too (option checks run only for given options).
-        // The default too (no Flowers run yet), but only when the command line has no other error to report.
-        Command.Validate(result => (result.GetResult(weights) is { Implicit: false } || result.Errors.Count == 0) && result.GetValue(weights) is { } path
+        Command.Validate(result => result.GetValue(weights) is { } path
             && CommonOptions.MissingPathMessage("--weights", path, PathKind.FileOrFolder) is { } message
             ? message + " Run the Flowers sample first, or pass --weights."
             : null);

@@ -16,7 +16,7 @@ public sealed class SampleCommand
 
     private readonly string name;
     private readonly RootCommand root;
-    private readonly List<Func<ParseResult, string?>> checks = [];
+    private readonly List<(Func<ParseResult, string?> Check, bool AlsoAfterParseErrors)> checks = [];
 
     /// <summary>Creates the command with the options every sample has (<c>--threads</c>, <c>--help</c>).</summary>
     /// <param name="name">The sample's name, which starts each error line.</param>
@@ -45,11 +45,14 @@ public sealed class SampleCommand
     public void AddArgument(Argument argument) => root.Arguments.Add(argument);
 
     /// <summary>
-    /// Adds a check of the whole command line (a rule between options, or a default that must exist). Checks run after
-    /// the parse has no errors of its own, on its result, so an option left out reads as its default.
+    /// Adds a check of the whole command line (a rule between options, or a default that must exist). Checks run on
+    /// the finished parse, so an option left out reads as its default, and only when the parse has no errors of its
+    /// own (a value out of range is reported once), unless <paramref name="alsoAfterParseErrors"/> says otherwise.
     /// </summary>
     /// <param name="check">Returns the error (naming the options and values) or null when the command line is fine.</param>
-    public void Validate(Func<ParseResult, string?> check) => checks.Add(check);
+    /// <param name="alsoAfterParseErrors">True for a check whose message explains a parse error, e.g. that of a missing
+    /// positional folder: with <c>--colour red</c> the folder is "--colour" and the parse only sees 'red' as extra.</param>
+    public void Validate(Func<ParseResult, string?> check, bool alsoAfterParseErrors = false) => checks.Add((check, alsoAfterParseErrors));
 
     /// <summary>Parses <paramref name="args"/> into the sample's options; prints help or the error itself when the program should stop.</summary>
     /// <typeparam name="TOptions">The sample's options record.</typeparam>
@@ -75,7 +78,11 @@ public sealed class SampleCommand
 
         // System.CommandLine's own validators see an option left out as default(T), not its default value; these checks
         // run on the finished parse, which gives the defaults.
-        List<string> problems = [.. result.Errors.Select(e => e.Message), .. checks.Select(check => Check(check, result)).OfType<string>()];
+        List<string> problems =
+        [
+            .. result.Errors.Select(e => e.Message),
+            .. checks.Where(c => result.Errors.Count == 0 || c.AlsoAfterParseErrors).Select(c => Check(c.Check, result)).OfType<string>(),
+        ];
         if (problems.Count > 0)
         {
             // One line, whatever went wrong: the messages name the option and the value.

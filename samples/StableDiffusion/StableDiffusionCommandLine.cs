@@ -88,7 +88,7 @@ public sealed class StableDiffusionCommandLine : SampleCommandLine<StableDiffusi
     {
         Command.AddArgument(folder);
         Command.Add(prompt, negative, steps, guidance, seed, size, count, initImage, strength, device, dtype, output);
-        Command.Validate(result => result.GetValue(folder) is { } path ? CommonOptions.MissingPathMessage("folder", path, PathKind.Folder) : null);
+        Command.Validate(result => result.GetValue(folder) is { } path ? CommonOptions.MissingPathMessage("folder", path, PathKind.Folder) : null, alsoAfterParseErrors: true);
         Command.Validate(result => result.GetValue(initImage) is { } image ? CommonOptions.MissingPathMessage("--init-image", image, PathKind.File) : null);
         Command.Validate(result => result.GetValue(size) is { } side && side % 8 != 0 ? $"--size must be a multiple of 8 (the VAE's factor); got {side}." : null);
     }

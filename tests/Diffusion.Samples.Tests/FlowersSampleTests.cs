@@ -21,6 +21,7 @@ public sealed class FlowersSampleTests
     [InlineData(new[] { "--steps" }, "Flowers: Required argument missing for option: '--steps'.")]
     [InlineData(new[] { "--colour" }, "Flowers: Unrecognized command or argument '--colour'.")]
     [InlineData(new[] { "--dataset-size", "8", "--batch-size", "16" }, "Flowers: --dataset-size (8) must be at least --batch-size (16).")]
+    [InlineData(new[] { "--batch-size", "5000" }, "Flowers: --batch-size must be between 1 and 4096; got 5000.")] // once: the dataset-size rule waits for a clean parse
     [InlineData(new[] { "--quality-samples", "1" }, "Flowers: --quality-samples must be 0 (no quality figure) or at least 2 (a covariance needs two images); got 1.")]
     [InlineData(new[] { "--quality-samples", "-3" }, "Flowers: --quality-samples must be between 0 and 4096; got -3.")]
     public void BadCommandLinesAreRejectedInOneLine(string[] args, string message)
@@ -78,6 +79,7 @@ public sealed class FlowersSampleTests
         Assert.False(Precision.Choose(null, amx, CPU, oneDnnTurnedOff: false, continuesFloat32Weights: true).BFloat16);
         Assert.StartsWith("float32 (auto: going on from the committed weights", Precision.Choose(null, amx, CPU, oneDnnTurnedOff: false, continuesFloat32Weights: true).Reason, StringComparison.Ordinal);
         Assert.True(Precision.Choose(true, amx, CPU, oneDnnTurnedOff: false, continuesFloat32Weights: true).BFloat16);
+        Assert.Contains("oneDNN is off", Precision.Choose(null, avx512Bf16, CPU, oneDnnTurnedOff: true, continuesFloat32Weights: true).Reason, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -97,6 +99,10 @@ public sealed class FlowersSampleTests
         Assert.False(mixed.Resolved);
         Assert.StartsWith("1.00000 at the start, 1.04000 now (4.00 % worse, within the ± 12.00 % this check resolves", mixed.Describe(), StringComparison.Ordinal);
         Assert.EndsWith("no measurable change)", mixed.Describe(), StringComparison.Ordinal);
+
+        EvaluationChange single = EvaluationChange.Of([1.0], [2.0]);
+        Assert.True(double.IsNaN(single.StandardError));
+        Assert.False(single.Resolved); // one image has no spread to judge a change by
 
         Assert.Throws<ArgumentException>(() => EvaluationChange.Of([1.0], [1.0, 2.0]));
         Assert.Throws<ArgumentException>(() => EvaluationChange.Of([], []));
@@ -122,6 +128,8 @@ public sealed class FlowersSampleTests
 
         using var other = new Diffusion.Models.UNet(new Diffusion.Models.UNetOptions { HiddenDims = [16, 32, 32], ImageSize = 16 });
         Assert.Throws<ArgumentException>(() => kept.RestoreInto(other));
+        using var wider = new Diffusion.Models.UNet(new Diffusion.Models.UNetOptions { HiddenDims = [16, 48], ImageSize = 16 }); // same names, other shapes
+        Assert.Contains("has shape", Assert.Throws<ArgumentException>(() => kept.RestoreInto(wider)).Message, StringComparison.Ordinal);
         foreach (TorchSharp.torch.Tensor t in original.Values)
         {
             t.Dispose();
