@@ -47,6 +47,11 @@ public sealed record EvaluationChange(double Before, double After, double Standa
         double relative = Math.Abs(After - Before) / Before;
         double resolution = 2 * StandardError / Before;
         string direction = After <= Before ? "better" : "worse";
+        if (double.IsNaN(StandardError))
+        {
+            return string.Create(CultureInfo.InvariantCulture, $"{Before:F5} at the start, {After:F5} now ({direction} by {relative:P2}; one image has no spread to judge that by)");
+        }
+
         return Resolved
             ? string.Create(CultureInfo.InvariantCulture, $"{Before:F5} at the start, {After:F5} now ({direction} by {relative:P2}, ± {resolution:P2}: two standard errors of the image-by-image differences)")
             : string.Create(CultureInfo.InvariantCulture, $"{Before:F5} at the start, {After:F5} now ({relative:P2} {direction}, within the ± {resolution:P2} this check resolves, two standard errors of the image-by-image differences: no measurable change)");

@@ -21,7 +21,7 @@ public sealed class KeptWeights : IDisposable
         ArgumentNullException.ThrowIfNull(model);
         using var noGrad = no_grad();
         using var scope = NewDisposeScope(); // the detached views and device copies on the way
-        return new KeptWeights(model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().cpu().clone().MoveToOuterDisposeScope()));
+        return new KeptWeights(model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().cpu().clone().DetachFromDisposeScope()));
     }
 
     /// <summary>Writes the copy back into <paramref name="model"/> (the same module it was taken from), in place.</summary>

@@ -95,23 +95,35 @@ string toBeatName = "the weights this run started from";
 string delivered = Path.Combine(output, "unet-ema");
 if (resumeFrom is not null && File.Exists(Path.Combine(delivered, "config.json")))
 {
-    using UNet earlier = UNet.FromPretrained(delivered);
-    if (earlier.Options == unet.Options)
+    KeptWeights? earlierWeights = null;
+    try
     {
-        KeptWeights earlierWeights = KeptWeights.Of(earlier);
-        earlierWeights.RestoreInto(unet);
-        double earlierLoss = trainer.EvaluationLoss(heldOut, options.Seed);
-        TrainingCheckpoint.LoadWeights(resumeFrom, unet);
-        if (earlierLoss < toBeatLoss)
+        using UNet earlier = UNet.FromPretrained(delivered);
+        if (earlier.Options != unet.Options)
         {
-            toBeat.Dispose();
-            (toBeat, toBeatLoss, toBeatName) = (earlierWeights, earlierLoss, "unet-ema/ of the last run");
-            Console.WriteLine($"unet-ema/ of the last run scores {earlierLoss:F5} on that check: the weights this run must beat.");
+            Console.WriteLine("unet-ema/ of the last run holds another model shape: this run does not compare with it, and replaces it.");
         }
         else
         {
-            earlierWeights.Dispose();
+            earlierWeights = KeptWeights.Of(earlier);
+            earlierWeights.RestoreInto(unet);
+            double earlierLoss = trainer.EvaluationLoss(heldOut, options.Seed);
+            if (earlierLoss < toBeatLoss)
+            {
+                toBeat.Dispose();
+                (toBeat, toBeatLoss, toBeatName, earlierWeights) = (earlierWeights, earlierLoss, "unet-ema/ of the last run", null);
+                Console.WriteLine($"unet-ema/ of the last run scores {earlierLoss:F5} on that check: the weights this run must beat.");
+            }
         }
+    }
+    catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
+    {
+        Console.WriteLine($"unet-ema/ of the last run could not be read ({e.Message}): this run does not compare with it, and replaces it.");
+    }
+    finally
+    {
+        earlierWeights?.Dispose();
+        TrainingCheckpoint.LoadWeights(resumeFrom, unet); // back to the checkpoint's EMA weights, where training resumes
     }
 }
 

@@ -103,6 +103,7 @@ public sealed class FlowersSampleTests
         EvaluationChange single = EvaluationChange.Of([1.0], [2.0]);
         Assert.True(double.IsNaN(single.StandardError));
         Assert.False(single.Resolved); // one image has no spread to judge a change by
+        Assert.Equal("1.00000 at the start, 2.00000 now (worse by 100.00 %; one image has no spread to judge that by)", single.Describe());
 
         Assert.Throws<ArgumentException>(() => EvaluationChange.Of([1.0], [1.0, 2.0]));
         Assert.Throws<ArgumentException>(() => EvaluationChange.Of([], []));
@@ -174,6 +175,13 @@ public sealed class FlowersSampleTests
         Assert.True(exitCode == 0, log);
         Assert.Contains("Resuming from checkpoint-00000002.safetensors", log, StringComparison.Ordinal);
         Assert.Contains("now at step 3", log, StringComparison.Ordinal);
+
+        // A unet-ema/ that cannot be opened is no weights to beat: the run says so, trains and replaces it.
+        File.Delete(Path.Combine(output, "unet-ema", "diffusion_pytorch_model.safetensors"));
+        (exitCode, log) = Run("Flowers.dll", [.. args.Select(a => a == "2" ? "4" : a)]);
+        Assert.True(exitCode == 0, log);
+        Assert.Contains("unet-ema/ of the last run could not be read", log, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(output, "unet-ema", "diffusion_pytorch_model.safetensors")), log);
     }
 
     [Fact]
