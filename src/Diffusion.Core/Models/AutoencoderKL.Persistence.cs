@@ -49,11 +49,6 @@ public sealed partial class AutoencoderKL : IPretrainedFolderModel<AutoencoderKL
     public string ToConfigJson() => Config.ToJson();
 
     // What PretrainedFolder.Open needs to know about this class.
-    static AutoencoderKLConfig IPretrainedFolderModel<AutoencoderKL, AutoencoderKLConfig>.ReadConfig(string json, ICollection<string> unknownKeys) =>
-        AutoencoderKLConfig.FromJson(json, unknownKeys);
-
-    static IReadOnlyList<string> IPretrainedFolderModel<AutoencoderKL, AutoencoderKLConfig>.Violations(AutoencoderKLConfig config) => config.GetViolations();
-
     static AutoencoderKL IPretrainedFolderModel<AutoencoderKL, AutoencoderKLConfig>.Create(AutoencoderKLConfig config, ScalarType? dtype) => new(config, dtype: dtype);
 
     // The sizes config.json names, against the weights file's header, before the model is built (a wrong digit in

@@ -15,7 +15,7 @@ namespace Diffusion.Models;
 /// folders' <c>vae/config.json</c> says so. Block types are diffusers' class names; this library builds
 /// <c>DownEncoderBlock2D</c> and <c>UpDecoderBlock2D</c>, the only ones <c>AutoencoderKL</c> checkpoints use.
 /// </remarks>
-public sealed record AutoencoderKLConfig : DiffusersModelConfig
+public sealed record AutoencoderKLConfig : DiffusersModelConfig, Internal.IModelConfig<AutoencoderKLConfig>
 {
     /// <summary>Channels of the input image (<c>in_channels</c>).</summary>
     /// <value>The default value is 3.</value>

@@ -88,14 +88,9 @@ public static class PretrainedModel
     // Reads, checks and builds through the same per-class facts PretrainedFolder.Open uses (IPretrainedFolderModel).
     private static TModel Build<TModel, TConfig>(string configJson, Device? device, ScalarType? dtype, string className)
         where TModel : nn.Module, IPretrainedFolderModel<TModel, TConfig>
+        where TConfig : IModelConfig<TConfig>
     {
-        TConfig config = TModel.ReadConfig(configJson, new List<string>());
-        IReadOnlyList<string> broken = TModel.Violations(config);
-        if (broken.Count > 0)
-        {
-            throw new InvalidDataException($"the model config is not a {className} this library can build: {string.Join(" ", broken)}");
-        }
-
+        TConfig config = PretrainedFolder.ReadConfig<TConfig>(configJson, "the model config", className, unknownKeys: null);
         TModel model = TModel.Create(config, dtype);
         if (device is not null)
         {

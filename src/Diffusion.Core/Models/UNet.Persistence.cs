@@ -38,11 +38,6 @@ public sealed partial class UNet : IPretrainedFolderModel<UNet, UNetOptions>
     public void SavePretrained(string directory) => PretrainedFolder.Save(this, directory);
 
     // What PretrainedFolder.Open needs to know about this class.
-    static UNetOptions IPretrainedFolderModel<UNet, UNetOptions>.ReadConfig(string json, ICollection<string> unknownKeys) =>
-        UNetOptions.FromJson(json, unknownKeys);
-
-    static IReadOnlyList<string> IPretrainedFolderModel<UNet, UNetOptions>.Violations(UNetOptions options) => options.GetViolations();
-
     static UNet IPretrainedFolderModel<UNet, UNetOptions>.Create(UNetOptions options, ScalarType? dtype) => new(options, dtype: dtype);
 
     static IEnumerable<(string Key, long[] Shape)> IPretrainedFolderModel<UNet, UNetOptions>.ExpectedShapes(UNetOptions options) => ExpectedShapes(options);

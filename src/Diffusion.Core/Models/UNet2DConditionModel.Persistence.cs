@@ -51,11 +51,6 @@ public sealed partial class UNet2DConditionModel : IPretrainedFolderModel<UNet2D
     public string ToConfigJson() => Config.ToJson();
 
     // What PretrainedFolder.Open needs to know about this class.
-    static UNet2DConditionModelConfig IPretrainedFolderModel<UNet2DConditionModel, UNet2DConditionModelConfig>.ReadConfig(string json, ICollection<string> unknownKeys) =>
-        UNet2DConditionModelConfig.FromJson(json, unknownKeys);
-
-    static IReadOnlyList<string> IPretrainedFolderModel<UNet2DConditionModel, UNet2DConditionModelConfig>.Violations(UNet2DConditionModelConfig config) => config.GetViolations();
-
     static UNet2DConditionModel IPretrainedFolderModel<UNet2DConditionModel, UNet2DConditionModelConfig>.Create(UNet2DConditionModelConfig config, ScalarType? dtype) => new(config, dtype: dtype);
 
     // The sizes config.json names, against the weights file's header, before the model is built (a wrong number in

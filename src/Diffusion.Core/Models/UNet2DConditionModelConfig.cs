@@ -22,7 +22,7 @@ namespace Diffusion.Models;
 /// <c>cross_attention_norm</c>, <c>addition_embed_type_num_heads</c> and <c>mid_block_only_cross_attention</c> change
 /// only block types this class does not build, as in diffusers: they are kept and written back.</para>
 /// </remarks>
-public sealed record UNet2DConditionModelConfig : DiffusersUNetConfig
+public sealed record UNet2DConditionModelConfig : DiffusersUNetConfig, Internal.IModelConfig<UNet2DConditionModelConfig>
 {
     /// <summary>A configuration with diffusers' <c>UNet2DConditionModel</c> defaults (Stable Diffusion 1's U-Net).</summary>
     public UNet2DConditionModelConfig()

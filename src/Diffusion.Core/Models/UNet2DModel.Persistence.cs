@@ -49,11 +49,6 @@ public sealed partial class UNet2DModel : IPretrainedFolderModel<UNet2DModel, UN
     public string ToConfigJson() => Config.ToJson();
 
     // What PretrainedFolder.Open needs to know about this class.
-    static UNet2DModelConfig IPretrainedFolderModel<UNet2DModel, UNet2DModelConfig>.ReadConfig(string json, ICollection<string> unknownKeys) =>
-        UNet2DModelConfig.FromJson(json, unknownKeys);
-
-    static IReadOnlyList<string> IPretrainedFolderModel<UNet2DModel, UNet2DModelConfig>.Violations(UNet2DModelConfig config) => config.GetViolations();
-
     static UNet2DModel IPretrainedFolderModel<UNet2DModel, UNet2DModelConfig>.Create(UNet2DModelConfig config, ScalarType? dtype) => new(config, dtype: dtype);
 
     // The sizes config.json names, against the weights file's header, before the model is built (a wrong digit in

@@ -16,7 +16,7 @@ namespace Diffusion.Models;
 /// NCSN++ layout of score-SDE models) need FIR resampling and are not implemented: <see cref="GetViolations"/>
 /// names them.
 /// </remarks>
-public sealed record UNet2DModelConfig : DiffusersUNetConfig
+public sealed record UNet2DModelConfig : DiffusersUNetConfig, Internal.IModelConfig<UNet2DModelConfig>
 {
     /// <summary>Residual blocks per down block; up blocks have one more (<c>layers_per_block</c>).</summary>
     /// <value>The default value is 2.</value>

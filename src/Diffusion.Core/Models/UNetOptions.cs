@@ -12,7 +12,7 @@ namespace Diffusion.Models;
 /// image sides must be multiples of 2^(L − 2) (<see cref="SizeMultiple"/>). Every hidden width feeds a
 /// GroupNorm, so each must be a multiple of <see cref="NormGroups"/>.
 /// </remarks>
-public sealed record UNetOptions
+public sealed record UNetOptions : Internal.IModelConfig<UNetOptions>
 {
     /// <summary>Channels of the input image.</summary>
     /// <value>The default value is 3.</value>

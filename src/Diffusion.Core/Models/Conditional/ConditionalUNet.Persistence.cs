@@ -27,11 +27,6 @@ public sealed partial class ConditionalUNet : IPretrainedFolderModel<Conditional
     public void SavePretrained(string directory) => PretrainedFolder.Save(this, directory);
 
     // What PretrainedFolder.Open needs to know about this class.
-    static ConditionalUNetOptions IPretrainedFolderModel<ConditionalUNet, ConditionalUNetOptions>.ReadConfig(string json, ICollection<string> unknownKeys) =>
-        ConditionalUNetOptions.FromJson(json, unknownKeys);
-
-    static IReadOnlyList<string> IPretrainedFolderModel<ConditionalUNet, ConditionalUNetOptions>.Violations(ConditionalUNetOptions options) => options.GetViolations();
-
     static ConditionalUNet IPretrainedFolderModel<ConditionalUNet, ConditionalUNetOptions>.Create(ConditionalUNetOptions options, ScalarType? dtype) => new(options, dtype: dtype);
 
     // The U-Net's shapes and, for a class-conditional model, the class embedding (one row more: the "no class" row).

@@ -14,7 +14,7 @@ namespace Diffusion.Models;
 /// <para>Class conditioning: with <see cref="NumClasses"/> = K the network learns K + 1 embeddings added to
 /// the time embedding; index K (<see cref="NullClassLabel"/>) is the "no class" label of the unconditional branch.</para>
 /// </remarks>
-public sealed record ConditionalUNetOptions
+public sealed record ConditionalUNetOptions : Internal.IModelConfig<ConditionalUNetOptions>
 {
     /// <summary>The U-Net under the conditioning: channels, widths, image size, GroupNorm groups, self-attention shape.</summary>
     /// <value>The default value is the book's configuration (<c>new UNetOptions()</c>).</value>

@@ -2,25 +2,16 @@ namespace Diffusion.Models.Internal;
 
 /// <summary>
 /// What <see cref="PretrainedFolder.Open{TModel, TConfig}"/> needs to know about one model class to open its diffusers
-/// folder: how its <c>config.json</c> reads, which rules the config must keep, which tensor shapes the config fixes
-/// and how the model is built. Each model class implements it explicitly, so that its public <c>FromPretrained</c> is
+/// folder beyond what its config record knows (<see cref="IModelConfig{TSelf}"/>): which tensor shapes the config
+/// fixes and how the model is built. Each model class implements it explicitly, so that its public <c>FromPretrained</c> is
 /// one call and the steps every folder shares stay in <see cref="PretrainedFolder"/>.
 /// </summary>
 /// <typeparam name="TSelf">The model class.</typeparam>
 /// <typeparam name="TConfig">Its config (or options) record.</typeparam>
 internal interface IPretrainedFolderModel<TSelf, TConfig>
     where TSelf : nn.Module, IPretrainedFolderModel<TSelf, TConfig>
+    where TConfig : IModelConfig<TConfig>
 {
-    /// <summary>Parses <c>config.json</c>'s text.</summary>
-    /// <param name="json">The file's text.</param>
-    /// <param name="unknownKeys">Receives the keys the config does not know (they are logged, then ignored).</param>
-    /// <returns>The config, not yet checked against its rules.</returns>
-    /// <exception cref="InvalidDataException">The text is not JSON, or a value has the wrong type.</exception>
-    static abstract TConfig ReadConfig(string json, ICollection<string> unknownKeys);
-
-    /// <summary>The rules <paramref name="config"/> breaks; none means the model can be built.</summary>
-    static abstract IReadOnlyList<string> Violations(TConfig config);
-
     /// <summary>The shapes <paramref name="config"/> fixes for a few telling tensors (name → shape), compared with the
     /// weights file's header before anything is allocated, so that a wrong digit in the config fails before it costs
     /// memory (see <see cref="IO.StateDictCheck.ConfigSizes"/>).</summary>

@@ -39,11 +39,18 @@ internal static class PretrainedFolder
     /// <returns>The model in eval mode; the caller owns it.</returns>
     public static TModel Open<TModel, TConfig>(string directory, Device? device, ScalarType? dtype, ILoggerFactory? loggerFactory)
         where TModel : nn.Module, IPretrainedFolderModel<TModel, TConfig>
+        where TConfig : IModelConfig<TConfig>
     {
         string className = typeof(TModel).Name;
         ILogger logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<TModel>();
         string configPath = RequireConfig(directory, className, dtype);
-        TConfig config = ReadConfig<TModel, TConfig>(configPath, className, logger);
+        var unknown = new List<string>();
+        TConfig config = ReadConfig<TConfig>(File.ReadAllText(configPath), configPath, className, unknown);
+        foreach (string key in unknown)
+        {
+            Log.UnknownModelConfigKey(logger, configPath, key, className);
+        }
+
         string weightsPath = DiffusersWeights.Find(directory);
         IReadOnlyDictionary<string, IReadOnlyList<long>> fileShapes = DiffusersWeights.Shapes(weightsPath);
         StateDictCheck.ConfigSizes(weightsPath, ConfigFileName, $"do not fit the {className}", TModel.ExpectedShapes(config), fileShapes);
@@ -136,24 +143,23 @@ internal static class PretrainedFolder
         }
     }
 
-    private static TConfig ReadConfig<TModel, TConfig>(string configPath, string className, ILogger logger)
-        where TModel : nn.Module, IPretrainedFolderModel<TModel, TConfig>
+    /// <summary>Reads a model's <c>config.json</c> text and refuses a configuration that breaks a rule.</summary>
+    /// <typeparam name="TConfig">The model class's config record.</typeparam>
+    /// <param name="json">The text.</param>
+    /// <param name="source">Where the text comes from (a path, "the model config"), for the message.</param>
+    /// <param name="className">The model class, for the message.</param>
+    /// <param name="unknownKeys">Receives the keys the record does not know; null drops them.</param>
+    /// <returns>A configuration the model can be built from.</returns>
+    /// <exception cref="InvalidDataException">The text is malformed, or the configuration breaks rules (all are listed); the
+    /// message starts with <paramref name="source"/>.</exception>
+    public static TConfig ReadConfig<TConfig>(string json, string source, string className, ICollection<string>? unknownKeys)
+        where TConfig : IModelConfig<TConfig>
     {
-        var unknown = new List<string>();
-        TConfig config = DataFile.Naming(configPath, () => TModel.ReadConfig(File.ReadAllText(configPath), unknown));
-
-        foreach (string key in unknown)
-        {
-            Log.UnknownModelConfigKey(logger, configPath, key, className);
-        }
-
-        IReadOnlyList<string> broken = TModel.Violations(config);
-        if (broken.Count > 0)
-        {
-            throw new InvalidDataException(
-                $"{configPath}: not a {className} this library can build:{Environment.NewLine} - " + string.Join(Environment.NewLine + " - ", broken));
-        }
-
-        return config;
+        TConfig config = DataFile.Naming(source, () => TConfig.FromJson(json, unknownKeys));
+        IReadOnlyList<string> broken = config.GetViolations();
+        return broken.Count == 0
+            ? config
+            : throw new InvalidDataException(
+                $"{source}: not a {className} this library can build:{Environment.NewLine} - " + string.Join(Environment.NewLine + " - ", broken));
     }
 }

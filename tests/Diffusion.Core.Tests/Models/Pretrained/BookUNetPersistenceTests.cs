@@ -137,6 +137,11 @@ public sealed class BookUNetPersistenceTests
         Assert.Contains("_class_name", noClass.Message, StringComparison.Ordinal);
         var unknownClass = Assert.Throws<InvalidDataException>(() => PretrainedModel.FromConfigJson("{\"_class_name\": \"VQModel\"}"));
         Assert.Contains("VQModel", unknownClass.Message, StringComparison.Ordinal);
+        var broken = Assert.Throws<InvalidDataException>(() => PretrainedModel.FromConfigJson("{\"_class_name\": \"UNet\", \"hidden_dims\": [8]}"));
+        Assert.StartsWith("the model config: not a UNet", broken.Message, StringComparison.Ordinal);   // the rules, as a folder's config.json gets them
+        Assert.Contains("HiddenDims", broken.Message, StringComparison.Ordinal);
+        var mistyped = Assert.Throws<InvalidDataException>(() => PretrainedModel.FromConfigJson("{\"_class_name\": \"UNet\", \"hidden_dims\": \"wide\"}"));
+        Assert.StartsWith("the model config: ", mistyped.Message, StringComparison.Ordinal);
 
         string configPath = Path.Combine(temp.Path, "config.json");
         JsonObject config = JsonNode.Parse(File.ReadAllText(configPath))!.AsObject();
