@@ -27,15 +27,9 @@ namespace Diffusion.Models;
 /// </remarks>
 public sealed partial class UNet2DConditionModel : nn.Module<Tensor, Tensor, Tensor, Tensor>, IPretrainedModel
 {
-    private readonly Conv2d conv_in;
     private readonly Timesteps time_proj;
     private readonly Blocks.TimestepEmbedding time_embedding;
-    private readonly ModuleList<DownBlock2D> down_blocks;
-    private readonly UNetMidBlock2D? mid_block;
-    private readonly ModuleList<UpBlock2D> up_blocks;
-    private readonly GroupNorm conv_norm_out;
-    private readonly nn.Module<Tensor, Tensor> conv_act;
-    private readonly Conv2d conv_out;
+    private readonly UNet2DBody body;
 
     /// <summary>Creates the network with freshly initialised weights (PyTorch's default initialisation).</summary>
     /// <param name="config">The shape; null means diffusers' defaults (<see cref="UNet2DConditionModelConfig"/>: SD 1's U-Net with 1280-wide text states).</param>
@@ -53,7 +47,7 @@ public sealed partial class UNet2DConditionModel : nn.Module<Tensor, Tensor, Ten
         int levels = ch.Count, groups = c.NormNumGroups!.Value, tembDim = c.TimeEmbedDim;
         static T At<T>(IReadOnlyList<T> values, int level) => UNet2DConditionModelConfig.At(values, level);
 
-        conv_in = nn.Conv2d(c.InChannels, ch[0], c.ConvInKernel, padding: (c.ConvInKernel - 1) / 2);
+        Conv2d convIn = nn.Conv2d(c.InChannels, ch[0], c.ConvInKernel, padding: (c.ConvInKernel - 1) / 2); // built first, in diffusers' order
         time_proj = new Timesteps(ch[0], c.FlipSinToCos, c.FreqShift);
         time_embedding = new Blocks.TimestepEmbedding(ch[0], tembDim, c.ActFn);
 
@@ -73,13 +67,10 @@ public sealed partial class UNet2DConditionModel : nn.Module<Tensor, Tensor, Ten
                 i == levels - 1 ? null : ResampleType.Conv, c.DownsamplePadding);
         }
 
-        down_blocks = nn.ModuleList(down);
-
-        if (c.MidBlockType is not null)
-        {
-            // diffusers does not pass only_cross_attention to UNetMidBlock2DCrossAttn.
-            mid_block = new UNetMidBlock2D(ch[^1], settings with { OutputScaleFactor = c.MidBlockScaleFactor }, Transformer(levels - 1, false));
-        }
+        // diffusers does not pass only_cross_attention to UNetMidBlock2DCrossAttn.
+        UNetMidBlock2D? midBlock = c.MidBlockType is null
+            ? null
+            : new UNetMidBlock2D(ch[^1], settings with { OutputScaleFactor = c.MidBlockScaleFactor }, Transformer(levels - 1, false));
 
         var up = new UpBlock2D[levels];
         int outChannel = ch[^1];
@@ -95,12 +86,16 @@ public sealed partial class UNet2DConditionModel : nn.Module<Tensor, Tensor, Ten
                 i == levels - 1 ? null : ResampleType.Conv);
         }
 
-        up_blocks = nn.ModuleList(up);
-
-        conv_norm_out = Layers.GroupNorm(groups, ch[0], c.NormEps);
-        conv_act = Layers.Activation(c.ActFn);
-        conv_out = nn.Conv2d(ch[0], c.OutChannels, c.ConvOutKernel, padding: (c.ConvOutKernel - 1) / 2);
-        RegisterComponents();
+        body = new UNet2DBody(
+            this,
+            convIn,
+            [("time_proj", time_proj), ("time_embedding", time_embedding)],
+            down,
+            midBlock,
+            up,
+            Layers.GroupNorm(groups, ch[0], c.NormEps),
+            Layers.Activation(c.ActFn),
+            nn.Conv2d(ch[0], c.OutChannels, c.ConvOutKernel, padding: (c.ConvOutKernel - 1) / 2));
         Internal.ModelInputs.Place(this, device, dtype);
     }
 
@@ -108,10 +103,10 @@ public sealed partial class UNet2DConditionModel : nn.Module<Tensor, Tensor, Ten
     public UNet2DConditionModelConfig Config { get; }
 
     /// <summary>The weights' element type.</summary>
-    public ScalarType DType => conv_in.weight!.dtype;
+    public ScalarType DType => body.FirstWeight.dtype;
 
     /// <summary>The weights' device.</summary>
-    public Device Device => conv_in.weight!.device;
+    public Device Device => body.FirstWeight.device;
 
     /// <summary>Channels of the input latents (<c>in_channels</c>: 4 for Stable Diffusion).</summary>
     public int InChannels => Config.InChannels;
@@ -184,43 +179,11 @@ public sealed partial class UNet2DConditionModel : nn.Module<Tensor, Tensor, Ten
         }
 
         // 1. time: [N] timesteps → [N, 4·c0] (the sinusoidal projection in float32, the MLP in the weights' dtype)
-        Tensor t = timestep.to(sample.device);
-        if (t.dim() == 0)
-        {
-            t = t.unsqueeze(0);
-        }
-
-        t = t.expand(new[] { sample.shape[0] });                                        // broadcast to [N], as diffusers does
+        Tensor t = UNet2DBody.BatchTimesteps(timestep, sample);                         // [N]
         Tensor emb = time_embedding.call(time_proj.call(t).to(dtype));
 
-        // 2. pre-process
-        Tensor x = conv_in.call(sample);                                                // [N, c0, H, W]
-
-        // 3. down
-        var skips = new List<Tensor> { x };
-        foreach (DownBlock2D block in down_blocks)
-        {
-            x = block.Forward(x, emb, skips, encoderHiddenStates, bias);
-        }
-
-        // 4. mid
-        if (mid_block is not null)
-        {
-            x = mid_block.Forward(x, emb, encoderHiddenStates, bias);
-        }
-
-        // 5. up: when H or W is not a multiple of 2^(levels−1), each upsampler is told the size of the skip it meets next
-        int factor = 1 << (up_blocks.Count - 1);
-        bool forwardSize = sample.shape[2] % factor != 0 || sample.shape[3] % factor != 0;
-        for (int i = 0; i < up_blocks.Count; i++)
-        {
-            UpBlock2D block = up_blocks[i];
-            long[]? size = forwardSize && i < up_blocks.Count - 1 ? skips[^(block.SkipCount + 1)].shape[2..] : null;
-            x = block.Forward(x, skips, emb, encoderHiddenStates, bias, size);
-        }
-
-        // 6. post-process
-        x = conv_out.call(conv_act.call(conv_norm_out.call(x)));                        // [N, OutChannels, H, W]
+        // 2.–6. conv_in, down, mid, up (cross-attending to the text states), conv_out
+        Tensor x = body.Forward(sample, emb, encoderHiddenStates, bias);              // [N, OutChannels, H, W]
         return x.MoveToOuterDisposeScope();
     }
 

@@ -27,16 +27,10 @@ namespace Diffusion.Models;
 /// </remarks>
 public sealed partial class UNet2DModel : nn.Module<Tensor, Tensor, Tensor>, IPretrainedModel
 {
-    private readonly Conv2d conv_in;
     private readonly nn.Module<Tensor, Tensor> time_proj;
     private readonly Blocks.TimestepEmbedding time_embedding;
     private readonly nn.Module<Tensor, Tensor>? class_embedding;
-    private readonly ModuleList<DownBlock2D> down_blocks;
-    private readonly UNetMidBlock2D? mid_block;
-    private readonly ModuleList<UpBlock2D> up_blocks;
-    private readonly GroupNorm conv_norm_out;
-    private readonly SiLU conv_act;
-    private readonly Conv2d conv_out;
+    private readonly UNet2DBody body;
 
     /// <summary>Creates the network with freshly initialised weights (PyTorch's default initialisation).</summary>
     /// <param name="config">The shape; null means diffusers' defaults (<see cref="UNet2DModelConfig"/>).</param>
@@ -53,7 +47,7 @@ public sealed partial class UNet2DModel : nn.Module<Tensor, Tensor, Tensor>, IPr
         int levels = channels.Count;
         int tembDim = c.TimeEmbedDim;
 
-        conv_in = nn.Conv2d(c.InChannels, channels[0], 3, padding: 1);
+        Conv2d convIn = nn.Conv2d(c.InChannels, channels[0], 3, padding: 1); // built first, in diffusers' order of construction
         (time_proj, int timestepInputDim) = c.TimeEmbeddingType switch
         {
             TimeEmbeddingType.Fourier => ((nn.Module<Tensor, Tensor>)new GaussianFourierProjection(channels[0], scale: 16), 2 * channels[0]),
@@ -80,13 +74,12 @@ public sealed partial class UNet2DModel : nn.Module<Tensor, Tensor, Tensor>, IPr
                 c.LayersPerBlock, i == 0 ? channels[0] : channels[i - 1], channels[i], settings, settings.SpatialAttentions(attention, c.AttentionHeadDim, c.NormNumGroups), downsample, c.DownsamplePadding);
         }
 
-        down_blocks = nn.ModuleList(down);
-
+        UNetMidBlock2D? midBlock = null;
         if (c.MidBlockType is not null)
         {
             int? attnGroups = c.AttnNormNumGroups ?? (c.ResnetTimeScaleShift == ResnetTimeScaleShift.Default ? c.NormNumGroups : null);
             ResnetSettings mid = settings with { OutputScaleFactor = c.MidBlockScaleFactor };
-            mid_block = new UNetMidBlock2D(channels[^1], mid, mid.SpatialAttentions(c.AddAttention, c.AttentionHeadDim, attnGroups));
+            midBlock = new UNetMidBlock2D(channels[^1], mid, mid.SpatialAttentions(c.AddAttention, c.AttentionHeadDim, attnGroups));
         }
 
         var up = new UpBlock2D[levels];
@@ -103,12 +96,16 @@ public sealed partial class UNet2DModel : nn.Module<Tensor, Tensor, Tensor>, IPr
                 c.LayersPerBlock + 1, inChannel, prevOutput, outChannel, settings, settings.SpatialAttentions(attention, c.AttentionHeadDim, c.NormNumGroups), upsample);
         }
 
-        up_blocks = nn.ModuleList(up);
-
-        conv_norm_out = Layers.GroupNorm(c.NormNumGroups, channels[0], c.NormEps);
-        conv_act = nn.SiLU();
-        conv_out = nn.Conv2d(channels[0], c.OutChannels, 3, padding: 1);
-        RegisterComponents();
+        body = new UNet2DBody(
+            this,
+            convIn,
+            [("time_proj", time_proj), ("time_embedding", time_embedding), ("class_embedding", class_embedding)],
+            down,
+            midBlock,
+            up,
+            Layers.GroupNorm(c.NormNumGroups, channels[0], c.NormEps),
+            nn.SiLU(),
+            nn.Conv2d(channels[0], c.OutChannels, 3, padding: 1));
         ModelInputs.Place(this, device, dtype);
     }
 
@@ -116,10 +113,10 @@ public sealed partial class UNet2DModel : nn.Module<Tensor, Tensor, Tensor>, IPr
     public UNet2DModelConfig Config { get; }
 
     /// <summary>The weights' element type.</summary>
-    public ScalarType DType => conv_in.weight!.dtype;
+    public ScalarType DType => body.FirstWeight.dtype;
 
     /// <summary>The weights' device.</summary>
-    public Device Device => conv_in.weight!.device;
+    public Device Device => body.FirstWeight.device;
 
     /// <summary>The number image sides must be a multiple of: 2 to the number of downsampling blocks.</summary>
     public int SizeMultiple => 1 << (Config.BlockOutChannels.Count - 1);
@@ -173,13 +170,7 @@ public sealed partial class UNet2DModel : nn.Module<Tensor, Tensor, Tensor>, IPr
         }
 
         // 1. time: [N] timesteps → [N, 4·c0] embedding (the projection is float32; the MLP runs in the weights' dtype)
-        Tensor t = timestep.to(sample.device);
-        if (t.dim() == 0)
-        {
-            t = t.unsqueeze(0);
-        }
-
-        t = t * ones(sample.shape[0], dtype: t.dtype, device: t.device);              // broadcast to [N], as diffusers does
+        Tensor t = UNet2DBody.BatchTimesteps(timestep, sample);                         // [N]
         Tensor emb = time_embedding.call(time_proj.call(t).to(dtype));
         if (class_embedding is not null)
         {
@@ -192,30 +183,8 @@ public sealed partial class UNet2DModel : nn.Module<Tensor, Tensor, Tensor>, IPr
             emb = emb + class_embedding.call(labels).to(dtype);
         }
 
-        // 2. pre-process
-        Tensor x = conv_in.call(sample);                                                // [N, c0, H, W]
-
-        // 3. down
-        var skips = new List<Tensor> { x };
-        foreach (DownBlock2D block in down_blocks)
-        {
-            x = block.Forward(x, emb, skips);
-        }
-
-        // 4. mid
-        if (mid_block is not null)
-        {
-            x = mid_block.call(x, emb);
-        }
-
-        // 5. up
-        foreach (UpBlock2D block in up_blocks)
-        {
-            x = block.Forward(x, skips, emb);
-        }
-
-        // 6. post-process
-        x = conv_out.call(conv_act.call(conv_norm_out.call(x)));                        // [N, OutChannels, H, W]
+        // 2.–6. conv_in, down, mid, up, conv_out
+        Tensor x = body.Forward(sample, emb, null, null);                             // [N, OutChannels, H, W]
         if (Config.TimeEmbeddingType == TimeEmbeddingType.Fourier)
         {
             x = x / t.reshape(-1, 1, 1, 1);                                             // score-SDE models predict score · σ

@@ -69,19 +69,17 @@ internal sealed class BookUNetBody
         outBlock = Block(d[0] * 2, d[0]);
         ConvOut = nn.Conv2d(d[0], o.OutChannels, 1);
 
-        owner.register_module("init_conv", initConv);
-        owner.register_module("down_blocks", downBlocks);
-        owner.register_module("mid_block1", midBlock1);
-        owner.register_module("mid_attn", midAttention);
-        if (midCrossAttention is not null)
-        {
-            owner.register_module("mid_cross_attn", midCrossAttention);
-        }
-
-        owner.register_module("mid_block2", midBlock2);
-        owner.register_module("up_blocks", upBlocks);
-        owner.register_module("out_block", outBlock);
-        owner.register_module("conv_out", ConvOut);
+        Layers.Register(
+            owner,
+            ("init_conv", initConv),
+            ("down_blocks", downBlocks),
+            ("mid_block1", midBlock1),
+            ("mid_attn", midAttention),
+            ("mid_cross_attn", midCrossAttention),
+            ("mid_block2", midBlock2),
+            ("up_blocks", upBlocks),
+            ("out_block", outBlock),
+            ("conv_out", ConvOut));
     }
 
     /// <summary>The last layer (its weight tells the model's dtype and device).</summary>

@@ -30,4 +30,20 @@ internal static class Layers
         ActivationFunction.Relu => nn.ReLU(),
         _ => throw new ArgumentOutOfRangeException(nameof(function), function, $"unknown activation {function}."),
     };
+
+    /// <summary>Registers <paramref name="modules"/> on <paramref name="owner"/> under their names, in the order given
+    /// (the state dict lists keys in registration order), skipping the absent ones: the way a model body whose modules
+    /// live on the model registers them.</summary>
+    /// <param name="owner">The model.</param>
+    /// <param name="modules">Name and module pairs, in the reference's order; a null module is left out.</param>
+    public static void Register(nn.Module owner, params ReadOnlySpan<(string Name, nn.Module? Module)> modules)
+    {
+        foreach ((string name, nn.Module? module) in modules)
+        {
+            if (module is not null)
+            {
+                owner.register_module(name, module);
+            }
+        }
+    }
 }

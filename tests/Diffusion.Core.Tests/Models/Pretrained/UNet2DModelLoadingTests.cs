@@ -67,6 +67,9 @@ public sealed class UNet2DModelLoadingTests
         model.SavePretrained(folder);
         SafeTensorsHeader header = SafeTensors.ReadHeader(Path.Combine(folder, UNet2DModel.WeightsFileName));
         Assert.Equal(model.state_dict().Keys.Order(), header.Entries.Select(e => e.Name).Order());
+        Assert.Equal(                                                       // registered in diffusers' order
+            ["conv_in", "time_proj", "time_embedding", "class_embedding", "down_blocks", "mid_block", "up_blocks", "conv_norm_out", "conv_act", "conv_out"],
+            model.named_children().Select(child => child.name));
         Assert.All(header.Entries, e => Assert.Equal(ScalarType.Float32, e.DType));
 
         Tensor sample = randn(2, 3, 8, 8);
