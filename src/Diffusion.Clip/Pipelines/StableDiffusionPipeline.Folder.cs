@@ -77,10 +77,10 @@ public sealed partial class StableDiffusionPipeline
             }
         }
 
-        // The U-Net and VAE configs are read first, so that parts that do not fit cost no memory.
-        UNet2DConditionModelConfig unetConfig = ReadConfig(Path.Combine(directory, PretrainedFolder.UNetFolder, UNet2DConditionModel.ConfigFileName),
-            text => UNet2DConditionModelConfig.FromJson(text));
-        AutoencoderKLConfig vaeConfig = ReadConfig(Path.Combine(directory, "vae", AutoencoderKL.ConfigFileName), text => AutoencoderKLConfig.FromJson(text));
+        // The U-Net and VAE configs are read and checked first, so that parts that do not fit cost no memory.
+        UNet2DConditionModelConfig unetConfig = ReadConfig<UNet2DConditionModelConfig>(
+            Path.Combine(directory, PretrainedFolder.UNetFolder, UNet2DConditionModel.ConfigFileName), nameof(UNet2DConditionModel));
+        AutoencoderKLConfig vaeConfig = ReadConfig<AutoencoderKLConfig>(Path.Combine(directory, "vae", AutoencoderKL.ConfigFileName), nameof(AutoencoderKL));
         ScalarType? vaeType = vaeConfig.PipelineType(dtype);
 
         var owned = new List<IDisposable>();
@@ -135,7 +135,9 @@ public sealed partial class StableDiffusionPipeline
         }
     }
 
-    private static T ReadConfig<T>(string path, Func<string, T> parse) => DataFile.Naming(path, () => parse(File.ReadAllText(path)));
+    // Unknown keys are left to FromPretrained, which logs them when it loads the part.
+    private static T ReadConfig<T>(string path, string className)
+        where T : IModelConfig<T> => PretrainedFolder.ReadConfig<T>(File.ReadAllText(path), path, className, unknownKeys: null);
 
     private static void ReadModelIndex(string indexPath, ILogger logger)
     {

@@ -85,7 +85,7 @@ public static class PretrainedModel
     private static InvalidDataException Unsupported(string className, string source) =>
         new($"{source}: \"_class_name\" is \"{className}\"; this library opens {string.Join(", ", ClassNames)} here.");
 
-    // Reads, checks and builds through the same per-class facts PretrainedFolder.Open uses (IPretrainedFolderModel).
+    // Reads and checks the config as PretrainedFolder.Open does (PretrainedFolder.ReadConfig), then builds the class.
     private static TModel Build<TModel, TConfig>(string configJson, Device? device, ScalarType? dtype, string className)
         where TModel : nn.Module, IPretrainedFolderModel<TModel, TConfig>
         where TConfig : IModelConfig<TConfig>

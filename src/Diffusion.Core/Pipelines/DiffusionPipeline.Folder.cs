@@ -105,15 +105,7 @@ public sealed partial class DiffusionPipeline
     {
         string text = File.ReadAllText(configPath);
         RefuseListSampleSizeAndOtherClasses(text, configPath, bare);
-        UNet2DModelConfig config;
-        try
-        {
-            config = UNet2DModelConfig.FromJson(text);
-        }
-        catch (InvalidDataException e)
-        {
-            throw new InvalidDataException($"{configPath}: {e.Message}", e);
-        }
+        UNet2DModelConfig config = PretrainedFolder.ReadConfig<UNet2DModelConfig>(text, configPath, nameof(UNet2DModel), unknownKeys: null);
 
         if (config.SampleSize is not { } size)
         {

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Diffusion.IO;
 using Diffusion.Pipelines;
 using Diffusion.Schedulers;
@@ -167,6 +168,27 @@ public sealed class StableDiffusionPipelineTests(ITestOutputHelper output)
         Directory.Delete(Path.Combine(dir.Path, component), recursive: true);
         var e = Assert.Throws<FileNotFoundException>(() => StableDiffusionPipeline.FromPretrained(dir.Path));
         Assert.Contains($"\"{component}\"", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AUNetConfigThatBreaksARuleIsRefusedBeforeAnyWeightsLoad()
+    {
+        // The text encoder's weights are gone: were it loaded first, that would be the error. The U-Net's config is
+        // checked against its rules before anything is read, and the message is the one UNet2DConditionModel.FromPretrained gives.
+        using var dir = TestEnvironment.CreateTempDirectory();
+        CopyFolder(Tiny, dir.Path);
+        foreach (string weights in Directory.GetFiles(Path.Combine(dir.Path, "text_encoder"), "*.safetensors"))
+        {
+            File.Delete(weights);
+        }
+
+        string unetConfig = Path.Combine(dir.Path, "unet", "config.json");
+        JsonObject config = JsonNode.Parse(File.ReadAllText(unetConfig))!.AsObject();
+        config["layers_per_block"] = 0;
+        File.WriteAllText(unetConfig, config.ToJsonString());
+        var e = Assert.Throws<InvalidDataException>(() => StableDiffusionPipeline.FromPretrained(dir.Path));
+        Assert.StartsWith(unetConfig + ": not a UNet2DConditionModel this library can build", e.Message, StringComparison.Ordinal);
+        Assert.Contains("LayersPerBlock", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

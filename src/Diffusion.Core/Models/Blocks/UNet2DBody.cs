@@ -6,8 +6,10 @@ namespace Diffusion.Models.Blocks;
 /// What diffusers' <c>UNet2DModel</c> and <c>UNet2DConditionModel</c> share around their time embedding: <c>conv_in</c>,
 /// the down blocks (each adding its skips), the optional mid block, the up blocks (each taking its skips back) and
 /// <c>conv_out(conv_act(conv_norm_out(x)))</c>. The modules are registered on the owning model under diffusers' names
-/// and in diffusers' order (<c>conv_in</c>, then the model's embeddings, then the rest), so the state dict is the
-/// reference's key for key; the owner builds the blocks and keeps its embeddings and conditioning.
+/// and in the order diffusers' <c>named_children()</c> lists them (<c>conv_in</c>, the model's embeddings,
+/// <c>down_blocks</c>, <c>up_blocks</c>, <c>mid_block</c>, the output layers: diffusers registers <c>mid_block</c> when
+/// it builds it, after the up blocks' list), so the state dict is the reference's key for key; the owner builds the
+/// blocks and keeps its embeddings and conditioning.
 /// </summary>
 internal sealed class UNet2DBody
 {
@@ -46,8 +48,8 @@ internal sealed class UNet2DBody
         Layers.Register(
             owner,
             ("down_blocks", downBlocks),
-            ("mid_block", midBlock),
             ("up_blocks", upBlocks),
+            ("mid_block", midBlock),
             ("conv_norm_out", convNormOut),
             ("conv_act", convAct),
             ("conv_out", convOut));
@@ -84,7 +86,7 @@ internal sealed class UNet2DBody
 
         if (midBlock is not null)
         {
-            x = midBlock.Forward(x, emb, context, contextBias);
+            x = context is null ? midBlock.call(x, emb) : midBlock.Forward(x, emb, context, contextBias); // call: hooks see it
         }
 
         // When H or W is not a multiple of 2^(levels − 1), each upsampler is told the size of the skip it meets next.

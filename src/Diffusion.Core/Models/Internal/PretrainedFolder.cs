@@ -45,10 +45,17 @@ internal static class PretrainedFolder
         ILogger logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<TModel>();
         string configPath = RequireConfig(directory, className, dtype);
         var unknown = new List<string>();
-        TConfig config = ReadConfig<TConfig>(File.ReadAllText(configPath), configPath, className, unknown);
-        foreach (string key in unknown)
+        TConfig config;
+        try
         {
-            Log.UnknownModelConfigKey(logger, configPath, key, className);
+            config = ReadConfig<TConfig>(File.ReadAllText(configPath), configPath, className, unknown);
+        }
+        finally
+        {
+            foreach (string key in unknown) // also when a rule is broken: a misspelt key may be why
+            {
+                Log.UnknownModelConfigKey(logger, configPath, key, className);
+            }
         }
 
         string weightsPath = DiffusersWeights.Find(directory);

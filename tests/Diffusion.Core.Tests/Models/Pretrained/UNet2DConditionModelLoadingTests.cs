@@ -91,8 +91,8 @@ public sealed class UNet2DConditionModelLoadingTests
         SafeTensorsHeader header = SafeTensors.ReadHeader(Path.Combine(folder, UNet2DConditionModel.WeightsFileName));
         SafeTensorsHeader theirs = SafeTensors.ReadHeader(Path.Combine(UNet2DConditionModelParityTests.Dir, "sd2", UNet2DConditionModel.WeightsFileName));
         Assert.Equal(theirs.Entries.Select(e => e.Name + string.Join(",", e.Shape)).Order(), header.Entries.Select(e => e.Name + string.Join(",", e.Shape)).Order());
-        Assert.Equal(                                                       // registered in diffusers' order
-            ["conv_in", "time_proj", "time_embedding", "down_blocks", "mid_block", "up_blocks", "conv_norm_out", "conv_act", "conv_out"],
+        Assert.Equal(                                                       // diffusers' named_children() (tools/reference/module_order.py)
+            ["conv_in", "time_proj", "time_embedding", "down_blocks", "up_blocks", "mid_block", "conv_norm_out", "conv_act", "conv_out"],
             model.named_children().Select(child => child.name));
 
         Tensor sample = randn(2, 4, 8, 8), text = randn(2, 5, 40), timesteps = tensor(new long[] { 5, 900 });

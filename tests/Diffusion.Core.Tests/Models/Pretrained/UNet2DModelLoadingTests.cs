@@ -67,8 +67,8 @@ public sealed class UNet2DModelLoadingTests
         model.SavePretrained(folder);
         SafeTensorsHeader header = SafeTensors.ReadHeader(Path.Combine(folder, UNet2DModel.WeightsFileName));
         Assert.Equal(model.state_dict().Keys.Order(), header.Entries.Select(e => e.Name).Order());
-        Assert.Equal(                                                       // registered in diffusers' order
-            ["conv_in", "time_proj", "time_embedding", "class_embedding", "down_blocks", "mid_block", "up_blocks", "conv_norm_out", "conv_act", "conv_out"],
+        Assert.Equal(                                                       // diffusers' named_children() (tools/reference/module_order.py)
+            ["conv_in", "time_proj", "time_embedding", "class_embedding", "down_blocks", "up_blocks", "mid_block", "conv_norm_out", "conv_act", "conv_out"],
             model.named_children().Select(child => child.name));
         Assert.All(header.Entries, e => Assert.Equal(ScalarType.Float32, e.DType));
 
@@ -187,6 +187,23 @@ public sealed class UNet2DModelLoadingTests
         Assert.Contains("\"FancyDownBlock2D\"", e.Message);
         Assert.Contains("\"AttnSkipDownBlock2D\" is a diffusers block this library does not implement", e.Message);
         Assert.Contains("\"SkipUpBlock2D\" is a diffusers block this library does not implement", e.Message);
+    }
+
+    [Fact]
+    public void AMisspeltKeyIsLoggedAlsoWhenTheDefaultItLeavesBreaksARule()
+    {
+        // "norm_num_group" is not a key: norm_num_groups keeps its default 32, which the 8-wide level cannot divide.
+        // The warning naming the misspelt key is what explains the refusal, so it must be written before it.
+        using var temp = CopyOf(Attention);
+        RewriteConfig(temp.Path, c =>
+        {
+            c["norm_num_group"] = c["norm_num_groups"]!.DeepClone();
+            c.Remove("norm_num_groups");
+        });
+        var logs = new CapturingLoggerFactory();
+        var e = Assert.Throws<InvalidDataException>(() => UNet2DModel.FromPretrained(temp.Path, loggerFactory: logs));
+        Assert.Contains("NormNumGroups (norm_num_groups, 32)", e.Message);
+        Assert.Contains(logs.Messages, m => m.Message.Contains("\"norm_num_group\" is not a UNet2DModel field"));
     }
 
     [Fact]
