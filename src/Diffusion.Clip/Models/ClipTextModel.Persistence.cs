@@ -96,12 +96,7 @@ public sealed partial class ClipTextModel
 
             ClipTextConfig config = root.Deserialize<ClipTextConfig>(ClipConfig.JsonOptions)
                 ?? throw new InvalidDataException($"{configPath}: must hold a JSON object.");
-            string[] violations = [.. config.Violations()];
-            if (violations.Length > 0)
-            {
-                throw new InvalidDataException($"{configPath}: not a CLIP text model this library can build: {string.Join("; ", violations)}.");
-            }
-
+            OptionsValidation.ThrowIfAnyInFile(configPath, "CLIPTextModel", [.. config.Violations()]);
             return config;
         }
         catch (JsonException e)

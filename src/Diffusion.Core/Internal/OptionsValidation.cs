@@ -9,6 +9,8 @@ namespace Diffusion.Internal;
 ///  - AttentionHeads must be at least 1; got 0
 /// </code>
 /// Each violation names the property (and the JSON key where the record is read from one), the rule and the value given.
+/// A record read from a file is refused the same way, as an <see cref="InvalidDataException"/> that starts with the file
+/// (<see cref="ThrowIfAnyInFile"/>).
 /// </summary>
 internal static class OptionsValidation
 {
@@ -21,8 +23,21 @@ internal static class OptionsValidation
     {
         if (errors.Count > 0)
         {
-            string nl = Environment.NewLine;
-            throw new ArgumentException($"{typeName} is invalid:{nl} - " + string.Join(nl + " - ", errors.Select(e => e.TrimEnd('.'))), paramName);
+            throw new ArgumentException($"{typeName} is invalid:" + Listed(errors), paramName);
+        }
+    }
+
+    /// <summary>Throws when <paramref name="errors"/>, the rules a record read from <paramref name="source"/> breaks, holds
+    /// anything; does nothing otherwise.</summary>
+    /// <param name="source">The file (or another name for where the text came from), which starts the message.</param>
+    /// <param name="what">What the record was to describe, e.g. <c>"UNet2DModel"</c>.</param>
+    /// <param name="errors">The violations, as for <see cref="ThrowIfAny"/>.</param>
+    /// <exception cref="InvalidDataException">There is at least one violation.</exception>
+    public static void ThrowIfAnyInFile(string source, string what, IReadOnlyCollection<string> errors)
+    {
+        if (errors.Count > 0)
+        {
+            throw new InvalidDataException($"{source}: not a {what} this library can build:" + Listed(errors));
         }
     }
 
@@ -37,5 +52,12 @@ internal static class OptionsValidation
         {
             errors.Add(message);
         }
+    }
+
+    // One violation a line, each without its final full stop.
+    private static string Listed(IEnumerable<string> errors)
+    {
+        string nl = Environment.NewLine;
+        return nl + " - " + string.Join(nl + " - ", errors.Select(e => e.TrimEnd('.')));
     }
 }

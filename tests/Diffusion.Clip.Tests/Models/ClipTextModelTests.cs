@@ -94,6 +94,13 @@ public sealed class ClipTextModelTests
         File.Copy(Path.Combine(Sd, "tiny", "text_encoder", "config.json"), Path.Combine(dir.Path, ClipTextModel.ConfigFileName), overwrite: true);
         var noWeights = Assert.Throws<FileNotFoundException>(() => ClipTextModel.FromPretrained(dir.Path));
         Assert.Contains(ClipTextModel.Fp16WeightsFileName, noWeights.Message);
+
+        // A config that breaks a rule: refused in the library's one layout, the file first and one rule a line.
+        string configPath = Path.Combine(dir.Path, ClipTextModel.ConfigFileName);
+        File.WriteAllText(configPath, File.ReadAllText(configPath).Replace("\"num_attention_heads\": 4", "\"num_attention_heads\": 5", StringComparison.Ordinal));
+        var broken = Assert.Throws<InvalidDataException>(() => ClipTextModel.FromPretrained(dir.Path));
+        Assert.StartsWith($"{configPath}: not a CLIPTextModel this library can build:{Environment.NewLine} - ", broken.Message, StringComparison.Ordinal);
+        Assert.Contains("NumAttentionHeads", broken.Message, StringComparison.Ordinal);
     }
 
     private static void AssertIds(Tensor expected, Tensor actual) =>

@@ -163,10 +163,7 @@ internal static class PretrainedFolder
         where TConfig : IModelConfig<TConfig>
     {
         TConfig config = DataFile.Naming(source, () => TConfig.FromJson(json, unknownKeys));
-        IReadOnlyList<string> broken = config.GetViolations();
-        return broken.Count == 0
-            ? config
-            : throw new InvalidDataException(
-                $"{source}: not a {className} this library can build:{Environment.NewLine} - " + string.Join(Environment.NewLine + " - ", broken));
+        OptionsValidation.ThrowIfAnyInFile(source, className, config.GetViolations());
+        return config;
     }
 }
