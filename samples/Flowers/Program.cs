@@ -122,8 +122,7 @@ if (resumeFrom is not null && File.Exists(Path.Combine(delivered, "config.json")
     }
     finally
     {
-        earlierWeights?.Dispose();
-        TrainingCheckpoint.LoadWeights(resumeFrom, unet); // back to the checkpoint's EMA weights, where training resumes
+        earlierWeights?.Dispose(); // unet may hold unet-ema/'s weights now: Fit loads the checkpoint's full state when it resumes
     }
 }
 
