@@ -123,6 +123,57 @@ internal static class GpuCommand
                 new { max_abs = maxAbs, relative_l2 = relative, tolerance_relative_l2 = 1e-2, note = "TF32 convolutions are libtorch's default on CUDA" });
         }
 
+        // 1b. The diffusers-layout models, whose down/mid/up traversal is UNet2DBody's: the same check and tolerance, with
+        // self-attention (UNet2DModel), cross-attention to random text states at a size that is not a multiple of
+        // 2^(levels − 1) (UNet2DConditionModel), and the VAE's encode-then-decode. TF32 rounds convolution and matmul
+        // inputs to 10 mantissa bits (unit roundoff 2^-11 ≈ 4.9e-4); over these models' ~20 layers independent roundings
+        // put the relative L2 error near 1e-3, so 1e-2 leaves a tenfold margin and still catches a wrong layer.
+        void CompareOnGpu(string name, nn.Module model, Func<Tensor[], Tensor> forward, params Tensor[] inputs)
+        {
+            using var scope = NewDisposeScope();
+            using var noGrad = no_grad();
+            model.eval();
+            Tensor onCpu = forward(inputs);
+            model.to(gpu);
+            Tensor onGpu = forward([.. inputs.Select(input => input.to(gpu))]).cpu();
+            double maxAbs = (onGpu - onCpu).abs().max().item<float>();
+            double relative = ((onGpu - onCpu).norm() / onCpu.norm()).item<float>();
+            Report($"forward cpu vs cuda {name}", relative < 1e-2 && onGpu.isfinite().all().item<bool>(),
+                new { max_abs = maxAbs, relative_l2 = relative, tolerance_relative_l2 = 1e-2 });
+        }
+
+        {
+            using var scope = NewDisposeScope();
+            using var generator = new Generator(5, CPU);
+            torch.manual_seed(0);
+            using var unet2d = new UNet2DModel(new UNet2DModelConfig
+            {
+                BlockOutChannels = [32, 64], DownBlockTypes = ["DownBlock2D", "AttnDownBlock2D"], UpBlockTypes = ["AttnUpBlock2D", "UpBlock2D"],
+            });
+            CompareOnGpu("UNet2DModel [32, 64] with attention", unet2d, x => unet2d.call(x[0], x[1]),
+                randn([2, 3, 32, 32], generator: generator), randint(0, 1000, [2], dtype: int64, generator: generator));
+
+            using var conditioned = new UNet2DConditionModel(new UNet2DConditionModelConfig
+            {
+                BlockOutChannels = [32, 64], DownBlockTypes = ["CrossAttnDownBlock2D", "DownBlock2D"], UpBlockTypes = ["UpBlock2D", "CrossAttnUpBlock2D"],
+                LayersPerBlock = [1], CrossAttentionDim = [32], AttentionHeadDim = [4], InChannels = 4, OutChannels = 4,
+            });
+            CompareOnGpu("UNet2DConditionModel [32, 64] at 24x19", conditioned, x => conditioned.call(x[0], x[1], x[2]),
+                randn([2, 4, 24, 19], generator: generator), tensor(new[] { 999L, 10L }), randn([2, 7, 32], generator: generator));
+
+            using var vae = new AutoencoderKL(new AutoencoderKLConfig
+            {
+                BlockOutChannels = [32, 64], DownBlockTypes = ["DownEncoderBlock2D", "DownEncoderBlock2D"],
+                UpBlockTypes = ["UpDecoderBlock2D", "UpDecoderBlock2D"], LayersPerBlock = 1,
+            });
+            CompareOnGpu("AutoencoderKL [32, 64] decode(encode(x).Mode())", vae, x =>
+            {
+                using DiagonalGaussianDistribution latents = vae.Encode(x[0]);
+                return vae.Decode(latents.Mode());
+            },
+                rand([2, 3, 32, 32], generator: generator) * 2 - 1);
+        }
+
         // 2. Sampling: the same seed gives the same images on CPU and GPU (noise from a CPU generator).
         {
             using var scope = NewDisposeScope();

@@ -39,7 +39,7 @@ public sealed partial class AutoencoderKL : nn.Module, IPretrainedModel
     public AutoencoderKL(AutoencoderKLConfig? config = null, Device? device = null, ScalarType? dtype = null)
         : base(Prepare(config, dtype))
     {
-        Config = DiffusersModelConfig.PrivateCopy(config, AutoencoderKLConfig.FromJson);
+        Config = DiffusersModelConfig.PrivateCopy(config);
         AutoencoderKLConfig c = Config;
         encoder = VaeCoder.Encoder(c);
         decoder = VaeCoder.Decoder(c);

@@ -49,10 +49,9 @@ public abstract record DiffusersModelConfig
     /// recorded shape of a network already built. Reading back covers every field, nested lists included.
     /// </summary>
     /// <param name="given">The configuration passed to the model's constructor; null means the defaults.</param>
-    /// <param name="fromJson">The configuration's <c>FromJson</c>.</param>
-    internal static TConfig PrivateCopy<TConfig>(TConfig? given, Func<string, ICollection<string>?, TConfig> fromJson)
-        where TConfig : DiffusersModelConfig, new() =>
-        fromJson((given ?? new TConfig()).ToJson(), null);
+    internal static TConfig PrivateCopy<TConfig>(TConfig? given)
+        where TConfig : DiffusersModelConfig, Internal.IModelConfig<TConfig>, new() =>
+        TConfig.FromJson((given ?? new TConfig()).ToJson(), null);
 
     /// <summary>The value equality of every configuration record (each declares its <c>Equals</c> with it, so that
     /// the compiler does not compare the lists by reference): same type, same JSON.</summary>

@@ -1,4 +1,5 @@
 using Diffusion.IO;
+using Diffusion.Models.Blocks;
 using Diffusion.Models.Internal;
 using Microsoft.Extensions.Logging;
 
@@ -59,20 +60,11 @@ public sealed partial class UNet2DConditionModel : IPretrainedFolderModel<UNet2D
     {
         IReadOnlyList<int> ch = c.BlockOutChannels;
         int levels = ch.Count;
-        var expected = new List<(string Key, long[] Shape)>
-        {
-            ("conv_in.weight", [ch[0], c.InChannels, c.ConvInKernel, c.ConvInKernel]),
-            ("conv_out.weight", [c.OutChannels, ch[0], c.ConvOutKernel, c.ConvOutKernel]),
-            ("time_embedding.linear_1.weight", [c.TimeEmbedDim, ch[0]]),
-        };
+        List<(string Key, long[] Shape)> expected = UNet2DBody.ExpectedShapes(
+            ch, c.InChannels, c.OutChannels, c.ConvInKernel, c.ConvOutKernel, level => UNet2DConditionModelConfig.At(c.LayersPerBlock, level));
+        expected.Add(("time_embedding.linear_1.weight", [c.TimeEmbedDim, ch[0]]));
         for (int i = 0; i < levels; i++)
         {
-            int layers = UNet2DConditionModelConfig.At(c.LayersPerBlock, i);
-            expected.Add(($"down_blocks.{i}.resnets.0.conv1.weight", [ch[i], i == 0 ? ch[0] : ch[i - 1], 3, 3]));
-            expected.Add(($"down_blocks.{i}.resnets.{layers - 1}.conv2.weight", [ch[i], ch[i], 3, 3]));
-            int level = levels - 1 - i;
-            int upLayers = UNet2DConditionModelConfig.At(c.LayersPerBlock, level) + 1;
-            expected.Add(($"up_blocks.{i}.resnets.{upLayers - 1}.conv2.weight", [ch[level], ch[level], 3, 3]));
             if (c.DownAttends(i))
             {
                 int cross = UNet2DConditionModelConfig.At(c.CrossAttentionDim, i);

@@ -41,7 +41,7 @@ public sealed partial class UNet2DConditionModel : nn.Module<Tensor, Tensor, Ten
     public UNet2DConditionModel(UNet2DConditionModelConfig? config = null, Device? device = null, ScalarType? dtype = null)
         : base(Prepare(config, dtype))
     {
-        Config = DiffusersModelConfig.PrivateCopy(config, UNet2DConditionModelConfig.FromJson);
+        Config = DiffusersModelConfig.PrivateCopy(config);
         UNet2DConditionModelConfig c = Config;
         IReadOnlyList<int> ch = c.BlockOutChannels;
         int levels = ch.Count, groups = c.NormNumGroups!.Value, tembDim = c.TimeEmbedDim;
@@ -59,12 +59,12 @@ public sealed partial class UNet2DConditionModel : nn.Module<Tensor, Tensor, Ten
                 groups, c.UseLinearProjection, onlyCross, c.UpcastAttention);
 
         var down = new DownBlock2D[levels];
-        for (int i = 0; i < levels; i++)
+        foreach (UNetBlockChannels b in UNet2DBody.DownPlan(ch))
         {
-            down[i] = new DownBlock2D(
-                At(c.LayersPerBlock, i), i == 0 ? ch[0] : ch[i - 1], ch[i], settings,
-                c.DownAttends(i) ? Transformer(i, At(c.OnlyCrossAttention, i)) : null,
-                i == levels - 1 ? null : ResampleType.Conv, c.DownsamplePadding);
+            down[b.Index] = new DownBlock2D(
+                At(c.LayersPerBlock, b.Level), b.InChannels, b.OutChannels, settings,
+                c.DownAttends(b.Index) ? Transformer(b.Level, At(c.OnlyCrossAttention, b.Level)) : null,
+                b.IsLast ? null : ResampleType.Conv, c.DownsamplePadding);
         }
 
         // diffusers does not pass only_cross_attention to UNetMidBlock2DCrossAttn.
@@ -73,17 +73,12 @@ public sealed partial class UNet2DConditionModel : nn.Module<Tensor, Tensor, Ten
             : new UNetMidBlock2D(ch[^1], settings with { OutputScaleFactor = c.MidBlockScaleFactor }, Transformer(levels - 1, false));
 
         var up = new UpBlock2D[levels];
-        int outChannel = ch[^1];
-        for (int i = 0; i < levels; i++)
+        foreach (UNetBlockChannels b in UNet2DBody.UpPlan(ch))                          // per-level lists read at b.Level, reversed
         {
-            int level = levels - 1 - i;                                                  // the per-level lists, reversed
-            int prevOutput = outChannel;
-            outChannel = ch[level];
-            int inChannel = ch[Math.Max(level - 1, 0)];
-            up[i] = new UpBlock2D(
-                At(c.LayersPerBlock, level) + 1, inChannel, prevOutput, outChannel, settings,
-                c.UpAttends(i) ? Transformer(level, At(c.OnlyCrossAttention, level)) : null,
-                i == levels - 1 ? null : ResampleType.Conv);
+            up[b.Index] = new UpBlock2D(
+                At(c.LayersPerBlock, b.Level) + 1, b.InChannels, b.PrevOutputChannels, b.OutChannels, settings,
+                c.UpAttends(b.Index) ? Transformer(b.Level, At(c.OnlyCrossAttention, b.Level)) : null,
+                b.IsLast ? null : ResampleType.Conv);
         }
 
         body = new UNet2DBody(

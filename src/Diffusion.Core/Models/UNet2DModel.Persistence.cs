@@ -1,4 +1,5 @@
 using Diffusion.IO;
+using Diffusion.Models.Blocks;
 using Diffusion.Models.Internal;
 using Microsoft.Extensions.Logging;
 
@@ -56,20 +57,9 @@ public sealed partial class UNet2DModel : IPretrainedFolderModel<UNet2DModel, UN
     static IEnumerable<(string Key, long[] Shape)> IPretrainedFolderModel<UNet2DModel, UNet2DModelConfig>.ExpectedShapes(UNet2DModelConfig c)
     {
         IReadOnlyList<int> ch = c.BlockOutChannels;
-        int levels = ch.Count, layers = c.LayersPerBlock, tembIn = c.TimeEmbeddingType == TimeEmbeddingType.Fourier ? 2 * ch[0] : ch[0];
-        var expected = new List<(string Key, long[] Shape)>
-        {
-            ("conv_in.weight", [ch[0], c.InChannels, 3, 3]),
-            ("conv_out.weight", [c.OutChannels, ch[0], 3, 3]),
-            ("time_embedding.linear_1.weight", [c.TimeEmbedDim, tembIn]),
-        };
-        for (int i = 0; i < levels; i++)
-        {
-            expected.Add(($"down_blocks.{i}.resnets.0.conv1.weight", [ch[i], i == 0 ? ch[0] : ch[i - 1], 3, 3]));
-            expected.Add(($"down_blocks.{i}.resnets.{layers - 1}.conv2.weight", [ch[i], ch[i], 3, 3]));
-            expected.Add(($"up_blocks.{i}.resnets.{layers}.conv2.weight", [ch[levels - 1 - i], ch[levels - 1 - i], 3, 3]));
-        }
-
+        int tembIn = c.TimeEmbeddingType == TimeEmbeddingType.Fourier ? 2 * ch[0] : ch[0];
+        List<(string Key, long[] Shape)> expected = UNet2DBody.ExpectedShapes(ch, c.InChannels, c.OutChannels, 3, 3, _ => c.LayersPerBlock);
+        expected.Add(("time_embedding.linear_1.weight", [c.TimeEmbedDim, tembIn]));
         if (c.TimeEmbeddingType == TimeEmbeddingType.Learned)
         {
             expected.Add(("time_proj.weight", [c.NumTrainTimesteps!.Value, ch[0]]));

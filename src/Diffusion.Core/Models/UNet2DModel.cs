@@ -41,7 +41,7 @@ public sealed partial class UNet2DModel : nn.Module<Tensor, Tensor, Tensor>, IPr
     public UNet2DModel(UNet2DModelConfig? config = null, Device? device = null, ScalarType? dtype = null)
         : base(Prepare(config, dtype))
     {
-        Config = DiffusersModelConfig.PrivateCopy(config, UNet2DModelConfig.FromJson);
+        Config = DiffusersModelConfig.PrivateCopy(config);
         UNet2DModelConfig c = Config;
         IReadOnlyList<int> channels = c.BlockOutChannels;
         int levels = channels.Count;
@@ -65,13 +65,12 @@ public sealed partial class UNet2DModel : nn.Module<Tensor, Tensor, Tensor>, IPr
         var settings = new ResnetSettings(tembDim, c.NormNumGroups, c.NormEps, c.ActFn, c.ResnetTimeScaleShift, c.Dropout);
 
         var down = new DownBlock2D[levels];
-        for (int i = 0; i < levels; i++)
+        foreach (UNetBlockChannels b in UNet2DBody.DownPlan(channels))
         {
-            bool attention = UNet2DModelConfig.BlockName(c.DownBlockTypes[i]) == "AttnDownBlock2D";
-            bool last = i == levels - 1;
-            ResampleType? downsample = last ? null : attention ? c.DownsampleType : ResampleType.Conv; // DownBlock2D always convolves
-            down[i] = new DownBlock2D(
-                c.LayersPerBlock, i == 0 ? channels[0] : channels[i - 1], channels[i], settings, settings.SpatialAttentions(attention, c.AttentionHeadDim, c.NormNumGroups), downsample, c.DownsamplePadding);
+            bool attention = UNet2DModelConfig.BlockName(c.DownBlockTypes[b.Index]) == "AttnDownBlock2D";
+            ResampleType? downsample = b.IsLast ? null : attention ? c.DownsampleType : ResampleType.Conv; // DownBlock2D always convolves
+            down[b.Index] = new DownBlock2D(
+                c.LayersPerBlock, b.InChannels, b.OutChannels, settings, settings.SpatialAttentions(attention, c.AttentionHeadDim, c.NormNumGroups), downsample, c.DownsamplePadding);
         }
 
         UNetMidBlock2D? midBlock = null;
@@ -83,17 +82,12 @@ public sealed partial class UNet2DModel : nn.Module<Tensor, Tensor, Tensor>, IPr
         }
 
         var up = new UpBlock2D[levels];
-        int outChannel = channels[^1];
-        for (int i = 0; i < levels; i++)
+        foreach (UNetBlockChannels b in UNet2DBody.UpPlan(channels))
         {
-            int prevOutput = outChannel;
-            outChannel = channels[levels - 1 - i];
-            int inChannel = channels[Math.Max(levels - 2 - i, 0)];
-            bool attention = UNet2DModelConfig.BlockName(c.UpBlockTypes[i]) == "AttnUpBlock2D";
-            bool last = i == levels - 1;
-            ResampleType? upsample = last ? null : attention ? c.UpsampleType : ResampleType.Conv; // UpBlock2D always convolves
-            up[i] = new UpBlock2D(
-                c.LayersPerBlock + 1, inChannel, prevOutput, outChannel, settings, settings.SpatialAttentions(attention, c.AttentionHeadDim, c.NormNumGroups), upsample);
+            bool attention = UNet2DModelConfig.BlockName(c.UpBlockTypes[b.Index]) == "AttnUpBlock2D";
+            ResampleType? upsample = b.IsLast ? null : attention ? c.UpsampleType : ResampleType.Conv; // UpBlock2D always convolves
+            up[b.Index] = new UpBlock2D(
+                c.LayersPerBlock + 1, b.InChannels, b.PrevOutputChannels, b.OutChannels, settings, settings.SpatialAttentions(attention, c.AttentionHeadDim, c.NormNumGroups), upsample);
         }
 
         body = new UNet2DBody(

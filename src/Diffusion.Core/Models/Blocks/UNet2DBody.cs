@@ -55,6 +55,70 @@ internal sealed class UNet2DBody
             ("conv_out", convOut));
     }
 
+    /// <summary>
+    /// The down blocks' channels, outermost first, as diffusers' U-Nets hand them to <c>get_down_block</c>: block i
+    /// takes the previous level's channels (the first, <c>conv_in</c>'s) to its own.
+    /// </summary>
+    /// <param name="channels"><c>block_out_channels</c>.</param>
+    /// <returns>One entry a down block, in <c>down_blocks</c> order.</returns>
+    public static IEnumerable<UNetBlockChannels> DownPlan(IReadOnlyList<int> channels)
+    {
+        for (int i = 0; i < channels.Count; i++)
+        {
+            yield return new(i, i, i == 0 ? channels[0] : channels[i - 1], channels[i], PrevOutputChannels: 0, i == channels.Count - 1);
+        }
+    }
+
+    /// <summary>
+    /// The up blocks' channels, innermost first, as diffusers' U-Nets hand them to <c>get_up_block</c>: block i works
+    /// at level <c>levels − 1 − i</c>, takes the block below's output (the mid block's for the first), and its last
+    /// resnet meets the skip of the level above (<c>in_channels</c>).
+    /// </summary>
+    /// <param name="channels"><c>block_out_channels</c>.</param>
+    /// <returns>One entry an up block, in <c>up_blocks</c> order.</returns>
+    public static IEnumerable<UNetBlockChannels> UpPlan(IReadOnlyList<int> channels)
+    {
+        int levels = channels.Count;
+        for (int i = 0; i < levels; i++)
+        {
+            int level = levels - 1 - i;
+            yield return new(i, level, channels[Math.Max(level - 1, 0)], channels[level], channels[Math.Min(level + 1, levels - 1)], i == levels - 1);
+        }
+    }
+
+    /// <summary>
+    /// The body's weight shapes that a config's sizes decide, to check a weights file's header against before the model
+    /// is built: <c>conv_in</c>, <c>conv_out</c>, and per block the resnets that meet other levels.
+    /// </summary>
+    /// <param name="channels"><c>block_out_channels</c>.</param>
+    /// <param name="inChannels"><c>in_channels</c>.</param>
+    /// <param name="outChannels"><c>out_channels</c>.</param>
+    /// <param name="convInKernel"><c>conv_in</c>'s kernel side.</param>
+    /// <param name="convOutKernel"><c>conv_out</c>'s kernel side.</param>
+    /// <param name="layersPerBlock">A down block's resnet count at a level (an up block has one more).</param>
+    /// <returns>Key and shape pairs, a new list the caller may add to.</returns>
+    public static List<(string Key, long[] Shape)> ExpectedShapes(
+        IReadOnlyList<int> channels, int inChannels, int outChannels, int convInKernel, int convOutKernel, Func<int, int> layersPerBlock)
+    {
+        var expected = new List<(string Key, long[] Shape)>
+        {
+            ("conv_in.weight", [channels[0], inChannels, convInKernel, convInKernel]),
+            ("conv_out.weight", [outChannels, channels[0], convOutKernel, convOutKernel]),
+        };
+        foreach (UNetBlockChannels b in DownPlan(channels))
+        {
+            expected.Add(($"down_blocks.{b.Index}.resnets.0.conv1.weight", [b.OutChannels, b.InChannels, 3, 3]));
+            expected.Add(($"down_blocks.{b.Index}.resnets.{layersPerBlock(b.Level) - 1}.conv2.weight", [b.OutChannels, b.OutChannels, 3, 3]));
+        }
+
+        foreach (UNetBlockChannels b in UpPlan(channels))
+        {
+            expected.Add(($"up_blocks.{b.Index}.resnets.{layersPerBlock(b.Level)}.conv2.weight", [b.OutChannels, b.OutChannels, 3, 3]));
+        }
+
+        return expected;
+    }
+
     /// <summary>The input convolution's weight: its dtype and device are the model's.</summary>
     public Tensor FirstWeight => convIn.weight!;
 
@@ -102,3 +166,12 @@ internal sealed class UNet2DBody
         return convOut.call(convAct.call(convNormOut.call(x)));                         // [N, out_channels, H, W]
     }
 }
+
+/// <summary>One block of a diffusers U-Net's channel plan (<see cref="UNet2DBody.DownPlan"/>, <see cref="UNet2DBody.UpPlan"/>).</summary>
+/// <param name="Index">The block's position in <c>down_blocks</c> or <c>up_blocks</c>.</param>
+/// <param name="Level">The resolution level whose per-level settings apply (an up block's is reversed).</param>
+/// <param name="InChannels">A down block's input channels; an up block's <c>in_channels</c> (its last skip's).</param>
+/// <param name="OutChannels">The block's output channels.</param>
+/// <param name="PrevOutputChannels">An up block's input, the previous block's output channels; 0 for a down block.</param>
+/// <param name="IsLast">True for the last block of its list, which has no down- or upsampler.</param>
+internal readonly record struct UNetBlockChannels(int Index, int Level, int InChannels, int OutChannels, int PrevOutputChannels, bool IsLast);
