@@ -16,7 +16,7 @@ namespace Diffusion.Clip;
 /// </remarks>
 internal static class ClipPreTokenizer
 {
-    private static readonly string[] Specials = ["<|startoftext|>", "<|endoftext|>"];
+    private static readonly string[] Specials = [ClipVocabulary.StartOfText, ClipVocabulary.EndOfText];
     private static readonly string[] Contractions = ["'s", "'t", "'re", "'ve", "'m", "'ll", "'d"];
 
     /// <summary>The pieces of <paramref name="text"/> (already cleaned and lower-cased), in order.</summary>

@@ -20,6 +20,7 @@ namespace Diffusion.Runtime;
 /// <c>avx2</c>, <c>avx512f</c>, <c>avx512_bf16</c>, <c>amx_bf16</c>); AVX2 and AVX-512 are also taken from .NET's
 /// <see cref="X86.Avx2.IsSupported"/> and <see cref="X86.Avx512F.IsSupported"/>, so other systems report those two.
 /// </para>
+/// <para>Two values are equal when every property is (the same CPU model, features and processor count).</para>
 /// </remarks>
 /// <example>
 /// <code>
@@ -28,18 +29,13 @@ namespace Diffusion.Runtime;
 /// var options = new TrainerOptions { BFloat16 = cpu.HasFastBFloat16 };
 /// </code>
 /// </example>
-public sealed class CpuInfo
+public sealed record CpuInfo
 {
     private static readonly Lazy<CpuInfo> Detected = new(Detect, LazyThreadSafetyMode.ExecutionAndPublication);
 
-    private CpuInfo(string modelName, int logicalProcessors, bool avx2, bool avx512, bool avx512BFloat16, bool amxBFloat16)
+    // Instances come from Current and Parse.
+    private CpuInfo()
     {
-        ModelName = modelName;
-        LogicalProcessors = logicalProcessors;
-        Avx2 = avx2;
-        Avx512 = avx512;
-        Avx512BFloat16 = avx512BFloat16;
-        AmxBFloat16 = amxBFloat16;
     }
 
     /// <summary>The text used for <see cref="ModelName"/> when the system does not say.</summary>
@@ -49,22 +45,22 @@ public sealed class CpuInfo
     public static CpuInfo Current => Detected.Value;
 
     /// <summary>The model name the system reports (<c>model name</c> in <c>/proc/cpuinfo</c>), or <see cref="UnknownModel"/>.</summary>
-    public string ModelName { get; }
+    public string ModelName { get; private init; } = UnknownModel;
 
     /// <summary>Logical processors this process may run on (<see cref="Environment.ProcessorCount"/> for <see cref="Current"/>).</summary>
-    public int LogicalProcessors { get; }
+    public int LogicalProcessors { get; private init; }
 
     /// <summary>AVX2 (with FMA): libtorch's <c>avx2</c> kernel set.</summary>
-    public bool Avx2 { get; }
+    public bool Avx2 { get; private init; }
 
     /// <summary>AVX-512 Foundation: libtorch's <c>avx512</c> kernel set.</summary>
-    public bool Avx512 { get; }
+    public bool Avx512 { get; private init; }
 
     /// <summary>AVX512-BF16 (<c>avx512_bf16</c>): bfloat16 dot products in vector registers.</summary>
-    public bool Avx512BFloat16 { get; }
+    public bool Avx512BFloat16 { get; private init; }
 
     /// <summary>AMX with bfloat16 tiles (<c>amx_bf16</c>): the matrix units oneDNN uses for bfloat16 matrix products and convolutions.</summary>
-    public bool AmxBFloat16 { get; }
+    public bool AmxBFloat16 { get; private init; }
 
     /// <summary>
     /// True when bfloat16 compute is expected to be faster than float32 on this CPU: it has AMX-BF16 or AVX512-BF16.
@@ -120,13 +116,15 @@ public sealed class CpuInfo
 
         HashSet<string> set = new(
             (flags ?? string.Empty).Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), StringComparer.Ordinal);
-        return new CpuInfo(
-            model is null ? UnknownModel : CollapseSpaces(model),
-            logicalProcessors,
-            avx2: set.Contains("avx2"),
-            avx512: set.Contains("avx512f"),
-            avx512BFloat16: set.Contains("avx512_bf16"),
-            amxBFloat16: set.Contains("amx_bf16"));
+        return new CpuInfo
+        {
+            ModelName = model is null ? UnknownModel : CollapseSpaces(model),
+            LogicalProcessors = logicalProcessors,
+            Avx2 = set.Contains("avx2"),
+            Avx512 = set.Contains("avx512f"),
+            Avx512BFloat16 = set.Contains("avx512_bf16"),
+            AmxBFloat16 = set.Contains("amx_bf16"),
+        };
     }
 
     /// <summary>One line: model name, vector features and logical processors.</summary>
@@ -137,14 +135,12 @@ public sealed class CpuInfo
     private static CpuInfo Detect()
     {
         CpuInfo parsed = Parse(ReadProcCpuInfo(), Math.Max(1, Environment.ProcessorCount));
-        string model = parsed.ModelName == UnknownModel ? RuntimeInformation.ProcessArchitecture.ToString() + " CPU" : parsed.ModelName;
-        return new CpuInfo(
-            model,
-            parsed.LogicalProcessors,
-            parsed.Avx2 || X86.Avx2.IsSupported,
-            parsed.Avx512 || X86.Avx512F.IsSupported,
-            parsed.Avx512BFloat16,
-            parsed.AmxBFloat16);
+        return parsed with
+        {
+            ModelName = parsed.ModelName == UnknownModel ? RuntimeInformation.ProcessArchitecture.ToString() + " CPU" : parsed.ModelName,
+            Avx2 = parsed.Avx2 || X86.Avx2.IsSupported,
+            Avx512 = parsed.Avx512 || X86.Avx512F.IsSupported,
+        };
     }
 
     private static string ReadProcCpuInfo()

@@ -79,6 +79,17 @@ public sealed class CpuInfoTests
     }
 
     [Fact]
+    public void TwoDescriptionsOfTheSameCpuAreEqual()
+    {
+        const string Epyc = "model name : AMD EPYC 7B13\nflags : avx2\n";
+
+        Assert.Equal(CpuInfo.Parse(Epyc, 2), CpuInfo.Parse(Epyc, 2));
+        Assert.NotEqual(CpuInfo.Parse(Epyc, 2), CpuInfo.Parse(Epyc, 4));
+        Assert.Equal(CpuInfo.Parse(Epyc, 2), CpuInfo.Parse(Epyc + "flags : avx2 avx512f\n", 2)); // only the first flags line counts
+        Assert.NotEqual(CpuInfo.Parse(Epyc, 2), CpuInfo.Parse("model name : AMD EPYC 7B13\nflags : avx2 avx512f\n", 2));
+    }
+
+    [Fact]
     public void BadArgumentsAreRefused()
     {
         Assert.Throws<ArgumentNullException>(() => CpuInfo.Parse(null!, 1));
