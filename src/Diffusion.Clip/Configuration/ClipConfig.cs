@@ -42,7 +42,7 @@ public sealed record ClipConfig
     /// <param name="imageSize">Side of the input images; a multiple of 8.</param>
     /// <param name="contextLength">Tokens per text (the tokenizer's <see cref="ClipTokenizer.ContextLength"/>).</param>
     /// <returns>The configuration.</returns>
-    public static ClipConfig Tiny(int vocabSize = 49408, int imageSize = 32, int contextLength = 77) =>
+    public static ClipConfig Tiny(int vocabSize = ClipTokenizer.OpenAiVocabularySize, int imageSize = 32, int contextLength = ClipTokenizer.DefaultContextLength) =>
         Symmetric(width: 32, intermediate: 64, heads: 2, textLayers: 2, visionLayers: 2, patchSize: 8, projectionDim: 16, vocabSize, imageSize, contextLength);
 
     /// <summary>

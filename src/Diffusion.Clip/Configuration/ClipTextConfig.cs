@@ -16,11 +16,11 @@ public sealed record ClipTextConfig : ClipTransformerConfig
 
     /// <summary>Number of token ids (<c>vocab_size</c>).</summary>
     /// <value>The default value is 49408.</value>
-    public int VocabSize { get; init; } = 49408;
+    public int VocabSize { get; init; } = ClipTokenizer.OpenAiVocabularySize;
 
     /// <summary>Longest token sequence, the tokenizer's context length (<c>max_position_embeddings</c>).</summary>
     /// <value>The default value is 77.</value>
-    public int MaxPositionEmbeddings { get; init; } = 77;
+    public int MaxPositionEmbeddings { get; init; } = ClipTokenizer.DefaultContextLength;
 
     /// <inheritdoc/>
     private protected override string Section => "text_config";

@@ -74,7 +74,19 @@ public sealed class ClipTokenizer
     /// <summary>Length of every encoded sequence from <see cref="EncodePadded"/> and <see cref="Tokenize"/> (77 for CLIP).</summary>
     public int ContextLength { get; }
 
-    /// <summary>Number of ids the vocabulary uses (largest id + 1; 49,408 for CLIP).</summary>
+    /// <summary>
+    /// CLIP's context length, the factories' default: 77 ids a text, start and end tokens included, as many as the
+    /// position table of OpenAI's CLIP text encoders has rows (<see cref="ClipTextConfig.MaxPositionEmbeddings"/>).
+    /// </summary>
+    public const int DefaultContextLength = 77;
+
+    /// <summary>
+    /// Ids in OpenAI's CLIP vocabulary, which Stable Diffusion's tokenizers share: 256 byte tokens, the same 256 ending a
+    /// word, 48,894 merges, then <c>&lt;|startoftext|&gt;</c> and <c>&lt;|endoftext|&gt;</c>: 49,408.
+    /// </summary>
+    public const int OpenAiVocabularySize = 49408;
+
+    /// <summary>Number of ids the vocabulary uses (largest id + 1; <see cref="OpenAiVocabularySize"/> for CLIP).</summary>
     public int VocabularySize => tokenById.Length;
 
     /// <summary>Id of <c>&lt;|startoftext|&gt;</c> (49406 for CLIP).</summary>
@@ -96,7 +108,7 @@ public sealed class ClipTokenizer
     /// <returns>The tokenizer.</returns>
     /// <exception cref="FileNotFoundException">A file does not exist.</exception>
     /// <exception cref="InvalidDataException">A file is malformed or the two do not fit together.</exception>
-    public static ClipTokenizer FromFiles(string vocabJsonPath, string mergesTxtPath, int contextLength = 77)
+    public static ClipTokenizer FromFiles(string vocabJsonPath, string mergesTxtPath, int contextLength = DefaultContextLength)
     {
         ArgumentException.ThrowIfNullOrEmpty(vocabJsonPath);
         ArgumentException.ThrowIfNullOrEmpty(mergesTxtPath);
@@ -141,7 +153,7 @@ public sealed class ClipTokenizer
     /// <param name="contextLength">Sequence length after padding or truncation; at least 2. The default is 77.</param>
     /// <returns>The tokenizer.</returns>
     /// <exception cref="InvalidDataException">The file is not a gzip file of at least 48,894 merges.</exception>
-    public static ClipTokenizer FromOpenAiBpe(string bpeGzPath, int contextLength = 77)
+    public static ClipTokenizer FromOpenAiBpe(string bpeGzPath, int contextLength = DefaultContextLength)
     {
         ArgumentException.ThrowIfNullOrEmpty(bpeGzPath);
         ArgumentOutOfRangeException.ThrowIfLessThan(contextLength, 2);
@@ -157,7 +169,7 @@ public sealed class ClipTokenizer
     /// <param name="texts">Captions or words.</param>
     /// <param name="contextLength">Sequence length after padding or truncation; at least 2. The default is 77.</param>
     /// <returns>The tokenizer.</returns>
-    public static ClipTokenizer FromCorpus(IEnumerable<string> texts, int contextLength = 77)
+    public static ClipTokenizer FromCorpus(IEnumerable<string> texts, int contextLength = DefaultContextLength)
     {
         ArgumentNullException.ThrowIfNull(texts);
         ArgumentOutOfRangeException.ThrowIfLessThan(contextLength, 2);

@@ -7,7 +7,9 @@ using Diffusion.IO;
 namespace Diffusion.Clip;
 
 /// <summary>A BPE vocabulary (token → id) with its ranked merges: what <c>vocab.json</c> + <c>merges.txt</c> hold.</summary>
-internal sealed class ClipVocabulary
+/// <param name="tokens">Token → id.</param>
+/// <param name="merges">The merges, highest rank first.</param>
+internal sealed class ClipVocabulary(Dictionary<string, int> tokens, List<(string Left, string Right)> merges)
 {
     /// <summary>CLIP's start-of-text token.</summary>
     public const string StartOfText = "<|startoftext|>";
@@ -18,20 +20,15 @@ internal sealed class ClipVocabulary
     /// <summary>The end-of-word marker appended to the last symbol of every word.</summary>
     public const string EndOfWord = "</w>";
 
-    /// <summary>Merges CLIP takes from OpenAI's file: 49,152 − 256 − 2 (49,408 tokens in all).</summary>
-    public const int OpenAiMergeCount = 49152 - 256 - 2;
+    /// <summary>Merges CLIP takes from OpenAI's file: what its vocabulary holds beside the 256 byte tokens, the same
+    /// 256 ending a word, and the two special tokens (48,894).</summary>
+    public const int OpenAiMergeCount = ClipTokenizer.OpenAiVocabularySize - (2 * 256) - 2;
 
     private const string MergesHeader = "#version: 0.2";
 
-    public ClipVocabulary(Dictionary<string, int> tokens, List<(string Left, string Right)> merges)
-    {
-        Tokens = tokens;
-        Merges = merges;
-    }
+    public Dictionary<string, int> Tokens { get; } = tokens;
 
-    public Dictionary<string, int> Tokens { get; }
-
-    public List<(string Left, string Right)> Merges { get; }
+    public List<(string Left, string Right)> Merges { get; } = merges;
 
     /// <summary>The layout CLIP builds from a merges list: 256 byte symbols, the same with <c>&lt;/w&gt;</c>, one token per merge, then the two special tokens.</summary>
     public static ClipVocabulary FromMerges(List<(string Left, string Right)> merges)

@@ -12,14 +12,13 @@ internal static class TokenizerFiles
 {
     public const string ConfigFileName = "tokenizer_config.json";
     public const string SpecialTokensFileName = "special_tokens_map.json";
-    public const int DefaultContextLength = 77;
 
     // transformers writes a huge number (int(1e30)) when a tokenizer has no limit; CLIP's position table has 77 rows.
     private const int MaxContextLength = 4096;
 
     public static (int ContextLength, string? PadToken) Read(string directory)
     {
-        int contextLength = DefaultContextLength;
+        int contextLength = ClipTokenizer.DefaultContextLength;
         string? padToken = null;
         string configPath = Path.Combine(directory, ConfigFileName);
         if (File.Exists(configPath))

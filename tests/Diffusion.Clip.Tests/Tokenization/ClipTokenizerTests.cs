@@ -30,7 +30,8 @@ public sealed class ClipTokenizerTests(ClipTokenizerFixture fixture) : IClassFix
     {
         Skip.If(fixture.Tokenizer is null, ClipTokenizerFixture.SkipReason);
         ClipTokenizer fromGz = ClipTokenizer.FromOpenAiBpe(fixture.BpeGzPath!);
-        Assert.Equal(49408, fromGz.VocabularySize);
+        Assert.Equal(ClipTokenizer.OpenAiVocabularySize, fromGz.VocabularySize); // the merges it reads are counted from the constant
+        Assert.Equal(fixture.Tokenizer!.VocabularySize, fromGz.VocabularySize);
         foreach ((string text, int[] ids) in fixture.Cases())
         {
             Assert.Equal(ids, fromGz.Encode(text));
