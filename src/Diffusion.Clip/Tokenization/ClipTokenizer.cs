@@ -16,6 +16,18 @@ namespace Diffusion.Clip;
 /// </remarks>
 public sealed class ClipTokenizer
 {
+    /// <summary>
+    /// CLIP's context length, the factories' default: 77 ids a text, start and end tokens included, as many as the
+    /// position table of OpenAI's CLIP text encoders has rows (<see cref="ClipTextConfig.MaxPositionEmbeddings"/>).
+    /// </summary>
+    public const int DefaultContextLength = 77;
+
+    /// <summary>
+    /// Ids in OpenAI's CLIP vocabulary, which Stable Diffusion's tokenizers share: 256 byte tokens, the same 256 ending a
+    /// word, 48,894 merges, then <c>&lt;|startoftext|&gt;</c> and <c>&lt;|endoftext|&gt;</c>: 49,408.
+    /// </summary>
+    public const int OpenAiVocabularySize = 49408;
+
     private readonly ClipVocabulary vocabulary;
     private readonly BpeTokenizer bpe;
     private readonly string?[] tokenById;
@@ -73,18 +85,6 @@ public sealed class ClipTokenizer
 
     /// <summary>Length of every encoded sequence from <see cref="EncodePadded"/> and <see cref="Tokenize"/> (77 for CLIP).</summary>
     public int ContextLength { get; }
-
-    /// <summary>
-    /// CLIP's context length, the factories' default: 77 ids a text, start and end tokens included, as many as the
-    /// position table of OpenAI's CLIP text encoders has rows (<see cref="ClipTextConfig.MaxPositionEmbeddings"/>).
-    /// </summary>
-    public const int DefaultContextLength = 77;
-
-    /// <summary>
-    /// Ids in OpenAI's CLIP vocabulary, which Stable Diffusion's tokenizers share: 256 byte tokens, the same 256 ending a
-    /// word, 48,894 merges, then <c>&lt;|startoftext|&gt;</c> and <c>&lt;|endoftext|&gt;</c>: 49,408.
-    /// </summary>
-    public const int OpenAiVocabularySize = 49408;
 
     /// <summary>Number of ids the vocabulary uses (largest id + 1; <see cref="OpenAiVocabularySize"/> for CLIP).</summary>
     public int VocabularySize => tokenById.Length;
