@@ -103,29 +103,7 @@ internal static class GpuCommand
 
         Device gpu = BenchmarkEnvironment.Device;
 
-        // 1. Forward: same weights, same input, CPU vs CUDA (float32; cuDNN may use TF32 for convolutions, as in PyTorch).
-        foreach (UNetShape shape in new UNetShape[] { new([32, 64, 128, 256], 32, 4), new([64, 128, 256, 512], 64, 2) })
-        {
-            using var scope = NewDisposeScope();
-            using var noGrad = no_grad();
-            torch.manual_seed(0);
-            using var unet = new UNet(new UNetOptions { HiddenDims = shape.HiddenDims, ImageSize = shape.ImageSize });
-            unet.eval();
-            using var generator = new Generator(3, CPU);
-            Tensor x = randn([shape.Batch, 3, shape.ImageSize, shape.ImageSize], generator: generator);
-            Tensor t = randint(0, 1000, [shape.Batch], dtype: int64, generator: generator);
-            Tensor onCpu = unet.call(x, t);
-            unet.to(gpu);
-            Tensor onGpu = unet.call(x.to(gpu), t.to(gpu)).cpu();
-            double maxAbs = (onGpu - onCpu).abs().max().item<float>();
-            double relative = ((onGpu - onCpu).norm() / onCpu.norm()).item<float>();
-            Report($"forward cpu vs cuda {shape}", relative < 1e-2 && onGpu.isfinite().all().item<bool>(),
-                new { max_abs = maxAbs, relative_l2 = relative, tolerance_relative_l2 = 1e-2, note = "TF32 convolutions are libtorch's default on CUDA" });
-        }
-
-        // 1b. The diffusers-layout models, whose down/mid/up traversal is UNet2DBody's: the same check and tolerance, with
-        // self-attention (UNet2DModel), cross-attention to random text states at a size that is not a multiple of
-        // 2^(levels − 1) (UNet2DConditionModel), and the VAE's encode-then-decode. libtorch's CUDA defaults let cuDNN's
+        // 1. Forward: same weights, same input, CPU vs CUDA, float32. libtorch's CUDA defaults let cuDNN's
         // convolutions use TF32, which rounds their inputs to 10 mantissa bits (unit roundoff 2^-11 ≈ 4.9e-4); matmuls,
         // and so attention and linear layers, stay float32. Over these models' ~20 convolutions independent roundings put
         // the relative L2 error near 1e-3, so 1e-2 leaves a tenfold margin and still catches a wrong layer.
@@ -143,6 +121,20 @@ internal static class GpuCommand
                 new { max_abs = maxAbs, relative_l2 = relative, tolerance_relative_l2 = 1e-2, note = "TF32 convolutions are libtorch's default on CUDA" });
         }
 
+        foreach (UNetShape shape in new UNetShape[] { new([32, 64, 128, 256], 32, 4), new([64, 128, 256, 512], 64, 2) })
+        {
+            using var scope = NewDisposeScope();
+            using var generator = new Generator(3, CPU);
+            torch.manual_seed(0);
+            using var unet = new UNet(new UNetOptions { HiddenDims = shape.HiddenDims, ImageSize = shape.ImageSize });
+            CompareOnGpu(shape.ToString(), unet, x => unet.call(x[0], x[1]),
+                randn([shape.Batch, 3, shape.ImageSize, shape.ImageSize], generator: generator),
+                randint(0, 1000, [shape.Batch], dtype: int64, generator: generator));
+        }
+
+        // 1b. The diffusers-layout models, whose down/mid/up traversal is UNet2DBody's: self-attention (UNet2DModel),
+        // cross-attention to random text states at a size that is not a multiple of 2^(levels − 1) (UNet2DConditionModel),
+        // and the VAE's encode-then-decode.
         {
             using var scope = NewDisposeScope();
             using var generator = new Generator(5, CPU);
